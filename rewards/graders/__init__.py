@@ -1,0 +1,34 @@
+"""The grader registry: every kind of grader, its spec, and the discriminated union of specs.
+
+To add a kind: write `rewards/graders/<kind>.py` with a spec (a `SpecBase` with
+`type: Literal["<kind>"]`) and a `Grader` subclass with `spec_type` set, then list it in `KINDS`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+from pydantic import Field, TypeAdapter
+
+from rewards.graders.base import Grader, GraderContext, PooledGrader, SpecBase
+from rewards.graders.format import FormatGrader
+from rewards.graders.math import MathGrader
+from rewards.graders.multi import MultiGrader, MultiSpec
+
+KINDS: tuple[type[Grader], ...] = (MathGrader, FormatGrader, MultiGrader)
+
+GRADERS: dict[str, type[Grader]] = {
+    cls.spec_type.model_fields["type"].default: cls for cls in KINDS  # type: ignore[attr-defined]
+}
+
+GraderSpec = Annotated[Union[tuple(cls.spec_type for cls in KINDS)], Field(discriminator="type")]  # type: ignore[attr-defined]  # noqa: UP007
+MultiSpec.model_rebuild(_types_namespace={"GraderSpec": GraderSpec})
+spec_adapter: TypeAdapter = TypeAdapter(GraderSpec)
+
+
+def parse_spec(data: object) -> SpecBase:
+    """Validate a spec given as a dict (raises pydantic.ValidationError)."""
+    return spec_adapter.validate_python(data)
+
+
+__all__ = ["GRADERS", "Grader", "GraderContext", "GraderSpec", "PooledGrader", "SpecBase", "parse_spec"]

@@ -1,0 +1,141 @@
+"""A pool of worker processes for CPU-bound grading, with a hard time budget per call.
+
+A call that runs past its budget gets its worker killed (SIGKILL) and replaced; no signals in
+threads, so a hung sympy call can neither stall the service nor leak into the next sample.
+Workers are forked from a forkserver that has the grader modules imported, so a replacement is
+ready in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import resource
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+DEFAULT_PRELOAD = ("rewards.graders.math", "rewards.graders.format")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came back from a worker: a value, or why there is none."""
+
+    value: Any = None
+    timeout: bool = False
+    crashed: str | None = None  # the worker died or raised: its reason
+
+
+def _worker_main(conn: Connection, memory_mb: int | None) -> None:
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        try:
+            reply = (True, fn(*args))
+        except MemoryError:
+            reply = (False, "out of memory")
+        except RecursionError:
+            reply = (False, "recursion too deep")
+        except Exception as exc:  # noqa: BLE001 - a grader bug must not kill the worker loop
+            reply = (False, f"{type(exc).__name__}: {exc}"[:500])
+        try:
+            conn.send(reply)
+        except Exception as exc:  # noqa: BLE001 - an unpicklable result
+            conn.send((False, f"unsendable result: {exc}"[:500]))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, memory_mb: int | None) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class WorkerPool:
+    """Runs picklable top-level functions in `size` worker processes, one call per worker at a time."""
+
+    def __init__(
+        self, size: int | None = None, memory_mb: int | None = 2048, preload: Sequence[str] = DEFAULT_PRELOAD
+    ) -> None:
+        self.size = size or max(1, os.cpu_count() or 1)
+        self.memory_mb = memory_mb
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(list(preload))
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._workers: set[_Worker] = set()
+        self.waiting = 0
+        self.timeouts = 0
+        self.crashes = 0
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        workers = await asyncio.gather(*(loop.run_in_executor(None, self._spawn) for _ in range(self.size)))
+        for worker in workers:
+            self._idle.put_nowait(worker)
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._ctx, self.memory_mb)
+        self._workers.add(worker)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        self._workers.discard(worker)
+        worker.kill()
+        self._idle.put_nowait(self._spawn())
+
+    async def run(self, fn: Callable[..., Any], *args: Any, timeout: float) -> Outcome:
+        """Call `fn(*args)` in a worker; past `timeout` seconds the worker is killed."""
+        self.waiting += 1
+        try:
+            worker = await self._idle.get()
+        finally:
+            self.waiting -= 1
+        loop = asyncio.get_running_loop()
+        try:
+            worker.conn.send((fn, args))
+            readable = loop.create_future()
+            loop.add_reader(worker.conn.fileno(), lambda: readable.done() or readable.set_result(None))
+            try:
+                await asyncio.wait_for(readable, timeout)
+            finally:
+                loop.remove_reader(worker.conn.fileno())
+            ok, value = worker.conn.recv()
+        except TimeoutError:
+            self.timeouts += 1
+            self._replace(worker)
+            return Outcome(timeout=True)
+        except (EOFError, OSError) as exc:
+            self.crashes += 1
+            self._replace(worker)
+            return Outcome(crashed=f"worker died: {type(exc).__name__}")
+        except asyncio.CancelledError:
+            self._replace(worker)  # the reply may still come: this worker is no longer in step
+            raise
+        self._idle.put_nowait(worker)
+        if not ok:
+            self.crashes += 1
+            return Outcome(crashed=value)
+        return Outcome(value=value)
+
+    async def map(self, fn: Callable[..., Any], items: Sequence[tuple], timeout: float) -> list[Outcome]:
+        return list(await asyncio.gather(*(self.run(fn, *args, timeout=timeout) for args in items)))
+
+    async def close(self) -> None:
+        for worker in list(self._workers):
+            worker.kill()
+        self._workers.clear()

@@ -1,0 +1,134 @@
+"""HTTP routes: validate, resolve the grader, hand the work to the service, shape the answer."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from rewards.graders import GRADERS
+from rewards.service import InvalidGrader, RewardService, UnknownGrader
+from rewards.types import Sample, Score
+
+router = APIRouter()
+
+GraderField = Field(description="A grader spec ({'type': ...}) or the name of a configured grader.")
+
+
+class ScoreRequest(Sample):
+    grader: str | dict[str, Any] = GraderField
+
+
+class ScoreResult(Score):
+    elapsed_ms: float = 0.0
+
+
+class BatchRequest(BaseModel):
+    grader: str | dict[str, Any] = GraderField
+    items: list[Sample] = Field(min_length=1)
+
+
+class BatchResponse(BaseModel):
+    results: list[ScoreResult]
+
+
+class GetRewardRequest(BaseModel):
+    """OpenRLHF's remote reward model request: full texts, their prompts, and the labels."""
+
+    query: list[str]
+    prompts: list[str] | None = None
+    labels: list[Any] | None = None
+
+
+class GetRewardResponse(BaseModel):
+    rewards: list[float]
+    scores: list[float]
+    extra_logs: dict[str, list[float]]
+
+
+def _service(request: Request) -> RewardService:
+    return request.app.state.service
+
+
+def _label(service: RewardService, grader: str | dict[str, Any]) -> str:
+    if isinstance(grader, str):
+        return grader
+    kind = grader.get("type")
+    return kind if kind in GRADERS else "invalid"
+
+
+async def _score(request: Request, grader: str | dict[str, Any], samples: list[Sample]) -> list[ScoreResult]:
+    service = _service(request)
+    settings = service.settings
+    if len(samples) > settings.max_batch_items:
+        raise HTTPException(413, f"{len(samples)} items; at most {settings.max_batch_items} per request")
+    if service.pool.waiting + len(samples) > settings.max_pending:
+        raise HTTPException(503, "grading queue is full; retry later", headers={"Retry-After": "1"})
+    try:
+        spec = service.resolve(grader)
+    except UnknownGrader as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except InvalidGrader as exc:
+        raise HTTPException(422, {"message": "invalid grader spec", "errors": exc.errors}) from exc
+    start = time.perf_counter()
+    scores = await service.score_batch(spec, samples)
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    request.app.state.metrics.observe_scores(_label(service, grader), scores)
+    return [ScoreResult(**s.model_dump(), elapsed_ms=elapsed_ms) for s in scores]
+
+
+@router.post("/v1/score", response_model=ScoreResult)
+async def score(body: ScoreRequest, request: Request) -> ScoreResult:
+    """Score one completion."""
+    sample = Sample(prompt=body.prompt, completion=body.completion, reference=body.reference, metadata=body.metadata)
+    return (await _score(request, body.grader, [sample]))[0]
+
+
+@router.post("/v1/score/batch", response_model=BatchResponse)
+async def score_batch(body: BatchRequest, request: Request) -> BatchResponse:
+    """Score many completions with one grader; results come back in the order of `items`."""
+    return BatchResponse(results=await _score(request, body.grader, body.items))
+
+
+@router.post("/get_reward", response_model=GetRewardResponse)
+async def get_reward(body: GetRewardRequest, request: Request) -> GetRewardResponse:
+    """OpenRLHF's remote reward API: the completion is each query minus its prompt prefix."""
+    n = len(body.query)
+    for name, values in (("prompts", body.prompts), ("labels", body.labels)):
+        if values is not None and len(values) != n:
+            raise HTTPException(422, f"'{name}' has {len(values)} entries but 'query' has {n}")
+    prompts = body.prompts or [""] * n
+    labels = body.labels if body.labels is not None else [None] * n
+    samples = []
+    for query, prompt, label in zip(body.query, prompts, labels, strict=True):
+        completion = query[len(prompt):] if prompt and query.startswith(prompt) else query
+        samples.append(Sample(prompt=prompt, completion=completion, reference=label))
+    results = await _score(request, _service(request).settings.get_reward_grader, samples)
+    if failed := [i for i, r in enumerate(results) if r.error is not None]:
+        raise HTTPException(503, f"grading failed for items {failed[:10]}: {results[failed[0]].error}",
+                            headers={"Retry-After": "1"})
+    rewards = [r.reward for r in results]
+    return GetRewardResponse(rewards=rewards, scores=rewards, extra_logs={"reward": rewards})
+
+
+@router.get("/v1/graders")
+async def graders(request: Request) -> dict[str, Any]:
+    """Grader types with their JSON schemas, and the configured named graders."""
+    service = _service(request)
+    return {
+        "types": {kind: cls.spec_type.model_json_schema() for kind, cls in GRADERS.items()},  # type: ignore[attr-defined]
+        "named": {name: spec.model_dump(mode="json") for name, spec in service.named.items()},
+    }
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> dict[str, Any]:
+    service = _service(request)
+    return {"status": "ok", "workers": service.pool.size, "queue_depth": service.pool.waiting}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")

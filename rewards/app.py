@@ -1,0 +1,114 @@
+"""The FastAPI application: lifespan of the service, auth, body limit, request metrics, error shape."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rewards.api import router
+from rewards.metrics import Metrics
+from rewards.service import RewardService
+from rewards.settings import Settings
+
+OPEN_PATHS = {"/healthz"}
+
+
+class BodyLimit:
+    """Answers 413 for bodies over `limit` bytes: by Content-Length, or by reading a chunked body first."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.limit:
+                return await self._reject(scope, receive, send)
+            return await self.app(scope, receive, send)
+        chunks, seen = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return await self.app(scope, _replay([message]), send)
+            chunks.append(message)
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                return await self._reject(scope, receive, send)
+            if not message.get("more_body"):
+                break
+        await self.app(scope, _replay(chunks, receive), send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"request body over the limit of {self.limit} bytes"
+        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is None:
+            return {"type": "http.disconnect"}
+        return await then()
+
+    return receive
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    service = RewardService(settings)
+    metrics = Metrics(service.pool)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.close()
+
+    app = FastAPI(title="rlvr reward service", version="0.1.0", lifespan=lifespan)
+    app.state.service = service
+    app.state.metrics = metrics
+    app.include_router(router)
+    known_paths = {route.path for route in router.routes}  # type: ignore[attr-defined]
+
+    @app.middleware("http")
+    async def auth_and_metrics(request: Request, call_next):  # type: ignore[no-untyped-def]
+        path = request.url.path if request.url.path in known_paths else "other"
+        start = time.perf_counter()
+        if settings.api_key and path not in OPEN_PATHS:
+            given = request.headers.get("authorization", "")
+            if not secrets.compare_digest(given.encode(), f"Bearer {settings.api_key}".encode()):
+                response = JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401,
+                                        headers={"WWW-Authenticate": "Bearer"})
+                metrics.requests.labels(path, "401").inc()
+                return response
+        response = await call_next(request)
+        metrics.requests.labels(path, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        content_type = request.headers.get("content-type", "")
+        if request.method == "POST" and "json" not in content_type:
+            errors.insert(0, {"type": "content_type", "loc": ["header", "content-type"],
+                              "msg": f"send the body as JSON with 'Content-Type: application/json', not {content_type!r}"})
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,43 @@
+"""Prometheus metrics of one service instance (own registry, so several apps can live in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from rewards.pool import WorkerPool
+from rewards.types import Score
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+REWARD_BUCKETS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+
+
+class Metrics:
+    def __init__(self, pool: WorkerPool) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("rlvr_requests", "HTTP requests", ["route", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "rlvr_request_seconds", "Request latency", ["route"], buckets=LATENCY_BUCKETS, registry=self.registry
+        )
+        self.rewards = Histogram(
+            "rlvr_reward", "Rewards given", ["grader"], buckets=REWARD_BUCKETS, registry=self.registry
+        )
+        self.timeouts = Counter("rlvr_grader_timeouts", "Samples past their time budget", ["grader"],
+                                registry=self.registry)
+        self.errors = Counter("rlvr_grader_errors", "Scores with a machinery error", ["grader"],
+                              registry=self.registry)
+        queue = Gauge("rlvr_pool_queue_depth", "Samples waiting for a grading worker", registry=self.registry)
+        queue.set_function(lambda: pool.waiting)
+        workers = Gauge("rlvr_pool_workers", "Grading worker processes", registry=self.registry)
+        workers.set_function(lambda: pool.size)
+
+    def observe_scores(self, grader: str, scores: list[Score]) -> None:
+        for score in scores:
+            if score.error is not None:
+                self.errors.labels(grader).inc()
+                continue
+            self.rewards.labels(grader).observe(score.reward)
+            if score.details.get("timeout"):
+                self.timeouts.labels(grader).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,114 @@
+"""The reward service without HTTP: resolves grader specs, builds and caches graders, scores batches.
+
+The API routes call this; so can a single-process trainer that wants no server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from pydantic import ValidationError
+
+from rewards.graders import GRADERS, Grader, GraderContext, SpecBase, parse_spec
+from rewards.pool import WorkerPool
+from rewards.settings import Settings
+from rewards.types import Sample, Score
+
+log = logging.getLogger("rlvr.service")
+
+GraderRef = str | dict[str, Any] | SpecBase
+
+
+class UnknownGrader(LookupError):
+    """A grader name that is neither a named grader nor a grader type."""
+
+
+class InvalidGrader(ValueError):
+    """A grader spec that does not validate; carries pydantic's error list."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid grader spec")
+        self.errors = errors
+
+
+class RewardService:
+    """Holds the worker pool, the named graders and a cache of built graders."""
+
+    def __init__(self, settings: Settings | None = None, *, grader_cache_size: int = 256) -> None:
+        self.settings = settings or Settings()
+        self.pool = WorkerPool(self.settings.workers, memory_mb=self.settings.worker_memory_mb)
+        self.context = GraderContext(
+            pool=self.pool, default_timeout_s=self.settings.timeout_s, settings=self.settings, build=self.grader_for
+        )
+        self.named: dict[str, SpecBase] = {}
+        for name, spec in self.settings.graders.items():
+            try:
+                self.named[name] = parse_spec(spec)
+            except ValidationError as exc:
+                raise ValueError(f"named grader {name!r} is invalid: {exc}") from exc
+        self._graders: OrderedDict[str, Grader] = OrderedDict()
+        self._cache_size = grader_cache_size
+        self._build_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self.pool.start()
+
+    async def close(self) -> None:
+        for grader in self._graders.values():
+            await grader.aclose()
+        self._graders.clear()
+        for resource in self.context.resources.values():
+            closer = getattr(resource, "aclose", None)
+            if closer is not None:
+                await closer()
+        await self.pool.close()
+
+    def known(self) -> list[str]:
+        return sorted(self.named) + sorted(GRADERS)
+
+    def resolve(self, grader: GraderRef) -> SpecBase:
+        """A spec from a name, a dict or a spec; raises UnknownGrader or InvalidGrader."""
+        if isinstance(grader, SpecBase):
+            return grader
+        if isinstance(grader, str):
+            if grader in self.named:
+                return self.named[grader]
+            if grader not in GRADERS:
+                raise UnknownGrader(f"unknown grader {grader!r}; known: {', '.join(self.known())}")
+            grader = {"type": grader}
+        try:
+            return parse_spec(grader)
+        except ValidationError as exc:
+            raise InvalidGrader(exc.errors(include_url=False, include_context=False)) from exc
+
+    async def grader_for(self, spec: SpecBase | dict[str, Any] | str) -> Grader:
+        """The built grader for a spec, built once and kept in an LRU cache."""
+        spec = self.resolve(spec)
+        key = spec.model_dump_json()
+        if (grader := self._graders.get(key)) is None:
+            async with self._build_lock:
+                if (grader := self._graders.get(key)) is None:
+                    grader = GRADERS[spec.type](spec, self.context)  # type: ignore[attr-defined]
+                    self._graders[key] = grader
+                    if len(self._graders) > self._cache_size:
+                        self._graders.popitem(last=False)
+        self._graders.move_to_end(key)
+        return grader
+
+    async def score_batch(self, grader: GraderRef, samples: list[Sample]) -> list[Score]:
+        """Scores in order; a failing grader gives each sample an `error`, never an exception."""
+        built = await self.grader_for(grader)
+        try:
+            scores = await built.grade(samples)
+        except Exception as exc:  # noqa: BLE001 - a grader bug is a machinery failure, not a reward
+            log.exception("grader %s failed", type(built).__name__)
+            return [Score.failed(f"grader failed: {type(exc).__name__}: {exc}"[:500]) for _ in samples]
+        if len(scores) != len(samples):
+            return [Score.failed("grader returned the wrong number of scores") for _ in samples]
+        return scores
+
+    async def score(self, grader: GraderRef, sample: Sample) -> Score:
+        return (await self.score_batch(grader, [sample]))[0]

@@ -1,0 +1,74 @@
+"""Server settings: defaults, then the config file, then RLVR_* environment variables, then flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Settings(BaseModel):
+    """Everything `rlvr serve` can be told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    api_key: str | None = Field(default=None, description="Bearer token required on every route but /healthz.")
+    workers: int | None = Field(default=None, ge=1, le=256, description="Grading processes; default: CPU count.")
+    timeout_s: float = Field(default=2.0, gt=0, le=600, description="Per-sample time budget of pooled graders.")
+    worker_memory_mb: int | None = Field(default=2048, ge=64, description="Address-space limit of each worker.")
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_batch_items: int = Field(default=10_000, ge=1)
+    max_pending: int = Field(default=100_000, ge=1, description="Samples waiting for a worker before 503s.")
+    sandbox_urls: list[str] = Field(default_factory=list, description="Code sandbox services, load-balanced.")
+    get_reward_grader: str | dict[str, Any] = Field(
+        default_factory=lambda: {"type": "math"}, description="The grader behind OpenRLHF's /get_reward."
+    )
+    graders: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Named graders: name -> spec.")
+    log_level: str = "info"
+
+
+ENV_PREFIX = "RLVR_"
+_ENV_FIELDS = ("host", "port", "api_key", "workers", "timeout_s", "worker_memory_mb", "max_body_bytes",
+               "max_batch_items", "max_pending", "log_level")
+
+
+def _from_env() -> dict[str, Any]:
+    values: dict[str, Any] = {name: os.environ[ENV_PREFIX + name.upper()]
+                              for name in _ENV_FIELDS if ENV_PREFIX + name.upper() in os.environ}
+    if urls := os.environ.get(ENV_PREFIX + "SANDBOX_URLS"):
+        values["sandbox_urls"] = [u.strip() for u in urls.split(",") if u.strip()]
+    return values
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The YAML config: `server:` settings, `graders:` named specs, `get_reward: {grader: ...}`."""
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the config must be a mapping")
+    unknown = set(data) - {"server", "graders", "get_reward"}
+    if unknown:
+        raise ValueError(f"{path}: unknown top-level keys {sorted(unknown)}; expected server, graders, get_reward")
+    values = dict(data.get("server") or {})
+    if "graders" in data:
+        values["graders"] = data["graders"] or {}
+    if grader := (data.get("get_reward") or {}).get("grader"):
+        values["get_reward_grader"] = grader
+    return values
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Merge the layers; `overrides` with value None are ignored (flags not given)."""
+    values: dict[str, Any] = {}
+    if config:
+        values.update(read_config_file(config))
+    values.update(_from_env())
+    values.update({k: v for k, v in overrides.items() if v is not None and v != []})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ValueError(f"invalid settings: {exc}") from exc

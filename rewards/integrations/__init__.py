@@ -1,0 +1,1 @@
+"""Adapters that plug the reward service into external trainers (TRL, veRL, OpenRLHF)."""

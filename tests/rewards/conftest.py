@@ -1,0 +1,24 @@
+import pytest
+import yaml
+
+from tests.procs import free_port, launch
+
+CONFIG = {
+    "server": {"workers": 2, "timeout_s": 2.0, "max_body_bytes": 1_000_000, "max_batch_items": 500},
+    "graders": {"boxed_math": {"type": "math"}, "short": {"type": "format"}},
+    "get_reward": {"grader": "boxed_math"},
+}
+
+
+@pytest.fixture(scope="session")
+def config_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "rlvr.yaml"
+    path.write_text(yaml.safe_dump(CONFIG))
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(config_file):
+    """One real reward service for the module's tests (uvicorn on a free loopback port)."""
+    with launch(["serve", "--config", str(config_file)], free_port()) as url:
+        yield url

@@ -1,0 +1,98 @@
+"""The clients and the trainer adapters against a real server."""
+
+import httpx
+import pytest
+
+from rewards.client import AsyncRewardClient, RewardClient, RewardServiceError
+from rewards.integrations import openrlhf, verl
+from rewards.integrations.trl import TRLReward, completion_text
+from tests.procs import free_port
+
+BOXED = "so the answer is \\boxed{4}"
+
+
+def dead_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def test_sync_score_and_batch(server):
+    with RewardClient(server) as client:
+        assert client.score("math", BOXED, reference="4").reward == 1.0
+        scores = client.score_batch("math", [{"completion": BOXED, "reference": str(i)} for i in range(3, 6)])
+    assert [s.reward for s in scores] == [0.0, 1.0, 0.0]
+
+
+def test_rotation_skips_a_dead_replica(server):
+    with RewardClient([dead_url(), server], retries=3, backoff_s=0.01) as client:
+        assert all(client.score("math", BOXED, reference="4").reward == 1.0 for _ in range(4))
+
+
+def test_gives_up_with_a_clear_error_when_all_are_down():
+    with RewardClient([dead_url()], retries=2, backoff_s=0.01) as client, pytest.raises(RewardServiceError) as exc:
+        client.score("math", BOXED)
+    assert "no answer after retries" in str(exc.value)
+
+
+def test_client_errors_are_not_retried(server):
+    with RewardClient(server, retries=5, backoff_s=5) as client, pytest.raises(RewardServiceError) as exc:
+        client.score("nope", BOXED)
+    assert "422" in str(exc.value) and "unknown grader" in str(exc.value)
+
+
+async def test_async_client_chunks_large_batches(server):
+    items = [{"completion": f"\\boxed{{{i}}}", "reference": str(i if i % 2 else i + 1)} for i in range(130)]
+    async with AsyncRewardClient([server, server], chunk_size=25) as client:
+        scores = await client.score_batch("math", items)
+    assert [s.reward for s in scores] == [1.0 if i % 2 else 0.0 for i in range(130)]
+
+
+def test_trl_reward_standard_and_conversational(server):
+    reward = TRLReward("math", url=server)
+    assert reward.__name__ == "rlvr_math"
+    out = reward(prompts=["2+2?", "3+3?"], completions=[BOXED, "\\boxed{5}"], answer=["4", "6"],
+                 trainer_state=object(), level=[1, 2])
+    assert out == [1.0, 0.0]
+    conv = reward(
+        prompts=[[{"role": "user", "content": "2+2?"}]],
+        completions=[[{"role": "assistant", "content": BOXED}]],
+        solution=["4"],
+    )
+    assert conv == [1.0]
+
+
+def test_completion_text_joins_assistant_turns():
+    conv = [{"role": "assistant", "content": "a"}, {"role": "tool", "content": "t"}, {"role": "assistant", "content": "b"}]
+    assert completion_text(conv) == "a\nb"
+    assert completion_text("plain") == "plain"
+
+
+def test_verl_compute_score(server, monkeypatch):
+    monkeypatch.setenv("RLVR_URL", server)
+    monkeypatch.setenv("RLVR_GRADER", '{"type": "math"}')
+    verl._client.cache_clear()
+    assert verl.compute_score("gsm8k", BOXED, "4", {"split": "train", "index": 3}) == 1.0
+    assert verl.compute_score_batch(["a", "b"], [BOXED, BOXED], ["4", "5"]) == [1.0, 0.0]
+    verl._client.cache_clear()
+
+
+def test_openrlhf_reward_func(server, monkeypatch):
+    monkeypatch.setenv("RLVR_URL", server)
+    out = openrlhf.reward_func(["Q: A: \\boxed{4}", "Q: A: \\boxed{5}"], ["Q: A: ", "Q: A: "], ["4", "4"])
+    assert out["rewards"].tolist() == [1.0, 0.0]
+
+
+def test_service_down_raises_in_verl(monkeypatch):
+    monkeypatch.setenv("RLVR_URL", dead_url())
+    verl._client.cache_clear()
+    client = verl._client()
+    client.retries, client.backoff_s = 1, 0.01
+    with pytest.raises(RewardServiceError):
+        verl.compute_score("x", BOXED, "4")
+    verl._client.cache_clear()
+
+
+def test_retry_after_is_honoured():
+    client = RewardClient("http://127.0.0.1:1")
+    response = httpx.Response(503, headers={"retry-after": "2"})
+    assert client._delay(0, response) == 2.0
+    assert client._delay(3, None) == pytest.approx(2.0)

@@ -1,0 +1,136 @@
+"""Process rewards: a score for every reasoning step, folded into one reward.
+
+`scorer: "arithmetic"` checks every equality a step claims (no model; runs in the worker pool under
+the time budget). `scorer: "model"` reads a PRM's probability at a tag placed after each step, in
+either layout: a token classifier (Qwen2.5-Math-PRM style, positive-class probability at the tag) or a
+causal LM (Math-Shepherd style, p("+") against p("-") at the tag). `details.steps` lists each step's
+text and score; a step without a score (nothing checkable, or cut by truncation) is left out of the
+aggregate, and a solution with no scored step earns 0.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from rewards.graders.base import PooledGrader
+from rewards.graders.reward_model import BatchingSpec
+from rewards.graders.steps import Aggregate, aggregate, split_steps
+from rewards.types import Sample, Score
+
+DEFAULT_TAGS = {"token": "<extra_0>", "causal": " ки"}
+
+
+class ProcessSpec(BatchingSpec):
+    type: Literal["process"] = "process"
+    scorer: Literal["arithmetic", "model"]
+    split: str = Field(default="\n\n", description='"\\n\\n", "\\n", "step_k" or a regex separating steps.')
+    aggregate: Aggregate = "min"
+    model: str | None = Field(default=None, description="The PRM (scorer=model): local path or hub name.")
+    layout: Literal["token", "causal"] = Field(default="token", description="Token classifier or causal LM PRM.")
+    tag: str | None = Field(default=None, description='Appended after each step; default "<extra_0>" / " ки".')
+    positive_label: int = Field(default=1, ge=0, description="Token layout: the index of the 'good step' class.")
+    positive_token: str = "+"
+    negative_token: str = "-"
+
+    @field_validator("split")
+    @classmethod
+    def _valid_split(cls, value: str) -> str:
+        if value not in ("\n\n", "\n", "step_k"):
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"split is not a valid regex: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _model_when_needed(self) -> ProcessSpec:
+        if self.scorer == "model" and not self.model:
+            raise ValueError('scorer "model" needs "model"')
+        return self
+
+    @property
+    def step_tag(self) -> str:
+        return self.tag if self.tag is not None else DEFAULT_TAGS[self.layout]
+
+
+def _result(steps: list[str], scores: list[float | None], how: Aggregate, **details: Any) -> Score:
+    reward = aggregate(scores, how)
+    listed = [{"text": text, "score": score} for text, score in zip(steps, scores, strict=True)]
+    if reward is None:
+        return Score(reward=0.0, details={"steps": listed, "reason": "no step could be scored", **details})
+    return Score(reward=reward, details={"steps": listed, **details})
+
+
+def score_arithmetic(spec: ProcessSpec, sample: Sample) -> Score:
+    """Each step's score is the fraction of its decidable equalities that hold (pure; runs in the pool)."""
+    from rewards.graders.claims import check_claims
+
+    steps = split_steps(sample.completion, spec.split)
+    scores: list[float | None] = []
+    wrong = []
+    for index, step in enumerate(steps):
+        claims = check_claims(step)
+        scores.append(sum(c.holds for c in claims) / len(claims) if claims else None)
+        wrong += [{"step": index, "claim": f"{c.lhs} = {c.rhs}"} for c in claims if not c.holds]
+    return _result(steps, scores, spec.aggregate, false_claims=wrong)
+
+
+def _prm_probabilities(lm: Any, items: list[tuple[str, list[str], ProcessSpec]]) -> list[list[float]]:
+    from rewards.models.forward import StepRead, step_probabilities
+    from rewards.models.text import render
+
+    spec = items[0][2]
+    tok = lm.tokenizer
+
+    def last_id(text: str) -> int:
+        ids = tok.encode(text, add_special_tokens=False)
+        if not ids:
+            raise ValueError(f"{text!r} encodes to no token")
+        return ids[-1]
+
+    tag = spec.step_tag
+    if spec.layout == "token":
+        read = StepRead(last_id(tag), "token", spec.positive_label, -1)
+    else:
+        read = StepRead(last_id(tag), "causal", last_id(spec.positive_token), last_id(spec.negative_token))
+    texts = [render(tok, prompt, "".join(step + tag for step in steps)) for prompt, steps, _ in items]
+    return step_probabilities(lm, texts, spec.max_length, read)
+
+
+class ProcessGrader(PooledGrader[ProcessSpec]):
+    spec_type: ClassVar = ProcessSpec
+    score_fn = score_arithmetic
+
+    async def grade(self, samples: list[Sample]) -> list[Score]:
+        if self.spec.scorer == "arithmetic":
+            return await super().grade(samples)
+        return await self._grade_with_model(samples)
+
+    async def _grade_with_model(self, samples: list[Sample]) -> list[Score]:
+        from rewards.models.shared import shared_batcher
+
+        spec = self.spec
+        tag_text = spec.step_tag.strip()
+        # the tag is ours: a completion that writes it cannot add or move the places scores are read at
+        prompts = [s.prompt.replace(tag_text, "") for s in samples]
+        steps = [split_steps(s.completion.replace(tag_text, ""), spec.split) for s in samples]
+        try:
+            batcher = await shared_batcher(
+                self.context.resources, spec.model or "", spec.layout, _prm_probabilities,
+                key=(spec.max_length, spec.step_tag, spec.positive_label, spec.positive_token, spec.negative_token),
+                max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,
+                threads=getattr(self.context.settings, "torch_threads", None),
+            )
+            probs = await batcher.submit([(p, s, spec) for p, s in zip(prompts, steps, strict=True)])
+        except Exception as exc:  # noqa: BLE001 - a model that cannot load or run is a machinery failure
+            return [Score.failed(f"process model {spec.model!r} failed: {exc}"[:500]) for _ in samples]
+        scores = []
+        for sample_steps, sample_probs in zip(steps, probs, strict=True):
+            padded: list[float | None] = [*sample_probs[: len(sample_steps)]]
+            padded += [None] * (len(sample_steps) - len(padded))
+            truncated = len(sample_probs) < len(sample_steps)
+            scores.append(_result(sample_steps, padded, spec.aggregate, truncated=truncated))
+        return scores

@@ -1,0 +1,93 @@
+"""Bradley-Terry reward models: one scalar per (prompt, completion) from a sequence classifier, batched.
+
+The model is loaded once per process (lazily, on first use) and shared by every grader naming it;
+concurrent requests are gathered into one padded forward pass by a dynamic batcher.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rewards.graders.base import Grader, SpecBase
+from rewards.types import Sample, Score
+
+
+class Standardize(BaseModel):
+    """Shift and scale raw rewards: (r - mean) / std."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mean: float
+    std: float = Field(gt=0)
+
+
+class BatchingSpec(SpecBase):
+    """How concurrent requests are batched into forward passes (shared by model-backed specs)."""
+
+    max_length: int = Field(default=2048, gt=0, le=131072, description="Tokens kept per input (truncated).")
+    batch_size: int = Field(default=32, ge=1, le=1024, description="Most inputs per forward pass; 1 = no batching.")
+    batch_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="How long a batch waits to fill up.")
+
+
+class RewardModelSpec(BatchingSpec):
+    type: Literal["reward_model"] = "reward_model"
+    model: str = Field(min_length=1, description="Local path or hub name of a single-output sequence classifier.")
+    normalize: Literal["none", "sigmoid"] | Standardize = "none"
+
+
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow for large |x|."""
+    if x >= 0:
+        return 1 / (1 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1 + z)
+
+
+def _normalize(raw: float, how: Literal["none", "sigmoid"] | Standardize) -> float:
+    if how == "sigmoid":
+        return sigmoid(raw)
+    if isinstance(how, Standardize):
+        return (raw - how.mean) / how.std
+    return raw
+
+
+def _rewards(lm: Any, items: list[tuple[str, str, int]]) -> list[float]:
+    from rewards.models.forward import sequence_rewards
+    from rewards.models.text import render
+
+    max_length = items[0][2]
+    return sequence_rewards(lm, [render(lm.tokenizer, p, c) for p, c, _ in items], max_length)
+
+
+class RewardModelGrader(Grader[RewardModelSpec]):
+    spec_type: ClassVar = RewardModelSpec
+
+    async def raw_rewards(self, pairs: list[tuple[str, str]]) -> list[float]:
+        """Unnormalised model outputs for (prompt, completion) pairs; raises if the model cannot run."""
+        from rewards.models.shared import shared_batcher
+
+        spec = self.spec
+        batcher = await shared_batcher(
+            self.context.resources, spec.model, "reward", _rewards, key=(spec.max_length,),
+            max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms, threads=_threads(self.context),
+        )
+        return await batcher.submit([(p, c, spec.max_length) for p, c in pairs])
+
+    async def grade(self, samples: list[Sample]) -> list[Score]:
+        try:
+            raw = await self.raw_rewards([(s.prompt, s.completion) for s in samples])
+        except Exception as exc:  # noqa: BLE001 - a model that cannot load or run is a machinery failure
+            return [Score.failed(f"reward model {self.spec.model!r} failed: {exc}"[:500]) for _ in samples]
+        return [Score(reward=_normalize(r, self.spec.normalize), details={"raw": r}) for r in raw]
+
+    async def compare(self, prompt: str, a: str, b: str) -> dict[str, float]:
+        """P(a preferred over b) = sigmoid(r_a - r_b) under the Bradley-Terry model, with both rewards."""
+        r_a, r_b = await self.raw_rewards([(prompt, a), (prompt, b)])
+        return {"probability": sigmoid(r_a - r_b), "reward_a": r_a, "reward_b": r_b}
+
+
+def _threads(context: Any) -> int | None:
+    return getattr(context.settings, "torch_threads", None)

@@ -1,0 +1,26 @@
+"""How a (prompt, completion) pair becomes model input, the same way at training and at serving time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def render(tokenizer: Any, prompt: str, completion: str) -> str:
+    """The conversation as text: through the chat template when the tokenizer has one, else concatenated."""
+    if has_chat_template(tokenizer):
+        messages = [{"role": "user", "content": prompt}] if prompt else []
+        messages.append({"role": "assistant", "content": completion})
+        return tokenizer.apply_chat_template(messages, tokenize=False)
+    return prompt + completion
+
+
+def encode(tokenizer: Any, texts: list[str], max_length: int) -> Any:
+    """Pad and truncate rendered texts into a batch of tensors (templates already hold the special tokens)."""
+    return tokenizer(
+        texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt",
+        add_special_tokens=not has_chat_template(tokenizer),
+    )

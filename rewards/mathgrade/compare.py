@@ -1,0 +1,285 @@
+"""Are two parsed answers the same? Exact numbers first, sympy only when needed.
+
+Expressions with variables are compared by evaluating both at fixed pseudo-random positive points
+(variables in competition answers are taken as positive reals, so `\\sqrt{1/n}` = `1/\\sqrt{n}`),
+then checked at negative points where both sides are real (so `|x|` != `x`). Numeric checks use
+30 significant digits and a relative tolerance, so `1/2004!` != `1/2006!` and `\\pi` != `3.14`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy
+
+from rewards.mathgrade.parse import Choice, Interval, Matrix, Num, Relation, Seq, Sym, Text, Union, Value
+
+PRECISION = 30
+TRIALS = 3
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Relative tolerance for numbers that are not exactly equal, plus an absolute floor."""
+
+    rel: float = 1e-9
+    abs: float = 0.0
+
+
+def _close(a: Fraction, b: Fraction, tol: Tolerance) -> bool:
+    return abs(a - b) <= Fraction(tol.rel) * max(abs(a), abs(b)) + Fraction(tol.abs)
+
+
+def _numbers_equal(a: Num, b: Num, tol: Tolerance) -> bool:
+    if a.value == b.value or _close(a.value, b.value, tol):
+        return True
+    if a.percent != b.percent:  # `50\%` == `0.5`
+        scaled_a = a.value / 100 if a.percent else a.value
+        scaled_b = b.value / 100 if b.percent else b.value
+        return _close(scaled_a, scaled_b, tol)
+    return False
+
+
+def _to_sympy(value: Num | Sym) -> sympy.Expr:
+    return sympy.Rational(value.value.numerator, value.value.denominator) if isinstance(value, Num) else value.expr
+
+
+def _evaluate(expr: sympy.Expr, subs: dict) -> sympy.Expr | None:
+    """A finite numeric value of `expr` at `subs`, or None."""
+    try:
+        value = expr.evalf(PRECISION, subs=subs) if subs else expr.evalf(PRECISION)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
+        return None
+    if not value.is_number or value.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+        return None
+    return value
+
+
+def _values_close(a: sympy.Expr, b: sympy.Expr, tol: Tolerance) -> bool:
+    diff = abs((a - b).evalf(PRECISION))
+    bound = tol.rel * max(abs(a), abs(b)) + tol.abs
+    return bool(diff <= bound)
+
+
+def _point(symbol: sympy.Symbol, trial: int, sign: int) -> sympy.Float:
+    """A fixed pseudo-random value per (variable name, trial): different names get different values."""
+    seed = zlib.crc32(f"{symbol.name}:{trial}".encode())
+    return sympy.Float(sign * (0.31 + (seed % 100_000) / 37_000), PRECISION)
+
+
+def _is_real(value: sympy.Expr) -> bool:
+    return abs(sympy.im(value)) <= 1e-20 * (1 + abs(value))
+
+
+def expressions_equal(a: sympy.Expr, b: sympy.Expr, tol: Tolerance) -> bool:
+    """Equal as numbers (no variables) or as functions of their variables."""
+    if a == b:
+        return True
+    if a.has(sympy.oo, -sympy.oo, sympy.zoo) or b.has(sympy.oo, -sympy.oo, sympy.zoo):
+        return False  # infinities are equal only structurally
+    symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        va, vb = _evaluate(a, {}), _evaluate(b, {})
+        return va is not None and vb is not None and _values_close(va, vb, tol)
+    agreed = 0
+    for trial in range(TRIALS):
+        subs = {s: _point(s, trial, 1) for s in symbols}
+        va, vb = _evaluate(a, subs), _evaluate(b, subs)
+        if va is None or vb is None:
+            continue
+        if not _values_close(va, vb, tol):
+            return False
+        agreed += 1
+    if agreed < 2:
+        return False
+    for trial in range(2):
+        subs = {s: _point(s, trial, -1) for s in symbols}
+        va, vb = _evaluate(a, subs), _evaluate(b, subs)
+        if va is not None and vb is not None and _is_real(va) and _is_real(vb) and not _values_close(va, vb, tol):
+            return False
+    return True
+
+
+def scalars_equal(a: Num | Sym, b: Num | Sym, tol: Tolerance) -> bool:
+    if isinstance(a, Num) and isinstance(b, Num):
+        return _numbers_equal(a, b, tol)
+    return expressions_equal(_to_sympy(a), _to_sympy(b), tol)
+
+
+def _ratio_constant(d1: sympy.Expr, d2: sympy.Expr, positive: bool) -> bool:
+    """d1 = c * d2 for one nonzero constant c (positive for inequalities), checked at sample points."""
+    symbols = sorted(d1.free_symbols | d2.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        return False
+    ratios = []
+    for trial in range(TRIALS):
+        subs = {s: _point(s, trial, 1) for s in symbols}
+        v1, v2 = _evaluate(d1, subs), _evaluate(d2, subs)
+        if v1 is None or v2 is None or v2 == 0 or v1 == 0:
+            continue
+        ratios.append(v1 / v2)
+    if len(ratios) < 2 or not all(_values_close(r, ratios[0], Tolerance(1e-12)) for r in ratios):
+        return False
+    return _is_real(ratios[0]) and (not positive or sympy.re(ratios[0]) > 0)
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _single_relation(rel: Relation) -> tuple[sympy.Expr, str] | None:
+    """`a op b` as (difference, op) with op in `=`, `!=`, `>`, `>=` (difference op 0)."""
+    if len(rel.ops) != 1 or not all(isinstance(p, (Num, Sym)) for p in rel.parts):
+        return None
+    lhs, rhs = (_to_sympy(p) for p in rel.parts)  # type: ignore[arg-type]
+    op = rel.ops[0]
+    if op in ("<", "<="):
+        return rhs - lhs, _FLIP[op]
+    return lhs - rhs, op
+
+
+def _as_interval(rel: Relation) -> Interval | None:
+    """`x > 3` -> (3, oo); `1 < x <= 3` -> (1, 3]; None unless one variable against constants."""
+    parts = rel.parts
+    if not all(isinstance(p, (Num, Sym)) for p in parts) or "=" in rel.ops or "!=" in rel.ops:
+        return None
+    exprs = [_to_sympy(p) for p in parts]  # type: ignore[arg-type]
+    variables = [i for i, e in enumerate(exprs) if isinstance(e, sympy.Symbol)]
+    if len(variables) != 1 or any(e.free_symbols for i, e in enumerate(exprs) if i != variables[0]):
+        return None
+    ops = list(rel.ops)
+    if all(op in (">", ">=") for op in ops):  # read the chain right to left
+        parts, ops = parts[::-1], [_FLIP[op] for op in ops[::-1]]
+        variables = [len(parts) - 1 - variables[0]]
+    if not all(op in ("<", "<=") for op in ops):
+        return None
+    at = variables[0]
+    if len(parts) == 2:
+        if at == 0:
+            return Interval(Sym(-sympy.oo), parts[1], True, ops[0] == "<")
+        return Interval(parts[0], Sym(sympy.oo), ops[0] == "<", True)
+    if len(parts) == 3 and at == 1:
+        return Interval(parts[0], parts[2], ops[0] == "<", ops[1] == "<")
+    return None
+
+
+def _relations_equal(a: Relation, b: Relation, tol: Tolerance) -> bool:
+    if len(a.parts) != len(b.parts):
+        return False
+    if a.ops == ("=",) == b.ops and isinstance(a.parts[0], Sym) and a.parts[0] == b.parts[0]:
+        return equal(a.parts[1], b.parts[1], tol)  # same variable on the left: compare right sides
+    sa, sb = _single_relation(a), _single_relation(b)
+    if sa is None or sb is None:
+        return len(a.ops) == len(b.ops) and a.ops == b.ops and all(
+            equal(x, y, tol) for x, y in zip(a.parts, b.parts, strict=True)
+        )
+    (da, opa), (db, opb) = sa, sb
+    if opa != opb:
+        return False
+    return _ratio_constant(da, db, positive=opa in (">", ">="))
+
+
+def _unwrap_assignment(value: Value) -> Value:
+    """`x = 3` -> `3`; items of a list likewise (used only when the other side is no equation)."""
+    if isinstance(value, Relation) and value.ops == ("=",) and len(value.parts) == 2:
+        lhs = value.parts[0]
+        if isinstance(lhs, Sym) and isinstance(lhs.expr, sympy.Symbol):
+            return value.parts[1]
+    if isinstance(value, Seq):
+        return Seq(value.kind, tuple(_unwrap_assignment(item) for item in value.items))
+    return value
+
+
+def _is_equation(value: Value) -> bool:
+    return isinstance(value, Relation) and "=" in value.ops
+
+
+def _unordered_equal(a: tuple[Value, ...], b: tuple[Value, ...], tol: Tolerance) -> bool:
+    if len(a) != len(b):
+        return False
+    unused = list(b)
+    for item in a:
+        match = next((i for i, other in enumerate(unused) if equal(item, other, tol)), None)
+        if match is None:
+            return False
+        unused.pop(match)
+    return True
+
+
+def _ordered_equal(a: tuple[Value, ...], b: tuple[Value, ...], tol: Tolerance) -> bool:
+    return len(a) == len(b) and all(equal(x, y, tol) for x, y in zip(a, b, strict=True))
+
+
+def _seqs_equal(a: Seq, b: Seq, tol: Tolerance) -> bool:
+    if "tuple" in (a.kind, b.kind):
+        return "set" not in (a.kind, b.kind) and _ordered_equal(a.items, b.items, tol)
+    return _unordered_equal(a.items, b.items, tol)
+
+
+def _intervals_equal(a: Interval, b: Interval, tol: Tolerance) -> bool:
+    return (
+        a.lo_open == b.lo_open and a.hi_open == b.hi_open and equal(a.lo, b.lo, tol) and equal(a.hi, b.hi, tol)
+    )
+
+
+def _as_open_interval(value: Value) -> Value:
+    """`(a, b)` read as an open interval, for comparing with intervals."""
+    if isinstance(value, Seq) and value.kind == "tuple" and len(value.items) == 2:
+        return Interval(value.items[0], value.items[1], True, True)
+    if isinstance(value, Relation):
+        return _as_interval(value) or value
+    return value
+
+
+def _matrix_items(value: Matrix) -> tuple[Value, ...] | None:
+    if len(value.rows) == 1:
+        return value.rows[0]
+    if all(len(row) == 1 for row in value.rows):
+        return tuple(row[0] for row in value.rows)
+    return None
+
+
+def equal(gold: Value, pred: Value, tol: Tolerance) -> bool:
+    """Whether `pred` states the same answer as `gold`."""
+    if _is_equation(gold) != _is_equation(pred):
+        gold, pred = _unwrap_assignment(gold), _unwrap_assignment(pred)
+    if isinstance(gold, (Interval, Relation)) or isinstance(pred, (Interval, Relation)):
+        gold, pred = _as_open_interval(gold), _as_open_interval(pred)
+    match gold, pred:
+        case (Num() | Sym(), Num() | Sym()):
+            return scalars_equal(gold, pred, tol)
+        case (Seq(), Seq()):
+            return _seqs_equal(gold, pred, tol)
+        case (Interval(), Interval()):
+            return _intervals_equal(gold, pred, tol)
+        case (Union(), Union()):
+            return _unordered_equal(gold.parts, pred.parts, tol)
+        case (Matrix(), Matrix()):
+            return len(gold.rows) == len(pred.rows) and all(
+                _ordered_equal(r1, r2, tol) for r1, r2 in zip(gold.rows, pred.rows, strict=True)
+            )
+        case (Matrix(), Seq(kind="tuple")) | (Seq(kind="tuple"), Matrix()):
+            mat, seq = (gold, pred) if isinstance(gold, Matrix) else (pred, gold)
+            items = _matrix_items(mat)
+            return items is not None and _ordered_equal(items, seq.items, tol)
+        case (Relation(), Relation()):
+            return _relations_equal(gold, pred, tol)
+        case (Choice(), Choice()):
+            return gold.letter == pred.letter
+        case (Text(), Text()):
+            return gold.text == pred.text
+    return False
+
+
+def stage_of(gold: Value, pred: Value) -> str:
+    """Name of the comparison stage for `details`: number, symbolic, structure, choice or text."""
+    if isinstance(gold, Num) and isinstance(pred, Num):
+        return "number"
+    if isinstance(gold, (Num, Sym)) and isinstance(pred, (Num, Sym)):
+        return "symbolic"
+    if isinstance(gold, Choice):
+        return "choice"
+    if isinstance(gold, Text):
+        return "text"
+    return "structure"

@@ -1,0 +1,76 @@
+"""Canonical answer text: the LaTeX noise, units, currency and wrappers that never change an answer, gone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rewards.mathgrade.extract import brace_pairs
+
+_WRAPPER = re.compile(r"\\(?:boxed|fbox|text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|hbox)\s*\{")
+_SPACING = re.compile(
+    r"\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle)\b|(?<!\\)\\[,;:! ]|\\q?quad\b|~|\\limits\b"
+)
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b|\s*\bdegrees?\b")
+_PERCENT = re.compile(r"\\?%|\s*\bpercent\b")
+_CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\\euro\b|\\pounds\b")
+_UNIT_WORDS = (
+    r"cm|mm|km|m|meters?|metres?|inches|inch|in|feet|foot|ft|yards?|yd|miles?|mi|units?|sq|square|cubic"
+    r"|hours?|hrs?|h|minutes?|mins?|seconds?|secs?|s|days?|weeks?|months?|years?|mph|kph|kg|g|grams?"
+    r"|pounds?|lbs?|oz|ounces?|cents?|dollars?|liters?|litres?|l|ml|cups?|people|students|ways|times"
+    r"|points?|marbles|apples|books|cookies|pages"
+)
+_UNIT = re.compile(rf"(?<=[\d}}.])(?:\s+(?:{_UNIT_WORDS})\b(?:\^\{{?[23]\}}?|²|³)?)+$", re.IGNORECASE)
+_TEXT_PREFIX = re.compile(r"^(?:the\s+answer\s+is|answer\s*:|final\s+answer\s*:?)\s*", re.IGNORECASE)
+_MATH_WRAP = re.compile(r"^(?:\$\$|\$|\\\[|\\\()(.*?)(?:\$\$|\$|\\\]|\\\))$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Answer text with the noise removed, and the markers that were taken off."""
+
+    text: str
+    percent: bool = False
+    degrees: bool = False
+
+
+def unwrap_commands(text: str) -> str:
+    """`\\text{cm}` -> ` cm`, `\\boxed{x}` -> `x`: drop the wrapper command, keep its content."""
+    for _ in range(8):  # wrappers nest only a few deep in real answers
+        match = _WRAPPER.search(text)
+        if match is None:
+            return text
+        open_at = match.end() - 1
+        close = brace_pairs(text).get(open_at)
+        if close is None:
+            return text[: match.start()] + text[open_at + 1 :]
+        pad = " " if match.group(0).startswith(("\\text", "\\mbox", "\\hbox", "\\mathrm")) else ""
+        text = text[: match.start()] + pad + text[open_at + 1 : close] + text[close + 1 :]
+    return text
+
+
+def normalize(answer: str) -> Normalized:
+    """Canonical text of an answer, plus whether it carried a percent or degree sign."""
+    text = answer.replace("\x00", "").strip()
+    for _ in range(3):
+        wrapped = _MATH_WRAP.match(text)
+        if wrapped is None:
+            break
+        text = wrapped.group(1).strip()
+    text = unwrap_commands(text)
+    text = _SPACING.sub(" ", text)
+    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", "")
+    text = _TEXT_PREFIX.sub("", text.strip())
+    degrees = bool(_DEGREES.search(text))
+    text = _DEGREES.sub("", text)
+    percent = bool(_PERCENT.search(text))
+    text = _PERCENT.sub("", text)
+    text = _CURRENCY.sub("", text)
+    text = " ".join(text.split()).rstrip(".").strip()
+    text = _UNIT.sub("", text).strip()
+    return Normalized(text, percent, degrees)
+
+
+def squash(text: str) -> str:
+    """Whitespace-free form used by the cheapest comparison stage."""
+    return "".join(text.split())

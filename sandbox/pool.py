@@ -1,0 +1,161 @@
+"""A pool of warm jailed workers, leased one job at a time, with a bounded queue and recycling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import struct
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sandbox.jail import Jail
+
+BACKSTOP_S = 5.0  # a worker that overruns a run's wall limit by this much is broken: kill it
+START_TIMEOUT_S = 30.0
+
+
+class Overloaded(RuntimeError):
+    """Every worker is busy and the queue is full."""
+
+
+class WorkerDied(RuntimeError):
+    """The worker stopped answering; its job gets a sandbox_error."""
+
+
+class Worker:
+    """One jailed worker process and its framed JSON pipe."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, workdir: str | None) -> None:
+        self.proc = proc
+        self.workdir = workdir
+        self.jobs = 0
+        self.retire = False
+
+    @classmethod
+    async def start(cls, jail: Jail) -> Worker:
+        argv, env, workdir = jail.worker_command()
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
+        )
+        worker = cls(proc, workdir)
+        try:
+            hello = await worker._read(START_TIMEOUT_S)
+        except WorkerDied:
+            await worker.kill()
+            raise
+        if not hello.get("ready"):
+            await worker.kill()
+            raise WorkerDied(f"worker did not start: {hello}")
+        return worker
+
+    async def _read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        try:
+            async with asyncio.timeout(timeout):
+                (size,) = struct.unpack(">I", await self.proc.stdout.readexactly(4))
+                return json.loads(await self.proc.stdout.readexactly(size))
+        except (TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            self.retire = True
+            raise WorkerDied(f"sandbox worker stopped answering ({type(exc).__name__})") from exc
+
+    async def call(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and wait for its reply; past `timeout` the worker is declared dead."""
+        assert self.proc.stdin is not None
+        data = json.dumps(message).encode()
+        try:
+            self.proc.stdin.write(struct.pack(">I", len(data)) + data)
+            await self.proc.stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            self.retire = True
+            raise WorkerDied(f"sandbox worker is gone ({type(exc).__name__})") from exc
+        reply = await self._read(timeout)
+        if "worker_error" in reply:
+            self.retire = True
+            raise WorkerDied(reply["worker_error"])
+        return reply
+
+    async def run(self, message: dict[str, Any]) -> dict[str, Any]:
+        return await self.call({"op": "run", **message}, message["limits"]["wall_s"] + BACKSTOP_S)
+
+    async def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.proc.wait(), 10)
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class WorkerPool:
+    """`size` warm workers; `lease()` waits for one, or raises Overloaded when `max_queue` already wait."""
+
+    def __init__(self, jail: Jail, size: int, max_queue: int, jobs_per_worker: int) -> None:
+        self.jail = jail
+        self.size = size
+        self.max_queue = max_queue
+        self.jobs_per_worker = jobs_per_worker
+        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        self._all: set[Worker] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self.waiting = 0
+        self.busy = 0
+        self.recycled = 0
+
+    async def start(self) -> None:
+        workers = await asyncio.gather(*(Worker.start(self.jail) for _ in range(self.size)))
+        for worker in workers:
+            self._all.add(worker)
+            self._idle.put_nowait(worker)
+
+    async def _replace(self, worker: Worker) -> None:
+        self._all.discard(worker)
+        self.recycled += 1
+        await worker.kill()
+        while True:
+            try:
+                fresh = await Worker.start(self.jail)
+                break
+            except (WorkerDied, OSError):
+                await asyncio.sleep(0.5)  # e.g. out of processes for a moment: try again
+        self._all.add(fresh)
+        self._idle.put_nowait(fresh)
+
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[Worker]:
+        """A worker for one job; afterwards its work dir is emptied, or it is replaced."""
+        if self._idle.empty() and self.waiting >= self.max_queue:
+            raise Overloaded(f"all {self.size} sandbox workers are busy and {self.waiting} requests wait")
+        self.waiting += 1
+        try:
+            worker = await self._idle.get()
+        finally:
+            self.waiting -= 1
+        self.busy += 1
+        try:
+            yield worker
+        except BaseException:
+            worker.retire = True
+            raise
+        finally:
+            self.busy -= 1
+            worker.jobs += 1
+            if not worker.retire and worker.jobs < self.jobs_per_worker:
+                try:
+                    worker.retire = not (await worker.call({"op": "reset"}, BACKSTOP_S))["clean"]
+                except WorkerDied:
+                    worker.retire = True
+            if worker.retire or worker.jobs >= self.jobs_per_worker:
+                task = asyncio.get_running_loop().create_task(self._replace(worker))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                self._idle.put_nowait(worker)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*(w.kill() for w in list(self._all)), return_exceptions=True)
+        self._all.clear()

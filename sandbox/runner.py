@@ -1,0 +1,61 @@
+"""One run in a leased worker: the request to the worker, and the verdict on what came back."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.languages import Language
+from sandbox.models import Limits, RunResult
+from sandbox.pool import Worker, WorkerDied
+
+
+@dataclass
+class Outcome:
+    """A run's public result plus what only the judge needs: did the test part finish, and its value."""
+
+    result: RunResult
+    completed: bool = False
+    value: str | None = None
+
+
+def _status(raw: dict[str, Any]) -> str:
+    if raw["timeout"]:
+        return "timeout"
+    if raw["truncated"]:
+        return "output_limit"
+    if raw["memory"]:
+        return "memory_limit"
+    return "ok" if raw["exit_code"] == 0 else "runtime_error"
+
+
+async def run(
+    worker: Worker, lang: Language, limits: Limits, *, code: str, stdin: str = "", files: dict[str, str] | None = None,
+    script: str | None = None, call: tuple[str, list[Any]] | None = None, argv: tuple[str, ...] | None = None,
+    insecure: bool = False,
+) -> Outcome:
+    """Run `code` (or `argv`, e.g. a compiler) with `script` appended or `call` made; never raises."""
+    message: dict[str, Any] = {"stdin": stdin, "files": dict(files or {}), "limits": limits.model_dump()}
+    if argv:
+        message["argv"] = list(argv)
+    elif lang.forked:
+        message.update(source=code, mode="main")
+        if script is not None:
+            message.update(mode="script", test=script)
+        elif call is not None:
+            message.update(mode="call", fn_name=call[0], args=call[1])
+    else:
+        if script is not None:
+            message["nonce"] = secrets.token_hex(16)
+            code = code + "\n" + script + lang.marker.format(nonce=message["nonce"])
+        message["files"][lang.source] = code
+        message["argv"] = list(lang.run)
+    try:
+        raw = await worker.run(message)
+    except WorkerDied as exc:
+        return Outcome(RunResult(status="sandbox_error", stderr=str(exc), insecure=insecure))
+    fields = {k: raw[k] for k in ("exit_code", "signal", "stdout", "stderr", "truncated", "wall_ms", "cpu_ms",
+                                  "max_rss_kb")}
+    result = RunResult(status=_status(raw), insecure=insecure, **fields)  # type: ignore[arg-type]
+    return Outcome(result, completed=raw["completed"], value=raw["value"])

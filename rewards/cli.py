@@ -42,5 +42,66 @@ def serve(
                 timeout_graceful_shutdown=5)
 
 
+@app.command("train-rm")
+def train_rm(config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML/JSON config.")]) -> None:
+    """Train a Bradley-Terry reward model on (prompt, chosen, rejected) pairs."""
+    from trainer.reward_model import main as train
+
+    train(str(config))
+
+
+@app.command("train-prm")
+def train_prm(config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML/JSON config.")]) -> None:
+    """Train a process reward model on step-labelled solutions."""
+    from trainer.prm import main as train
+
+    train(str(config))
+
+
+@app.command("serve-model")
+def serve_model(
+    model: Annotated[str, typer.Argument(help="Local path or hub name of a causal LM.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8001,
+    name: Annotated[str | None, typer.Option(help="Model name reported by the API [default: MODEL].")] = None,
+    batch_size: Annotated[int, typer.Option(help="Most requests generated together.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(help="Cap on generated tokens per request.")] = 512,
+    threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
+) -> None:
+    """Serve a transformers model behind an OpenAI-compatible API (/v1/chat/completions, /v1/completions)."""
+    import uvicorn
+
+    from rewards.serving.openai_server import ServeModelSettings, create_model_app
+
+    settings = ServeModelSettings(model=model, name=name or model, batch_size=batch_size,
+                                  max_new_tokens=max_new_tokens, threads=threads)
+    uvicorn.run(create_model_app(settings), host=host, port=port, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8001,
+    workers: Annotated[int | None, typer.Option(help="Warm jailed workers [default: 2x CPU count].")] = None,
+    max_queue: Annotated[int, typer.Option(help="Requests waiting for a worker before 503s.")] = 256,
+    disk_mb: Annotated[int, typer.Option(help="Private work-dir size of each worker (MiB).")] = 64,
+    insecure_no_isolation: Annotated[bool, typer.Option(
+        "--insecure-no-isolation", help="Run code WITHOUT bwrap isolation (only for trusted code).")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Start the code sandbox service."""
+    from sandbox.jail import IsolationUnavailable
+    from sandbox.models import SandboxSettings
+    from sandbox.service import serve as serve_sandbox
+
+    settings = SandboxSettings(host=host, port=port, workers=workers, max_queue=max_queue, disk_mb=disk_mb,
+                               insecure=insecure_no_isolation, log_level=log_level)
+    try:
+        serve_sandbox(settings)
+    except IsolationUnavailable as exc:
+        typer.echo(f"refusing to start: {exc}; pass --insecure-no-isolation to run code unisolated", err=True)
+        raise typer.Exit(2) from exc
+
+
 if __name__ == "__main__":
     app()

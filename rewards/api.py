@@ -113,6 +113,39 @@ async def get_reward(body: GetRewardRequest, request: Request) -> GetRewardRespo
     return GetRewardResponse(rewards=rewards, scores=rewards, extra_logs={"reward": rewards})
 
 
+class CompareRequest(BaseModel):
+    grader: str | dict[str, Any] = GraderField
+    prompt: str = ""
+    a: str
+    b: str
+
+
+class CompareResponse(BaseModel):
+    probability: float = Field(description="P(a preferred over b) = sigmoid(reward_a - reward_b).")
+    reward_a: float
+    reward_b: float
+
+
+@router.post("/v1/compare", response_model=CompareResponse)
+async def compare(body: CompareRequest, request: Request) -> CompareResponse:
+    """Which of two completions a reward model prefers (Bradley-Terry probability)."""
+    from rewards.graders.reward_model import RewardModelGrader
+
+    service = _service(request)
+    try:
+        grader = await service.grader_for(body.grader)
+    except UnknownGrader as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except InvalidGrader as exc:
+        raise HTTPException(422, {"message": "invalid grader spec", "errors": exc.errors}) from exc
+    if not isinstance(grader, RewardModelGrader):
+        raise HTTPException(422, "compare needs a reward_model grader")
+    try:
+        return CompareResponse(**await grader.compare(body.prompt, body.a, body.b))
+    except Exception as exc:  # noqa: BLE001 - the model could not load or run: machinery, not the request
+        raise HTTPException(503, f"reward model failed: {exc}"[:500], headers={"Retry-After": "1"}) from exc
+
+
 @router.get("/v1/graders")
 async def graders(request: Request) -> dict[str, Any]:
     """Grader types with their JSON schemas, and the configured named graders."""

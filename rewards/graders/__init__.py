@@ -12,12 +12,13 @@ from pydantic import Field, TypeAdapter
 
 from rewards.graders.base import Grader, GraderContext, PooledGrader, SpecBase
 from rewards.graders.format import FormatGrader
+from rewards.graders.judge import JudgeGrader
 from rewards.graders.math import MathGrader
 from rewards.graders.multi import MultiGrader, MultiSpec
 from rewards.graders.process import ProcessGrader
 from rewards.graders.reward_model import RewardModelGrader
 
-KINDS: tuple[type[Grader], ...] = (MathGrader, FormatGrader, MultiGrader, RewardModelGrader, ProcessGrader)
+KINDS: tuple[type[Grader], ...] = (MathGrader, FormatGrader, MultiGrader, RewardModelGrader, ProcessGrader, JudgeGrader)
 
 GRADERS: dict[str, type[Grader]] = {
     cls.spec_type.model_fields["type"].default: cls for cls in KINDS  # type: ignore[attr-defined]

@@ -80,7 +80,7 @@ def score_arithmetic(spec: ProcessSpec, sample: Sample) -> Score:
 
 def _prm_probabilities(lm: Any, items: list[tuple[str, list[str], ProcessSpec]]) -> list[list[float]]:
     from rewards.models.forward import StepRead, step_probabilities
-    from rewards.models.text import render
+    from rewards.models.text import tagged_steps
 
     spec = items[0][2]
     tok = lm.tokenizer
@@ -96,7 +96,7 @@ def _prm_probabilities(lm: Any, items: list[tuple[str, list[str], ProcessSpec]])
         read = StepRead(last_id(tag), "token", spec.positive_label, -1)
     else:
         read = StepRead(last_id(tag), "causal", last_id(spec.positive_token), last_id(spec.negative_token))
-    texts = [render(tok, prompt, "".join(step + tag for step in steps)) for prompt, steps, _ in items]
+    texts = [tagged_steps(tok, prompt, steps, tag) for prompt, steps, _ in items]
     return step_probabilities(lm, texts, spec.max_length, read)
 
 
@@ -113,9 +113,8 @@ class ProcessGrader(PooledGrader[ProcessSpec]):
         from rewards.models.shared import shared_batcher
 
         spec = self.spec
-        tag_text = spec.step_tag.strip()
+        tag_text = spec.step_tag.strip() or spec.step_tag
         # the tag is ours: a completion that writes it cannot add or move the places scores are read at
-        prompts = [s.prompt.replace(tag_text, "") for s in samples]
         steps = [split_steps(s.completion.replace(tag_text, ""), spec.split) for s in samples]
         try:
             batcher = await shared_batcher(
@@ -124,7 +123,7 @@ class ProcessGrader(PooledGrader[ProcessSpec]):
                 max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,
                 threads=getattr(self.context.settings, "torch_threads", None),
             )
-            probs = await batcher.submit([(p, s, spec) for p, s in zip(prompts, steps, strict=True)])
+            probs = await batcher.submit([(s.prompt, st, spec) for s, st in zip(samples, steps, strict=True)])
         except Exception as exc:  # noqa: BLE001 - a model that cannot load or run is a machinery failure
             return [Score.failed(f"process model {spec.model!r} failed: {exc}"[:500]) for _ in samples]
         scores = []

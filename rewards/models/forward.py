@@ -46,3 +46,55 @@ def step_probabilities(lm: LoadedModel, texts: list[str], max_length: int, read:
             probs = rows[:, [read.positive_id, read.negative_id]].softmax(-1)[:, 0]
         out.append(probs.tolist())
     return out
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt (already rendered) and how to continue it."""
+
+    prompt: str
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: Literal["stop", "length"]
+
+
+def _cut(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    cuts = [text.index(s) for s in stops if s and s in text]
+    return (text[: min(cuts)], True) if cuts else (text, False)
+
+
+def generate(lm: LoadedModel, requests: list[GenerationRequest]) -> list[Generation]:
+    """Continue each prompt; requests with the same sampling settings share one `generate` call."""
+    import torch
+
+    groups: dict[tuple, list[int]] = {}
+    for i, req in enumerate(requests):
+        groups.setdefault((req.max_new_tokens, req.temperature, req.top_p), []).append(i)
+    out: list[Generation | None] = [None] * len(requests)
+    tok = lm.tokenizer
+    limit = getattr(lm.model.config, "max_position_embeddings", None) or 4096
+    for (max_new, temperature, top_p), indices in groups.items():
+        max_new = max(1, min(max_new, limit - 1))
+        batch = tok([requests[i].prompt for i in indices], padding=True, truncation=True,
+                    max_length=limit - max_new, return_tensors="pt", add_special_tokens=False).to(lm.device)
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {
+            "do_sample": False}
+        with torch.inference_mode():
+            ids = lm.model.generate(**batch, max_new_tokens=max_new, pad_token_id=tok.pad_token_id, **sampling)
+        new = ids[:, batch["input_ids"].shape[1] :]
+        for row, i in enumerate(indices):
+            tokens = [t for t in new[row].tolist() if t != tok.pad_token_id]
+            ended = bool(tokens) and tokens[-1] == tok.eos_token_id
+            text, stopped = _cut(tok.decode(tokens, skip_special_tokens=True), requests[i].stop)
+            finish = "stop" if stopped or ended or len(tokens) < max_new else "length"
+            out[i] = Generation(text, int(batch["attention_mask"][row].sum()), len(tokens), finish)
+    return [g for g in out if g is not None]

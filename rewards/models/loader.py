@@ -54,8 +54,11 @@ def load_sync(name: str, head: Head, threads: int | None = None) -> LoadedModel:
     tokenizer = AutoTokenizer.from_pretrained(name)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    # a reward is read at the last token, so long inputs keep their end; a PRM keeps its first steps
-    tokenizer.truncation_side = "left" if head == "reward" else "right"
+    # a reward is read at the last token and generation continues the end, so long inputs keep their end;
+    # a PRM keeps its first steps
+    tokenizer.truncation_side = "right" if head == "token" else "left"
+    if head == "causal":
+        tokenizer.padding_side = "left"  # generation continues every prompt from its end
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     model = auto.from_pretrained(name, dtype=dtype).to(device).eval()
     if model.config.pad_token_id is None:

@@ -24,3 +24,10 @@ def encode(tokenizer: Any, texts: list[str], max_length: int) -> Any:
         texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt",
         add_special_tokens=not has_chat_template(tokenizer),
     )
+
+
+def tagged_steps(tokenizer: Any, prompt: str, steps: list[str], tag: str) -> str:
+    """A PRM's input: the conversation whose answer is every step followed by the tag (tags in the text removed)."""
+    bare = tag.strip() or tag
+    content = "".join(step.replace(bare, "") + tag for step in steps)
+    return render(tokenizer, prompt.replace(bare, ""), content)

@@ -1,0 +1,1 @@
+"""LLM-as-judge: prompts, backends and parsers of judge verdicts."""

@@ -1,0 +1,133 @@
+"""Where judge verdicts come from: an OpenAI-compatible endpoint over httpx, or a local transformers model.
+
+Both answer `complete(messages, sampling) -> text`. The HTTP backend retries transient failures with
+exponential backoff, bounds each request by a timeout and the backend's in-flight requests by a
+semaphore. Any failure after the retries raises `JudgeUnavailable` (machinery, not a bad completion).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+from collections import OrderedDict
+from typing import Any, Protocol
+
+import httpx
+
+Messages = list[dict[str, str]]
+RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class JudgeUnavailable(RuntimeError):
+    """The judge could not be reached or did not answer usably."""
+
+
+class JudgeBackend(Protocol):
+    key: str  # identifies backend + model in cache keys
+
+    async def complete(self, messages: Messages, sampling: dict[str, Any]) -> str: ...
+
+
+class OpenAIBackend:
+    """Chat completions on any OpenAI-compatible server (OpenAI, vLLM, `rlvr serve-model`, ...)."""
+
+    def __init__(self, base_url: str, model: str, api_key: str | None, timeout_s: float, retries: int,
+                 concurrency: int) -> None:
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.key = f"openai:{base_url}:{model}"
+        self.retries = retries
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.AsyncClient(headers=headers, timeout=timeout_s)
+        self.limit = asyncio.Semaphore(concurrency)
+
+    async def complete(self, messages: Messages, sampling: dict[str, Any]) -> str:
+        body = {"model": self.model, "messages": messages, **sampling}
+        problem = "no attempt"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random()))
+            try:
+                async with self.limit:
+                    response = await self.client.post(self.url, json=body)
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code in RETRYABLE:
+                problem = f"HTTP {response.status_code}: {response.text[:200]}"
+                continue
+            if response.status_code != 200:
+                raise JudgeUnavailable(f"HTTP {response.status_code}: {response.text[:300]}")
+            try:
+                content = response.json()["choices"][0]["message"]["content"]
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                raise JudgeUnavailable(f"malformed chat completion: {response.text[:300]}") from exc
+            return content or ""
+        raise JudgeUnavailable(f"judge unreachable after {self.retries + 1} attempts: {problem}"[:500])
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class LocalBackend:
+    """A causal LM in this process (loaded once, shared), generating on the model thread in batches."""
+
+    def __init__(self, model: str, resources: dict[str, Any], batch_size: int, threads: int | None) -> None:
+        self.model = model
+        self.key = f"local:{model}"
+        self.resources = resources
+        self.batch_size = batch_size
+        self.threads = threads
+
+    async def complete(self, messages: Messages, sampling: dict[str, Any]) -> str:
+        from rewards.models.forward import GenerationRequest, generate
+        from rewards.models.loader import load_shared
+        from rewards.models.shared import shared_batcher
+
+        lm = await load_shared(self.resources, self.model, "causal", self.threads)
+        tok = lm.tokenizer
+        if getattr(tok, "chat_template", None):
+            prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            prompt = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+        batcher = await shared_batcher(self.resources, self.model, "causal", generate, key=("generate",),
+                                       max_batch=self.batch_size, wait_ms=5.0, threads=self.threads)
+        request = GenerationRequest(prompt, sampling.get("max_tokens", 512), sampling.get("temperature", 0.0),
+                                    sampling.get("top_p", 1.0))
+        try:
+            (generation,) = await batcher.submit([request])
+        except Exception as exc:  # noqa: BLE001 - the local model failed: machinery
+            raise JudgeUnavailable(f"local judge failed: {type(exc).__name__}: {exc}"[:500]) from exc
+        return generation.text
+
+
+class VerdictCache:
+    """LRU of judge answers keyed by backend, model, messages and sampling settings."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._items: OrderedDict[str, str] = OrderedDict()
+
+    @staticmethod
+    def key(backend: str, messages: Messages, sampling: dict[str, Any]) -> str:
+        raw = json.dumps([backend, messages, sampling], sort_keys=True)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key: str, value: str) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def api_key_from_env(name: str | None) -> str | None:
+    return os.environ.get(name) if name else None

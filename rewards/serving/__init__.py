@@ -1,0 +1,1 @@
+"""Serving our own models over standard APIs."""

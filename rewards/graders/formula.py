@@ -53,7 +53,7 @@ def _check(node: ast.AST, source: str, allowed: Collection[str], names: set[str]
         raise ValueError(f"formula nested deeper than {MAX_DEPTH}")
     match node:
         case ast.Constant(value=value) if type(value) in (int, float):
-            if not math.isfinite(value) or abs(value) > MAX_LITERAL:
+            if abs(value) > MAX_LITERAL or not math.isfinite(value):  # abs first: huge ints are exact
                 raise ValueError(f"number {value!r} is outside [-{MAX_LITERAL:g}, {MAX_LITERAL:g}]")
         case ast.Name(id=name, ctx=ast.Load()):
             if name not in allowed:

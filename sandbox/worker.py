@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 
 # Imported once here so that the forked children get them for free.
 PRELOAD = ("bisect", "collections", "copy", "dataclasses", "decimal", "fractions", "functools", "hashlib",
@@ -91,14 +92,14 @@ def _print_exception(exc):
     traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
 
 
-def _finish(code):
+def _finish(code, _exit=os._exit):
     """What the interpreter does at exit: join threads, run atexit, flush; then leave without unwinding."""
     for step in (threading._shutdown, atexit._run_exitfuncs, sys.stdout.flush, sys.stderr.flush):
         try:
             step()
         except BaseException:  # noqa: BLE001, S110 - the program's own exit handlers may fail; exit anyway
             pass
-    os._exit(code)
+    _exit(code)
 
 
 def _encode(value, depth=0, _type=type, _repr=repr, _float_repr=float.__repr__, _int_repr=int.__repr__,
@@ -131,7 +132,7 @@ def _encode(value, depth=0, _type=type, _repr=repr, _float_repr=float.__repr__, 
     raise TypeError(f"returned a {kind.__name__}; only None, bool, int, float, str, list, tuple and dict compare")
 
 
-def _python_child(req, nonce):
+def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=type):
     """Run the program in this forked child the way `python main.py` would, then the test part, if any."""
     mode = req.get("mode", "main")
     sys.argv = ["main.py"]
@@ -143,14 +144,16 @@ def _python_child(req, nonce):
     compile_, exec_ = compile, exec
     source, test, fn_name, args = req["source"], req.get("test"), req.get("fn_name"), req.get("args", [])
     del req
-    program = {"__name__": "__main__", "__builtins__": builtins, "__file__": "main.py"}
+    main = types.ModuleType("__main__")
+    main.__file__, main.__builtins__ = "main.py", builtins
+    sys.modules["__main__"] = main
+    program = main.__dict__
     try:
         exec_(compile_(source, "main.py", "exec", dont_inherit=True, optimize=0), program)
     except SystemExit as exc:
         code = _exit_code(exc)
         if mode != "main":
             print(f"[sandbox] the program exited (code {code}) before the test ran", file=sys.stderr)
-            code = code or 1
         _finish(code)
     except BaseException as exc:  # noqa: BLE001 - report like the interpreter does
         _print_exception(exc)
@@ -165,8 +168,8 @@ def _python_child(req, nonce):
         if mode == "call":
             target = program
             for part in fn_name.split("."):
-                target = target[part] if target is program else getattr(target, part)
-                if isinstance(target, type):
+                target = target[part] if target is program else _getattr(target, part)
+                if _isinstance(target, _type):
                     target = target()
             payload = _encode(target(*args))
         else:
@@ -179,7 +182,7 @@ def _python_child(req, nonce):
     except SystemExit as exc:
         code = _exit_code(exc)
         print(f"[sandbox] the program exited (code {code}) before the test finished", file=sys.stderr)
-        _finish(code or 1)
+        _finish(code)
     except BaseException as exc:  # noqa: BLE001
         _print_exception(exc)
         _finish(1)
@@ -187,7 +190,7 @@ def _python_child(req, nonce):
     _finish(0)
 
 
-def _child(req, nonce, stdin_fd, out_w, err_w, status_w):
+def _child(req, nonce, stdin_fd, out_w, err_w, status_w, _exit=os._exit):
     """Between fork and the program: new session, fds, limits, then the program."""
     try:
         os.setsid()
@@ -203,7 +206,7 @@ def _child(req, nonce, stdin_fd, out_w, err_w, status_w):
         _python_child(req, nonce)
     except BaseException as exc:  # noqa: BLE001 - exec failed or a limit could not be set
         os.write(2, f"[sandbox] could not start the program: {exc}\n".encode())
-    os._exit(127)
+    _exit(127)
 
 
 def _kill_rest(pid):

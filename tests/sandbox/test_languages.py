@@ -1,0 +1,106 @@
+"""Every language the host has, through the real service: runs, and each test kind."""
+
+import httpx
+import pytest
+
+from tests.sandbox.conftest import judge, run
+
+ECHO_SUM = {
+    "python": "a, b = map(int, input().split())\nprint(a + b)\n",
+    "cpp": "#include <iostream>\nint main(){long a,b; std::cin>>a>>b; std::cout<<a+b<<\"\\n\";}\n",
+    "javascript": "const [a, b] = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\n"
+                  "console.log(a + b);\n",
+    "bash": "read a b\necho $((a + b))\n",
+}
+SCRIPT = {  # a solution defining `twice`, and a test that checks it (the good and the broken assertion)
+    "python": ("def twice(x):\n    return 2 * x\n", "assert twice(4) == 8", "assert twice(4) == 9"),
+    "cpp": ("#include <cassert>\nint twice(int x){ return 2 * x; }\n",
+            "int main(){ assert(twice(4) == 8); }", "int main(){ assert(twice(4) == 9); }"),
+    "javascript": ("function twice(x){ return 2 * x; }\n", "const assert = require('assert'); assert(twice(4) === 8);",
+                   "const assert = require('assert'); assert(twice(4) === 9);"),
+    "bash": ("twice() { echo $(( 2 * $1 )); }\n", '[ "$(twice 4)" = 8 ] || exit 1', '[ "$(twice 4)" = 9 ] || exit 1'),
+}
+
+
+def test_languages_listed(sandbox_url):
+    body = httpx.get(sandbox_url + "/v1/languages", timeout=10).json()
+    names = {lang["name"]: lang for lang in body["languages"]}
+    assert names["python"]["call_tests"] and not names["python"]["compiled"]
+    assert set(names) == {"python", "cpp", "javascript", "bash"}  # all four are installed on this host
+    assert names["cpp"]["compiled"]
+
+
+@pytest.mark.parametrize("language", sorted(ECHO_SUM))
+def test_run_reads_stdin(sandbox_url, language):
+    result = run(sandbox_url, ECHO_SUM[language], language=language, stdin="40 2\n")
+    assert result["status"] == "ok", result
+    assert result["stdout"] == "42\n" and result["exit_code"] == 0
+    assert result["wall_ms"] > 0 and result["max_rss_kb"] > 0
+
+
+@pytest.mark.parametrize("language", sorted(ECHO_SUM))
+def test_io_tests(sandbox_url, language):
+    tests = [{"type": "io", "stdin": "1 2", "expected_stdout": "3"},
+             {"type": "io", "stdin": "5 5", "expected_stdout": "11\n"}]
+    body = judge(sandbox_url, ECHO_SUM[language], tests, language=language)
+    assert [t["status"] for t in body["tests"]] == ["passed", "wrong_answer"]
+    assert (body["passed"], body["total"], body["fraction"]) == (1, 2, 0.5)
+
+
+@pytest.mark.parametrize("language", sorted(SCRIPT))
+def test_script_tests(sandbox_url, language):
+    solution, good, bad = SCRIPT[language]
+    body = judge(sandbox_url, solution, [{"type": "script", "code": good}, {"type": "script", "code": bad}],
+                 language=language)
+    assert [t["passed"] for t in body["tests"]] == [True, False], body
+    assert body["tests"][1]["status"] == "runtime_error"
+
+
+def test_cpp_compiled_once_for_io_tests(sandbox_url):
+    tests = [{"type": "io", "stdin": f"{i} {i}", "expected_stdout": str(2 * i)} for i in range(4)]
+    body = judge(sandbox_url, ECHO_SUM["cpp"], tests, language="cpp")
+    assert body["passed"] == 4 and body["compile"]["status"] == "ok"
+
+
+def test_cpp_compile_error_fails_every_test(sandbox_url):
+    tests = [{"type": "io", "stdin": "1 1", "expected_stdout": "2"}] * 3
+    body = judge(sandbox_url, "int main( { return 0; }", tests, language="cpp")
+    assert body["passed"] == 0 and body["compile"]["status"] == "compile_error"
+    assert {t["status"] for t in body["tests"]} == {"compile_error"}
+    assert "error" in body["tests"][0]["stderr_tail"]
+    assert run(sandbox_url, "int main( {", language="cpp")["status"] == "compile_error"
+
+
+def test_call_tests(sandbox_url):
+    code = ("def mean(xs):\n    return sum(xs) / len(xs)\n\n"
+            "class Solution:\n    def pair(self, a, b):\n        return (a, [b, {'k': None}])\n")
+    tests = [
+        {"type": "call", "fn_name": "mean", "args": [[1, 2]], "expected": 1.5},
+        {"type": "call", "fn_name": "mean", "args": [[1, 1, 2]], "expected": 1.3333333333},
+        {"type": "call", "fn_name": "mean", "args": [[1, 2]], "expected": 2},
+        {"type": "call", "fn_name": "Solution.pair", "args": [True, "x"], "expected": [True, ["x", {"k": None}]]},
+        {"type": "call", "fn_name": "Solution.pair", "args": [1, "x"], "expected": [True, ["x", {"k": None}]]},
+        {"type": "call", "fn_name": "missing", "args": [], "expected": None},
+        {"type": "call", "fn_name": "mean", "args": [[]], "expected": 0},
+    ]
+    body = judge(sandbox_url, code, [dict(t, tolerance=1e-6) for t in tests])
+    statuses = [t["status"] for t in body["tests"]]
+    assert statuses == ["passed", "passed", "wrong_answer", "passed", "wrong_answer", "runtime_error",
+                        "runtime_error"], body
+    assert "ZeroDivisionError" in body["tests"][6]["stderr_tail"]
+
+
+def test_float_compare_and_stop_on_first_failure(sandbox_url):
+    code = "print(1 / 3, 'ok')"
+    tests = [{"type": "io", "expected_stdout": "0.333333 ok", "compare": "float"},
+             {"type": "io", "expected_stdout": "0.333333 ok", "compare": "exact"},
+             {"type": "io", "expected_stdout": "0.3333333333333333 ok\n", "compare": "exact"}]
+    assert [t["passed"] for t in judge(sandbox_url, code, tests)["tests"]] == [True, False, True]
+    body = judge(sandbox_url, code, tests, stop_on_first_failure=True)
+    assert [t["status"] for t in body["tests"]] == ["passed", "wrong_answer", "skipped"]
+    assert body["passed"] == 1 and body["total"] == 3
+
+
+def test_files_are_in_the_work_dir(sandbox_url):
+    result = run(sandbox_url, "print(open('data/in.txt').read().upper())", files={"data/in.txt": "abc"})
+    assert result["stdout"] == "ABC\n"

@@ -1,0 +1,128 @@
+"""Code rewards: the completion's program is judged by the sandbox service against the reference's tests.
+
+Reference: {"tests": [...], "prefix"?: str, "suffix"?: str}, with the test kinds of the sandbox's /v1/judge
+(io, script, call). The reward is the fraction of tests passed (or all-or-nothing). A sandbox that is down or
+overloaded sets `error` (never a silent 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rewards.graders.base import Grader, SpecBase
+from rewards.sandbox_client import SandboxClient, SandboxUnavailable
+from rewards.types import Sample, Score
+from sandbox.models import Limits, Test
+
+FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
+ALIASES = {
+    "python": {"python", "py", "python3"}, "cpp": {"cpp", "c++", "cc", "cxx"},
+    "javascript": {"javascript", "js", "node"}, "bash": {"bash", "sh", "shell"},
+}
+CLIENT_KEY = "code.sandbox_client"
+
+
+class CodeSpec(SpecBase):
+    """Which language, how to find the code in the completion, and how to turn test results into a reward."""
+
+    type: Literal["code"] = "code"
+    language: str = Field(default="python", description="A language of the sandbox's /v1/languages.")
+    extract: Literal["last_fence", "whole"] = Field(
+        default="last_fence",
+        description="last_fence: the last ``` block tagged with the language (else the last untagged one, "
+        "else the whole text); whole: the completion as is.",
+    )
+    scoring: Literal["fraction", "all_or_nothing"] = "fraction"
+    limits: Limits = Field(default_factory=lambda: Limits(wall_s=5.0), description="Per test run.")
+    max_code_chars: int = Field(default=100_000, ge=1, le=1_000_000)
+
+
+class CodeReference(BaseModel):
+    """What a sample's reference holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tests: list[Test] = Field(min_length=1, max_length=1024)
+    prefix: str = ""
+    suffix: str = ""
+
+
+def extract_code(completion: str, language: str, how: str) -> str:
+    """The program in a completion (see CodeSpec.extract)."""
+    if how == "whole":
+        return completion
+    blocks = FENCE.findall(completion)
+    names = ALIASES.get(language, {language})
+    for wanted in (lambda tag: tag.lower() in names, lambda tag: tag == ""):
+        tagged = [body for tag, body in blocks if wanted(tag)]
+        if tagged:
+            return tagged[-1]
+    return completion
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "passed": result["passed"], "total": result["total"],
+        "statuses": [t["status"] for t in result["tests"]],
+    }
+    for index, test in enumerate(result["tests"]):
+        if not test["passed"] and test["status"] != "skipped":
+            details["first_failure"] = {"index": index, "status": test["status"], "reason": test["reason"],
+                                        "stderr_tail": test["stderr_tail"][-1000:]}
+            break
+    if result.get("insecure"):
+        details["insecure_sandbox"] = True
+    return details
+
+
+class CodeGrader(Grader[CodeSpec]):
+    """Judges each sample's program in the sandbox; a batch's samples run concurrently across the pool."""
+
+    spec_type: ClassVar = CodeSpec
+
+    def _client(self) -> SandboxClient:
+        client = self.context.resources.get(CLIENT_KEY)
+        if client is None:
+            urls = list(getattr(self.context.settings, "sandbox_urls", None) or [])
+            client = self.context.resources[CLIENT_KEY] = SandboxClient(urls)
+        return client
+
+    async def grade(self, samples: list[Sample]) -> list[Score]:
+        try:
+            client = self._client()
+        except SandboxUnavailable as exc:
+            return [Score.failed(str(exc)) for _ in samples]
+        return list(await asyncio.gather(*(self._grade_one(client, s) for s in samples)))
+
+    async def _grade_one(self, client: SandboxClient, sample: Sample) -> Score:
+        spec = self.spec
+        try:
+            reference = CodeReference.model_validate(sample.reference)
+        except ValidationError as exc:
+            return Score.failed(f"invalid code reference: {exc.errors(include_url=False)[:3]}")
+        code = extract_code(sample.completion, spec.language, spec.extract)
+        if not code.strip():
+            return Score(reward=0.0, details={"reason": "no code in the completion"})
+        if len(code) > spec.max_code_chars:
+            return Score(reward=0.0, details={"reason": f"code longer than max_code_chars={spec.max_code_chars}"})
+        payload = {
+            "language": spec.language, "code": reference.prefix + code + reference.suffix,
+            "tests": [t.model_dump() for t in reference.tests], "limits": spec.limits.model_dump(),
+            "stop_on_first_failure": spec.scoring == "all_or_nothing",
+        }
+        budget = spec.timeout_s or (len(reference.tests) + 1) * spec.limits.wall_s + 60
+        try:
+            result = await client.judge(payload, budget)
+        except SandboxUnavailable as exc:
+            return Score.failed(str(exc))
+        if any(t["status"] == "sandbox_error" for t in result["tests"]):
+            return Score.failed("the sandbox failed while running the tests", **_summary(result))
+        if spec.scoring == "all_or_nothing":
+            reward = float(result["passed"] == result["total"])
+        else:
+            reward = result["fraction"]
+        return Score(reward=reward, details=_summary(result))

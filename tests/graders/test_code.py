@@ -1,0 +1,119 @@
+"""The code grader through the real reward service and the real sandbox (both started as `rlvr` commands)."""
+
+import httpx
+import pytest
+
+from rewards.graders.code import extract_code
+from tests.procs import free_port, launch
+
+SQUARE_TESTS = {"tests": [{"type": "call", "fn_name": "square", "args": [n], "expected": n * n} for n in (2, 3, 4)]}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with launch(["sandbox", "--workers", "2"], free_port()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(sandbox):
+    with launch(["serve", "--workers", "1", "--sandbox-url", sandbox], free_port()) as url:
+        yield url
+
+
+def score_batch(server, grader, items):
+    r = httpx.post(server + "/v1/score/batch", json={"grader": grader, "items": items}, timeout=120)
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def fenced(code, tag="python"):
+    return f"Here is my solution:\n```{tag}\n{code}\n```\nDone."
+
+
+def test_extract_code_prefers_the_last_block_of_the_language():
+    text = "```python\na = 1\n```\ntext\n```bash\necho hi\n```\n```py\nb = 2\n```\n"
+    assert extract_code(text, "python", "last_fence") == "b = 2\n"
+    assert extract_code(text, "bash", "last_fence") == "echo hi\n"
+    assert extract_code("```\nplain\n```", "cpp", "last_fence") == "plain\n"
+    assert extract_code("no fences", "python", "last_fence") == "no fences"
+    assert extract_code(text, "python", "whole") == text
+
+
+def test_fraction_and_all_or_nothing(server):
+    items = [
+        {"completion": fenced("def square(x):\n    return x * x"), "reference": SQUARE_TESTS},
+        {"completion": fenced("def square(x):\n    return x + 2"), "reference": SQUARE_TESTS},
+        {"completion": "I don't know.", "reference": SQUARE_TESTS},
+    ]
+    fraction = score_batch(server, {"type": "code"}, items)
+    assert [r["reward"] for r in fraction] == pytest.approx([1.0, 1 / 3, 0.0])
+    assert all(r["error"] is None for r in fraction)
+    wrong = fraction[1]["details"]
+    assert wrong["statuses"] == ["passed", "wrong_answer", "wrong_answer"]
+    assert wrong["first_failure"]["index"] == 1 and "returned 5" in wrong["first_failure"]["reason"]
+    strict = score_batch(server, {"type": "code", "scoring": "all_or_nothing"}, items)
+    assert [r["reward"] for r in strict] == [1.0, 0.0, 0.0]
+    assert strict[1]["details"]["statuses"] == ["passed", "wrong_answer", "skipped"]
+
+
+def test_runtime_error_stderr_tail_in_details(server):
+    item = {"completion": fenced("def square(x):\n    raise KeyError('boom')"), "reference": SQUARE_TESTS}
+    (result,) = score_batch(server, {"type": "code"}, [item])
+    assert result["reward"] == 0.0 and result["error"] is None
+    assert "KeyError: 'boom'" in result["details"]["first_failure"]["stderr_tail"]
+
+
+def test_io_and_script_tests_with_prefix_and_suffix_in_cpp_and_python(server):
+    cpp = {"completion": fenced("int main(){ long a, b; std::cin >> a >> b; std::cout << a * b; }", "cpp"),
+           "reference": {"prefix": "#include <iostream>\n",
+                         "tests": [{"type": "io", "stdin": "6 7", "expected_stdout": "42"},
+                                   {"type": "io", "stdin": "2 2", "expected_stdout": "5"}]}}
+    (result,) = score_batch(server, {"type": "code", "language": "cpp"}, [cpp])
+    assert result["reward"] == 0.5
+    human_eval_like = {
+        "completion": fenced("    return [x for x in xs if x > 0]", ""),
+        "reference": {"prefix": "def positive(xs):\n", "suffix": "\n",
+                      "tests": [{"type": "script", "code": "def check(c):\n    assert c([1, -2, 3]) == [1, 3]\n"
+                                                           "check(positive)\n"}]},
+    }
+    (result,) = score_batch(server, {"type": "code"}, [human_eval_like])
+    assert result["reward"] == 1.0, result
+
+
+def test_exiting_early_earns_nothing(server):
+    item = {"completion": fenced("import sys\ndef square(x):\n    return 0\nsys.exit(0)"),
+            "reference": {"tests": [{"type": "script", "code": "assert square(3) == 9"}]}}
+    (result,) = score_batch(server, {"type": "code"}, [item])
+    assert result["reward"] == 0.0 and result["details"]["statuses"] == ["incomplete"]
+
+
+def test_a_batch_runs_concurrently_and_keeps_order(server):
+    items = [{"completion": fenced(f"def square(x):\n    return x * x if {i % 3} else -1"), "reference": SQUARE_TESTS}
+             for i in range(24)]
+    rewards = [r["reward"] for r in score_batch(server, {"type": "code"}, items)]
+    assert rewards == [0.0 if i % 3 == 0 else 1.0 for i in range(24)]
+
+
+def test_bad_reference_and_unknown_language_are_errors_not_zeros(server):
+    item = {"completion": fenced("print(1)"), "reference": {"tests": []}}
+    (result,) = score_batch(server, {"type": "code"}, [item])
+    assert result["error"] and "invalid code reference" in result["error"]
+    item = {"completion": "x", "reference": SQUARE_TESTS}
+    (result,) = score_batch(server, {"type": "code", "language": "cobol"}, [item])
+    assert result["error"] and "unknown language" in result["error"]
+
+
+def test_sandbox_down_is_an_error_never_a_silent_zero():
+    dead = f"http://127.0.0.1:{free_port()}"
+    with launch(["serve", "--workers", "1", "--sandbox-url", dead], free_port()) as server:
+        item = {"completion": fenced("def square(x):\n    return x * x"), "reference": SQUARE_TESTS}
+        (result,) = score_batch(server, {"type": "code"}, [item])
+    assert result["error"] and "unavailable" in result["error"] and result["reward"] == 0.0
+
+
+def test_serve_starts_its_own_sandbox():
+    with launch(["serve", "--workers", "1"], free_port()) as server:
+        item = {"completion": fenced("def square(x):\n    return x * x"), "reference": SQUARE_TESTS}
+        (result,) = score_batch(server, {"type": "code"}, [item])
+    assert result["reward"] == 1.0 and result["error"] is None, result

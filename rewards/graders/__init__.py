@@ -11,6 +11,7 @@ from typing import Annotated, Union
 from pydantic import Field, TypeAdapter
 
 from rewards.graders.base import Grader, GraderContext, PooledGrader, SpecBase
+from rewards.graders.code import CodeGrader
 from rewards.graders.format import FormatGrader
 from rewards.graders.judge import JudgeGrader
 from rewards.graders.math import MathGrader
@@ -18,7 +19,8 @@ from rewards.graders.multi import MultiGrader, MultiSpec
 from rewards.graders.process import ProcessGrader
 from rewards.graders.reward_model import RewardModelGrader
 
-KINDS: tuple[type[Grader], ...] = (MathGrader, FormatGrader, MultiGrader, RewardModelGrader, ProcessGrader, JudgeGrader)
+KINDS: tuple[type[Grader], ...] = (MathGrader, FormatGrader, MultiGrader, RewardModelGrader, ProcessGrader, JudgeGrader,
+                                      CodeGrader)
 
 GRADERS: dict[str, type[Grader]] = {
     cls.spec_type.model_fields["type"].default: cls for cls in KINDS  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -38,8 +39,16 @@ def serve(
                                  api_key=api_key, sandbox_urls=sandbox_url, log_level=log_level)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5)
+    from sandbox.local import SandboxStartError, local_sandbox
+
+    with contextlib.ExitStack() as stack:
+        if not settings.sandbox_urls:  # a private sandbox beside the service, stopped with it
+            try:
+                settings.sandbox_urls = [stack.enter_context(local_sandbox())]
+            except SandboxStartError as exc:
+                typer.echo(f"warning: no code sandbox ({exc}); code graders will report errors", err=True)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                    timeout_graceful_shutdown=5)
 
 
 @app.command("train-rm")

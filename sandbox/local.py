@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -17,6 +18,11 @@ import httpx
 
 class SandboxStartError(RuntimeError):
     """The local sandbox exited or never became healthy; the message has its output."""
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies, so a killed `rlvr serve` leaves no sandbox."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
 
 
 def _free_port() -> int:
@@ -35,7 +41,8 @@ def local_sandbox(*, workers: int | None = None, insecure: bool = False, wait_s:
     if insecure:
         cmd.append("--insecure-no-isolation")
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + wait_s

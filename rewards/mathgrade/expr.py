@@ -339,31 +339,22 @@ def _divide(num: Expr, den: Expr) -> Expr:
     return num * _pow(_nonzero(den), sympy.Integer(-1))
 
 
-def _magnitude_bits(value: Expr) -> float | None:
-    """log2 |value| for a plain number, else None."""
+def _size_bits(value: Expr) -> float:
+    """Bits needed to write a plain number exactly (rationals), or a conservative guess for others."""
     if value.is_Rational:
-        p, q = abs(int(value.p)), int(value.q)
-        return (p.bit_length() if p else 0) - q.bit_length() + 1
-    if value.is_number and not value.free_symbols:
-        try:
-            approx = abs(complex(value.evalf(15)))
-        except (TypeError, ValueError, OverflowError):
-            return None
-        return math.log2(approx) if approx else 0.0
-    return None
+        return max(abs(int(value.p)).bit_length(), int(value.q).bit_length(), 1)
+    return 16.0
 
 
 def _pow(base: Expr, exponent: Expr) -> Expr:
-    if exponent.is_number and not exponent.free_symbols:
-        exp_bits = _magnitude_bits(exponent)
-        if exp_bits is not None and exp_bits > 64:
-            if base.is_number and base not in (0, 1, -1):
-                raise TooLarge("power too large")
-        elif exp_bits is not None:
-            base_bits = _magnitude_bits(base) if base.is_number else None
-            exp_size = abs(complex(exponent.evalf(15)))
-            if base_bits is not None and abs(base_bits) * exp_size > MAX_BITS:
-                raise TooLarge("power too large")
+    """base^exponent, refusing exact powers of numbers that would need more than MAX_BITS bits."""
+    if exponent.is_number and base.is_number and base not in (0, 1, -1, sympy.I, -sympy.I):
+        try:
+            size = abs(complex(exponent.evalf(15)))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ParseError("exponent is not a number") from exc
+        if size * _size_bits(base) > MAX_BITS:
+            raise TooLarge("power too large")
     if base.is_zero and exponent.is_number and (exponent.is_negative or exponent.is_zero):
         raise ParseError("0 to a non-positive power")
     return sympy.Pow(base, exponent)
@@ -374,11 +365,14 @@ def _factorial(value: Expr) -> Expr:
         n = int(value)
         if n < 0:
             raise ParseError("factorial of a negative integer")
-        if n > 2 and math.lgamma(n + 1) / math.log(2) > MAX_BITS:
+        if n > 100_000 or (n > 2 and math.lgamma(n + 1) / math.log(2) > MAX_BITS):
             raise TooLarge("factorial too large")
     elif value.is_number:
-        bits = _magnitude_bits(value)
-        if bits is not None and bits > 13:
+        try:
+            size = abs(complex(value.evalf(15)))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ParseError("factorial of a non-number") from exc
+        if size > 5000:
             raise TooLarge("factorial too large")
     return sympy.factorial(value)
 

@@ -91,7 +91,7 @@ _NUMBER = re.compile(
 _FRACTION = re.compile(r"^([-+])?\s*(?:(\d+)\s*)?\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}$")
 _SLASH = re.compile(r"^([-+])?\s*(\d+)\s*/\s*(\d+)$")
 _CHOICE = re.compile(r"^(?:(?:option|choice)\s*)?\(?\s*([A-J])\s*\)?$", re.IGNORECASE)
-_CHOICE_LEAD = re.compile(r"^(?:(?:option|choice)\s*)?\(\s*([A-Ja-j])\s*\)|^(?:option|choice)\s+([A-Ja-j])\b"
+_CHOICE_LEAD = re.compile(r"^(?:(?i:option|choice)\s*)?\(\s*([A-Ja-j])\s*\)|^(?i:option|choice)\s+([A-Ja-j])\b"
                           r"|^([A-J])(?:$|[\s:.)])")
 _MATRIX = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
 _MEMBER = re.compile(r"^[a-zA-Z]\s*\\in\s*")

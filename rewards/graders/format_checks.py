@@ -297,6 +297,8 @@ class StringCheck(TextCheck):
             return failed("no text reference to compare against")
         if self.strip:
             text, target = text.strip(), target.strip()
+        if not target and self.operation in ("like", "ilike"):
+            return failed("empty reference: every text would contain it")
         if self.operation == "eq":
             ok = text == target
         elif self.operation == "ne":

@@ -228,6 +228,9 @@ def test_length_spec_errors(check):
     ("ilike", "It is Lyon.", "Paris", False),
     ("eq", "42", 42, True),
     ("eq", "4.5", 4.5, True),
+    ("eq", "", "", True),
+    ("like", "anything", "", False),
+    ("ilike", "anything", "  ", False),
 ])
 def test_string_check(operation, completion, reference, ok):
     assert run({"kind": "string_check", "operation": operation}, completion, reference)["score"] == float(ok)

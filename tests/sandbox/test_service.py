@@ -1,0 +1,74 @@
+"""The sandbox's HTTP surface: health, bad requests, overload, and the insecure mode."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.procs import REPO, free_port, launch
+from tests.sandbox.conftest import run
+
+
+def test_healthz_reports_isolation(sandbox_url):
+    body = httpx.get(sandbox_url + "/healthz", timeout=10).json()
+    assert body["status"] == "ok" and body["isolation"] == "bwrap" and body["insecure"] is False
+    assert body["workers"] == 2
+
+
+@pytest.mark.parametrize("payload,needle", [
+    ({"language": "cobol", "code": "x"}, "unknown language"),
+    ({"language": "python", "code": "x", "files": {"../escape": "x"}}, "relative path"),
+    ({"language": "python", "code": "x", "files": {"/etc/x": "x"}}, "relative path"),
+    ({"language": "python", "code": "x", "limits": {"wall_s": -1}}, "greater than 0"),
+    ({"language": "python", "code": "x", "typo": 1}, "Extra inputs"),
+    ({"language": "python"}, "Field required"),
+])
+def test_bad_run_requests_are_422(sandbox_url, payload, needle):
+    r = httpx.post(sandbox_url + "/v1/run", json=payload, timeout=10)
+    assert r.status_code == 422 and needle in r.text
+
+
+def test_bad_judge_requests_are_422(sandbox_url):
+    call = {"type": "call", "fn_name": "f", "args": [], "expected": 1}
+    r = httpx.post(sandbox_url + "/v1/judge", json={"language": "bash", "code": "x", "tests": [call]}, timeout=10)
+    assert r.status_code == 422 and "call tests" in r.text
+    r = httpx.post(sandbox_url + "/v1/judge", json={"language": "python", "code": "x", "tests": []}, timeout=10)
+    assert r.status_code == 422
+    r = httpx.post(sandbox_url + "/v1/judge", json={"language": "python", "code": "x",
+                                                    "tests": [{"type": "fuzz"}]}, timeout=10)
+    assert r.status_code == 422
+
+
+def test_overload_answers_503_with_retry_after():
+    with launch(["sandbox", "--workers", "1", "--max-queue", "0"], free_port()) as url:
+        slow = threading.Thread(target=run, args=(url, "import time\ntime.sleep(3)"), kwargs={"limits": {"wall_s": 10}})
+        slow.start()
+        while httpx.get(url + "/healthz", timeout=10).json()["busy"] == 0:
+            time.sleep(0.02)
+        r = httpx.post(url + "/v1/run", json={"language": "python", "code": "print(1)"}, timeout=10)
+        slow.join()
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+        assert run(url, "print(1)")["stdout"] == "1\n"
+
+
+def test_refuses_to_start_without_bwrap():
+    env = {**os.environ, "PATH": "/nonexistent"}
+    proc = subprocess.run([sys.executable, "-m", "rewards.cli", "sandbox", "--port", str(free_port())], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "refusing to start" in proc.stderr and "--insecure-no-isolation" in proc.stderr
+
+
+def test_insecure_mode_says_so_everywhere():
+    with launch(["sandbox", "--workers", "1", "--insecure-no-isolation"], free_port()) as url:
+        health = httpx.get(url + "/healthz", timeout=10).json()
+        assert health["insecure"] is True and health["isolation"] == "none" and "WITHOUT" in health["warning"]
+        r = httpx.post(url + "/v1/run", json={"language": "python", "code": "print(2 + 2)"}, timeout=30)
+        assert r.json()["insecure"] is True and r.json()["stdout"] == "4\n"
+        assert "WITHOUT" in r.headers["X-Sandbox-Insecure"]
+        body = httpx.post(url + "/v1/judge", json={"language": "python", "code": "print(1)", "tests": [
+            {"type": "io", "expected_stdout": "1"}]}, timeout=30).json()
+        assert body["insecure"] is True and body["passed"] == 1

@@ -11,6 +11,7 @@ JSON. Requests: {"op": "run", ...} -> result; {"op": "reset"} -> {"clean": bool}
 import atexit
 import builtins
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -351,6 +352,7 @@ def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _undumpable()
     os.makedirs(WORKDIR, exist_ok=True)
+    gc.freeze()  # children never touch the worker's objects for collection: fewer copied pages per fork
     _send(ctrl_out, {"ready": True, "pid1": PIDNS})
     while True:
         try:

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 
 class MultiSpec(SpecBase):
-    """Named sub-grader specs and the formula that combines their rewards."""
+    """Named sub-grader specs and the formula that combines their rewards.
+
+    A `timeout_s` here is the budget of every sub-grader that sets none of its own.
+    """
 
     type: Literal["multi"] = "multi"
     graders: dict[str, GraderSpec] = Field(
@@ -51,6 +54,10 @@ class MultiGrader(Grader[MultiSpec]):
     def __init__(self, spec: MultiSpec, context: GraderContext) -> None:
         super().__init__(spec, context)
         self.formula = parse_formula(spec.formula, spec.graders)
+        self.subspecs = {
+            name: sub.model_copy(update={"timeout_s": spec.timeout_s}) if sub.timeout_s is None else sub
+            for name, sub in spec.graders.items()
+        }
 
     async def grade(self, samples: list[Sample]) -> list[Score]:
         names = list(self.spec.graders)
@@ -62,7 +69,7 @@ class MultiGrader(Grader[MultiSpec]):
         if self.context.build is None:
             raise RuntimeError("the multi grader needs GraderContext.build")
         try:
-            grader = await self.context.build(self.spec.graders[name])
+            grader = await self.context.build(self.subspecs[name])
             scores = await grader.grade(samples)
         except Exception as exc:  # noqa: BLE001 - a sub-grader failure is a machinery failure
             return [Score.failed(f"{type(exc).__name__}: {exc}"[:500]) for _ in samples]

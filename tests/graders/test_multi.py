@@ -169,6 +169,16 @@ async def test_a_timed_out_sub_grader_is_a_real_zero(service):
     assert score.reward == pytest.approx(0.5 * score.details["graders"]["acc"]["reward"])
 
 
+async def test_the_multi_timeout_is_the_default_budget_of_its_sub_graders(service):
+    slow = {"type": "format", "checks": [{"kind": "regex", "pattern": r"(x+x+)+y"}]}
+    spec = {"type": "multi", "timeout_s": 0.2, "graders": {"slow": slow, "own": {**slow, "timeout_s": 3}},
+            "formula": "slow + own"}
+    (score,) = await service.score_batch(spec, [Sample(completion="x" * 30_000)])
+    subs = score.details["graders"]
+    assert subs["slow"]["details"] == {"timeout": True, "timeout_s": 0.2}
+    assert "took over" in subs["own"]["details"]["checks"][0]["reason"]  # its own 3 s outlast the regex limit
+
+
 async def test_a_sub_grader_error_is_carried_not_turned_into_a_number(service):
     unreachable = {"type": "judge", "model": "m", "base_url": f"http://127.0.0.1:{free_port()}/v1", "retries": 0}
     spec = {"type": "multi", "graders": {"acc": ACC, "judge": unreachable}, "formula": "0.5*acc + 0.5*judge"}

@@ -2,6 +2,8 @@
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from rewards.graders import parse_spec
@@ -408,3 +410,21 @@ def test_http_scores_and_rejects_bad_specs_with_422():
                                                       "completion": "x"}, timeout=30)
             assert bad.status_code == 422, (check, bad.text)
             assert "invalid grader spec" in bad.text
+
+
+ALL_CHECKS = spec_of(
+    TAGS, {"kind": "regex", "pattern": r"\d+", "tag": "answer"}, {"kind": "json", "schema": SCHEMA},
+    {"kind": "length", "min": 5, "max": 500, "unit": "words"}, {"kind": "string_check", "operation": "ilike"},
+    {"kind": "similarity", "metric": "bleu"}, {"kind": "similarity", "metric": "rouge_l"},
+    {"kind": "repetition", "unit": "chars", "n": 4},
+)
+TAGGY = st.lists(st.sampled_from(["<think>", "</think>", "<answer>", "</answer>", "{", "}", "[", '"',
+                                  "4", " ", "\n", "a", "é", "\x00"]), max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(completion=st.one_of(st.text(max_size=300), TAGGY), reference=st.one_of(st.none(), st.text(max_size=40)))
+def test_any_completion_gets_a_reward_in_range_and_never_raises(completion, reference):
+    result = score(ALL_CHECKS, Sample(completion=completion, reference=reference))
+    assert 0.0 <= result.reward <= 1.0 and result.error is None
+    assert all(0.0 <= c["score"] <= 1.0 and c["reason"] for c in result.details["checks"])

@@ -10,10 +10,13 @@ from trainer.tiny import byte_tokenizer, tiny_model
 STEP_TAG = "<step>"
 
 
-def save_tiny_head(path: str | Path, head: Literal["reward", "token", "causal"], **model_kwargs) -> Path:
+def save_tiny_head(
+    path: str | Path, head: Literal["reward", "token", "causal"], chat_template: bool = True, **model_kwargs
+) -> Path:
     """Write a tiny sequence classifier (1 output), token classifier (2 labels) or causal LM, plus tokenizer.
 
-    The tokenizer gets one extra special token, `<step>`, the tag a PRM reads its step scores at.
+    The tokenizer gets one extra special token, `<step>`, the tag a PRM reads its step scores at;
+    without `chat_template`, inputs are plain concatenations (shorter, so toy training is faster).
     """
     from transformers import (
         AutoModelForCausalLM,
@@ -23,6 +26,8 @@ def save_tiny_head(path: str | Path, head: Literal["reward", "token", "causal"],
 
     tokenizer = byte_tokenizer()
     tokenizer.add_special_tokens({"additional_special_tokens": [STEP_TAG]})
+    if not chat_template:
+        tokenizer.chat_template = None
     config = tiny_model(tokenizer, **model_kwargs).config
     if head == "reward":
         config.num_labels = 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 _NUM = r"(-?\d+(?:\.\d+)?)"
 _RATING_PATTERNS = (
     re.compile(r"\[\[\s*" + _NUM + r"\s*(?:/\s*(\d+(?:\.\d+)?))?\s*\]\]"),
-    re.compile(r"(?i)\b(?:rating|score|grade)\b\s*\**\s*[:=]\s*\**\s*" + _NUM + r"\s*\**\s*(?:(?:/|out of)\s*(\d+(?:\.\d+)?))?"),
+    re.compile(r"(?i)\b(?:rating|score|grade)\b[\s*]*[:=][\s*]*" + _NUM + r"[\s*]*(?:(?:/|out of)\s*(\d+(?:\.\d+)?))?"),
 )
 _JSON_OBJECT = re.compile(r"\{[^{}]*\}")
 _JSON_KEYS = ("score", "rating", "grade")

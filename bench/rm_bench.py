@@ -1,0 +1,108 @@
+"""Reward-model grader throughput through HTTP: 32 concurrent single requests, dynamic batching on vs off.
+
+Starts one real `rlvr serve` with two named graders on the same model (loaded once): `batched`
+(batch_size 32, 5 ms gather window) and `single` (batch_size 1, i.e. one forward pass per request).
+Alternates rounds of each, quotes medians, and the server's peak RSS with the model loaded.
+Ends with one JSON line. Usage: python bench/rm_bench.py [--hidden 256 --layers 4 --requests 384 --rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.procs import free_port, launch  # noqa: E402
+from trainer.tiny_heads import save_tiny_head  # noqa: E402
+
+CONCURRENCY = 32
+
+
+def completion(rng: random.Random) -> str:
+    words = ["so", "the", "sum", "is", "we", "add", "carry", "one", "then", "answer", "\\boxed{", "}"]
+    return " ".join(rng.choice(words) for _ in range(rng.randint(20, 60)))
+
+
+async def round_trip(url: str, grader: str, total: int, seed: int) -> float:
+    """Completions per second for `total` single requests from CONCURRENCY concurrent clients."""
+    rng = random.Random(seed)
+    bodies = [{"grader": grader, "prompt": "Add 17 and 25.", "completion": completion(rng)} for _ in range(total)]
+    queue = list(range(total))
+
+    async def client(http: httpx.AsyncClient) -> None:
+        while queue:
+            body = bodies[queue.pop()]
+            r = await http.post(url + "/v1/score", json=body)
+            assert r.status_code == 200 and r.json()["error"] is None, r.text
+
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
+        await http.post(url + "/v1/score", json=bodies[0])  # warm: the model loads on first use
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(CONCURRENCY)))
+        return total / (time.perf_counter() - start)
+
+
+def server_peak_rss_mb(port: int) -> float:
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if str(port) in proc.cmdline() and "serve" in proc.cmdline():
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+        except (psutil.Error, OSError, StopIteration):
+            continue
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=384)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = save_tiny_head(Path(tmp) / "rm", "reward", hidden=args.hidden, layers=args.layers, max_len=512)
+        spec = {"type": "reward_model", "model": str(model), "max_length": 256}
+        config = {"server": {"workers": 1}, "graders": {
+            "batched": {**spec, "batch_size": CONCURRENCY, "batch_wait_ms": 5},
+            "single": {**spec, "batch_size": 1}}}
+        (Path(tmp) / "rlvr.yaml").write_text(yaml.safe_dump(config))
+        port = free_port()
+        env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        rates: dict[str, list[float]] = {"batched": [], "single": []}
+        with launch(["serve", "--config", str(Path(tmp) / "rlvr.yaml")], port, env=env) as url:
+            for r in range(args.rounds):
+                for grader in ("single", "batched"):
+                    rates[grader].append(asyncio.run(round_trip(url, grader, args.requests, seed=r)))
+            rss = server_peak_rss_mb(port)
+
+    on, off = statistics.median(rates["batched"]), statistics.median(rates["single"])
+    params = f"llama hidden={args.hidden} layers={args.layers}"
+    print(f"reward_model grader via HTTP, {CONCURRENCY} concurrent single requests, {params}, "
+          f"{args.requests} requests x {args.rounds} rounds")
+    print(f"{'batching':<10}{'median completions/s':>22}{'rounds':>40}")
+    for name, label in (("batched", "on"), ("single", "off")):
+        runs = ", ".join(f"{x:.1f}" for x in rates[name])
+        print(f"{label:<10}{statistics.median(rates[name]):>22.1f}{runs:>40}")
+    print(f"speedup from dynamic batching: {on / off:.2f}x; server peak RSS with the model loaded: {rss:.0f} MB")
+    print(json.dumps({"bench": "rm_bench", "completions_per_s_batched": round(on, 1),
+                      "completions_per_s_unbatched": round(off, 1), "speedup": round(on / off, 2),
+                      "peak_rss_mb": round(rss), "concurrency": CONCURRENCY, "model": params}))
+
+
+if __name__ == "__main__":
+    main()

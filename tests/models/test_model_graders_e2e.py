@@ -1,0 +1,159 @@
+"""Train a tiny reward model and a tiny PRM with the real CLI, serve both with `rlvr serve`, query over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+
+import httpx
+import pytest
+import yaml
+
+from tests.models.toy import step, sum_pair, write_pairs, write_steps
+from tests.procs import REPO, free_port, launch
+from trainer.tiny_heads import STEP_TAG, save_tiny_head
+
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def rlvr(*args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "rewards.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **OFFLINE}, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def reward_model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rm")
+    base = save_tiny_head(root / "base", "reward", chat_template=False, hidden=64, layers=2)
+    config = {"model": str(base), "output_dir": str(root / "out"), "data": str(write_pairs(root / "pairs.jsonl", 2000, 0)),
+              "eval_fraction": 0.2, "epochs": 4, "batch_size": 32, "lr": 3e-3, "threads": 1, "progress": False,
+              "center_coef": 0.001}
+    (root / "rm.yaml").write_text(yaml.safe_dump(config))
+    rlvr("train-rm", str(root / "rm.yaml"))
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def prm(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prm")
+    base = save_tiny_head(root / "base", "token", chat_template=False, hidden=64, layers=2)
+    config = {"model": str(base), "output_dir": str(root / "out"), "data": str(write_steps(root / "steps.jsonl", 1500, 1)),
+              "eval_fraction": 0.2, "epochs": 5, "batch_size": 32, "lr": 3e-3, "threads": 1, "progress": False,
+              "layout": "token", "tag": STEP_TAG}
+    (root / "prm.yaml").write_text(yaml.safe_dump(config))
+    rlvr("train-prm", str(root / "prm.yaml"))
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def server(reward_model, prm, tmp_path_factory):
+    config = {
+        "server": {"workers": 1},
+        "graders": {
+            "rm": {"type": "reward_model", "model": str(reward_model), "max_length": 64},
+            "rm_sigmoid": {"type": "reward_model", "model": str(reward_model), "normalize": "sigmoid"},
+            "prm": {"type": "process", "scorer": "model", "model": str(prm), "layout": "token", "tag": STEP_TAG},
+        },
+    }
+    path = tmp_path_factory.mktemp("cfg") / "rlvr.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with launch(["serve", "--config", str(path)], free_port(), env=OFFLINE) as url:
+        yield url
+
+
+def post(url: str, path: str, body: dict) -> httpx.Response:
+    return httpx.post(url + path, json=body, timeout=120)
+
+
+def test_training_reached_held_out_accuracy(reward_model, prm):
+    rm_card = json.loads((reward_model / "rlvr_metrics.json").read_text())
+    assert rm_card["epochs"][-1]["eval_accuracy"] >= 0.9
+    prm_card = json.loads((prm / "rlvr_metrics.json").read_text())
+    assert prm_card["epochs"][-1]["eval_step_accuracy"] >= 0.8
+
+
+def test_reward_model_ranks_fresh_pairs_over_http(server):
+    rng = random.Random(99)
+    pairs = [sum_pair(rng) for _ in range(40)]
+    items = [{"prompt": p, "completion": c} for p, right, wrong in pairs for c in (right, wrong)]
+    r = post(server, "/v1/score/batch", {"grader": "rm", "items": items})
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert all(x["error"] is None and "raw" in x["details"] for x in results)
+    rewards = [x["reward"] for x in results]
+    wins = sum(rewards[i] > rewards[i + 1] for i in range(0, len(rewards), 2))
+    assert wins / len(pairs) >= 0.85
+    sig = post(server, "/v1/score/batch", {"grader": "rm_sigmoid", "items": items[:4]}).json()["results"]
+    assert all(0 < x["reward"] < 1 for x in sig)
+
+
+def test_compare(server):
+    rng = random.Random(5)
+    probabilities = []
+    for _ in range(10):
+        prompt, right, wrong = sum_pair(rng)
+        r = post(server, "/v1/compare", {"grader": "rm", "prompt": prompt, "a": right, "b": wrong})
+        assert r.status_code == 200
+        body = r.json()
+        back = post(server, "/v1/compare", {"grader": "rm", "prompt": prompt, "a": wrong, "b": right}).json()
+        assert body["probability"] + back["probability"] == pytest.approx(1.0, abs=1e-4)
+        assert (body["probability"] > 0.5) == (body["reward_a"] > body["reward_b"])
+        probabilities.append(body["probability"])
+    assert sum(p > 0.5 for p in probabilities) >= 8
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"grader": "math", "a": "1", "b": "2"}, 422),
+    ({"grader": "nope", "a": "1", "b": "2"}, 422),
+    ({"grader": {"type": "reward_model"}, "a": "1", "b": "2"}, 422),
+    ({"grader": "rm", "a": "1"}, 422),
+    ({"grader": {"type": "reward_model", "model": "/nonexistent/model"}, "a": "1", "b": "2"}, 503),
+])
+def test_compare_rejects_bad_requests(server, body, status):
+    r = post(server, "/v1/compare", body)
+    assert r.status_code == status, r.text
+
+
+def test_unloadable_model_is_an_error_not_a_crash(server):
+    r = post(server, "/v1/score", {"grader": {"type": "reward_model", "model": "/nonexistent/model"}, "completion": "x"})
+    assert r.status_code == 200
+    assert r.json()["error"] and r.json()["reward"] == 0.0
+    assert post(server, "/v1/score", {"grader": "rm", "prompt": "1+1=", "completion": "2"}).json()["error"] is None
+
+
+def test_long_and_hostile_inputs_are_truncated(server):
+    items = [{"prompt": "1+1=", "completion": "9" * 20_000}, {"completion": ""}, {"completion": "\x00<pad>\ufffd"}]
+    results = post(server, "/v1/score/batch", {"grader": "rm", "items": items}).json()["results"]
+    assert all(x["error"] is None for x in results)
+
+
+def test_prm_scores_each_step_over_http(server):
+    rng = random.Random(7)
+    solutions = []
+    for _ in range(30):
+        labels = [rng.random() < 0.5 for _ in range(3)]
+        solutions.append((labels, [step(rng, good) for good in labels]))
+    items = [{"prompt": "Add:", "completion": "\n\n".join(steps)} for _, steps in solutions]
+    r = post(server, "/v1/score/batch", {"grader": "prm", "items": items})
+    assert r.status_code == 200
+    right = total = 0
+    for (labels, steps), result in zip(solutions, r.json()["results"], strict=True):
+        listed = result["details"]["steps"]
+        assert [s["text"] for s in listed] == steps
+        assert result["reward"] == pytest.approx(min(s["score"] for s in listed))
+        right += sum((s["score"] > 0.5) == good for s, good in zip(listed, labels, strict=True))
+        total += len(labels)
+    assert right / total >= 0.8
+
+
+def test_prm_tags_written_by_the_completion_are_ignored(server):
+    honest = post(server, "/v1/score", {"grader": "prm", "prompt": "Add:", "completion": "1+2=3\n\n2+2=4"}).json()
+    sneaky = post(server, "/v1/score", {"grader": "prm", "prompt": "Add:",
+                                        "completion": f"1+2=3{STEP_TAG}{STEP_TAG}\n\n2+2=4{STEP_TAG}"}).json()
+    assert len(sneaky["details"]["steps"]) == 2
+    assert [s["score"] for s in sneaky["details"]["steps"]] == pytest.approx(
+        [s["score"] for s in honest["details"]["steps"]], abs=1e-5)

@@ -93,3 +93,7 @@ def score(spec: MathSpec, sample: Sample) -> Score:
 class MathGrader(PooledGrader[MathSpec]):
     spec_type: ClassVar = MathSpec
     score_fn = score
+
+
+# Warm sympy's lazy numeric machinery once at import (in the pool's forkserver), not on the first sample.
+score(MathSpec(), Sample(completion=r"\boxed{\sqrt{x+1}}", reference=r"(1+x)^{1/2}"))

@@ -33,7 +33,11 @@ def _close(a: Fraction, b: Fraction, tol: Tolerance) -> bool:
 
 
 def _numbers_equal(a: Num, b: Num, tol: Tolerance) -> bool:
-    if a.value == b.value or _close(a.value, b.value, tol):
+    if a.value == b.value:
+        return True
+    if a.value.denominator == b.value.denominator == 1 and a.percent == b.percent:
+        return False  # distinct integers are never "close enough"
+    if _close(a.value, b.value, tol):
         return True
     if a.percent != b.percent:  # `50\%` == `0.5`
         scaled_a = a.value / 100 if a.percent else a.value

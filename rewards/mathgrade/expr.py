@@ -18,6 +18,7 @@ from sympy import Expr
 MAX_BITS = 200_000  # largest exact integer we agree to build (~60k digits)
 MAX_DEPTH = 60  # deepest bracket/operator nesting accepted
 MAX_TOKENS = 2_000
+MAX_EXP_ARG = 100_000  # exp(x) beyond this is refused, like exact powers beyond MAX_BITS
 
 
 class ParseError(ValueError):
@@ -197,7 +198,9 @@ class _Parser:
         return value
 
     def _starts_atom(self, tok: Token) -> bool:
-        if tok.kind in ("num", "name", "word"):
+        if tok.kind == "num":
+            return False  # `1 1` is no product
+        if tok.kind in ("name", "word"):
             return True
         if tok.kind == "op":
             return tok.text in ("(", "[", "{")
@@ -315,6 +318,8 @@ class _Parser:
         arg = self.argument()
         if name == "lg":
             base = sympy.Integer(10)
+        if name == "exp" and arg.is_number and _magnitude(arg) > MAX_EXP_ARG:
+            raise TooLarge("exponential too large")
         func = FUNCTIONS[name] or sympy.log
         value = func(arg) if base is None else sympy.log(arg, base)
         return value if power is None else _pow(value, power)
@@ -339,6 +344,13 @@ def _divide(num: Expr, den: Expr) -> Expr:
     return num * _pow(_nonzero(den), sympy.Integer(-1))
 
 
+def _magnitude(value: Expr) -> float:
+    try:
+        return abs(complex(value.evalf(15)))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ParseError("not a number") from exc
+
+
 def _size_bits(value: Expr) -> float:
     """Bits needed to write a plain number exactly (rationals), or a conservative guess for others."""
     if value.is_Rational:
@@ -349,11 +361,8 @@ def _size_bits(value: Expr) -> float:
 def _pow(base: Expr, exponent: Expr) -> Expr:
     """base^exponent, refusing exact powers of numbers that would need more than MAX_BITS bits."""
     if exponent.is_number and base.is_number and base not in (0, 1, -1, sympy.I, -sympy.I):
-        try:
-            size = abs(complex(exponent.evalf(15)))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise ParseError("exponent is not a number") from exc
-        if size * _size_bits(base) > MAX_BITS:
+        limit = MAX_EXP_ARG if base == sympy.E else MAX_BITS / _size_bits(base)
+        if _magnitude(exponent) > limit:
             raise TooLarge("power too large")
     if base.is_zero and exponent.is_number and (exponent.is_negative or exponent.is_zero):
         raise ParseError("0 to a non-positive power")
@@ -368,11 +377,7 @@ def _factorial(value: Expr) -> Expr:
         if n > 100_000 or (n > 2 and math.lgamma(n + 1) / math.log(2) > MAX_BITS):
             raise TooLarge("factorial too large")
     elif value.is_number:
-        try:
-            size = abs(complex(value.evalf(15)))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise ParseError("factorial of a non-number") from exc
-        if size > 5000:
+        if _magnitude(value) > 5000:
             raise TooLarge("factorial too large")
     return sympy.factorial(value)
 

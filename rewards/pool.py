@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import resource
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -76,7 +77,8 @@ class WorkerPool:
         self.memory_mb = memory_mb
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(list(preload))
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._idle: deque[_Worker] = deque()
+        self._waiters: deque[asyncio.Future[_Worker]] = deque()  # first come, first served
         self._workers: set[_Worker] = set()
         self.waiting = 0
         self.timeouts = 0
@@ -86,7 +88,7 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         workers = await asyncio.gather(*(loop.run_in_executor(None, self._spawn) for _ in range(self.size)))
         for worker in workers:
-            self._idle.put_nowait(worker)
+            self._release(worker)
 
     def _spawn(self) -> _Worker:
         worker = _Worker(self._ctx, self.memory_mb)
@@ -96,13 +98,34 @@ class WorkerPool:
     def _replace(self, worker: _Worker) -> None:
         self._workers.discard(worker)
         worker.kill()
-        self._idle.put_nowait(self._spawn())
+        self._release(self._spawn())
+
+    def _release(self, worker: _Worker) -> None:
+        """Hand a free worker to the longest waiter (asyncio.Queue lets newcomers barge in: p99 tails)."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(worker)
+                return
+        self._idle.append(worker)
+
+    async def _acquire(self) -> _Worker:
+        if self._idle and not self._waiters:
+            return self._idle.popleft()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())  # cancelled just after being handed a worker
+            raise
 
     async def run(self, fn: Callable[..., Any], *args: Any, timeout: float) -> Outcome:
         """Call `fn(*args)` in a worker; past `timeout` seconds the worker is killed."""
         self.waiting += 1
         try:
-            worker = await self._idle.get()
+            worker = await self._acquire()
         finally:
             self.waiting -= 1
         loop = asyncio.get_running_loop()
@@ -126,7 +149,7 @@ class WorkerPool:
         except asyncio.CancelledError:
             self._replace(worker)  # the reply may still come: this worker is no longer in step
             raise
-        self._idle.put_nowait(worker)
+        self._release(worker)
         if not ok:
             self.crashes += 1
             return Outcome(crashed=value)

@@ -1,0 +1,217 @@
+"""Math grader benchmark: rlvr's /v1/score/batch against Math-Verify (in-process) on the same pairs.
+
+Builds a deterministic mixed set of (reference, completion) pairs, scores it with Math-Verify's
+documented `parse`/`verify` in this process and with `rlvr serve` (default settings) over HTTP,
+prints throughput, the ratio and every disagreement, then single-request latency at 32 concurrent
+clients with and without a pathological sample in flight. Ends with one JSON line.
+
+    .venv/bin/python bench/math_bench.py [--pairs 2400] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.procs import free_port, launch  # noqa: E402
+
+REASONING = (
+    "Let us work through the problem step by step. First we restate what is given and name the unknown. "
+    "Then we set up the relation between the quantities, simplify both sides carefully and check the "
+    "arithmetic once more, making sure no case was missed. "
+)
+PATHOLOGICAL = r"\boxed{" + "+".join(rf"\sin(2^{{{99_999 - k}}})" for k in range(40)) + "}"
+
+
+def _integer(rng: random.Random) -> tuple[str, str, str]:
+    n = rng.randint(-999, 99_999)
+    return str(n), rng.choice([str(n), f"{n:,}", f"{n}.0"]), str(n + rng.choice([-1, 1, 10]))
+
+
+def _decimal(rng: random.Random) -> tuple[str, str, str]:
+    value = Fraction(rng.randint(1, 99_999), 100)
+    text = f"{float(value):.2f}"
+    return text, rng.choice([text, text.rstrip("0").rstrip("."), f"{value.numerator}/{value.denominator}"]), (
+        f"{float(value) + 0.01:.2f}"
+    )
+
+
+def _fraction(rng: random.Random) -> tuple[str, str, str]:
+    p, q = rng.randint(1, 50), rng.randint(2, 50)
+    f = Fraction(p, q)
+    ref = rf"\frac{{{f.numerator}}}{{{f.denominator}}}"
+    right = rng.choice([ref, f"{f.numerator}/{f.denominator}", rf"\dfrac{{{f.numerator * 2}}}{{{f.denominator * 2}}}"])
+    return ref, right, rf"\frac{{{f.numerator + 1}}}{{{f.denominator}}}"
+
+
+def _radical(rng: random.Random) -> tuple[str, str, str]:
+    a, b = rng.randint(2, 9), rng.choice([2, 3, 5, 6, 7])
+    ref = rf"{a}\sqrt{{{b}}}"
+    right = rng.choice([ref, rf"\sqrt{{{a * a * b}}}", rf"{a} \sqrt{b}"])
+    return ref, right, rng.choice([rf"{a + 1}\sqrt{{{b}}}", str(a), rf"\sqrt{{{a * b}}}"])
+
+
+def _polynomial(rng: random.Random) -> tuple[str, str, str]:
+    r, s = rng.randint(1, 9), rng.randint(1, 9)
+    ref = f"x^2 + {r + s}x + {r * s}"
+    right = rng.choice([ref, f"(x+{r})(x+{s})", f"{r * s} + {r + s}x + x^2"])
+    return ref, right, f"(x+{r})(x-{s})"
+
+
+def _set(rng: random.Random) -> tuple[str, str, str]:
+    items = sorted(rng.sample(range(-20, 20), rng.randint(2, 4)))
+    ref = r"\{" + ", ".join(map(str, items)) + r"\}"
+    shuffled = items[:]
+    rng.shuffle(shuffled)
+    right = rng.choice([r"\{" + ", ".join(map(str, shuffled)) + r"\}", ", ".join(map(str, shuffled))])
+    return ref, right, r"\{" + ", ".join(map(str, items[:-1] + [items[-1] + 1])) + r"\}"
+
+
+def _tuple(rng: random.Random) -> tuple[str, str, str]:
+    a, b = rng.randint(-9, 9), rng.randint(-9, 9)
+    while b == a:
+        b = rng.randint(-9, 9)
+    ref = f"({a}, {b})"
+    return ref, rng.choice([ref, f"({a},{b})"]), f"({b}, {a})"
+
+
+KINDS: list[Callable[[random.Random], tuple[str, str, str]]] = [
+    _integer, _decimal, _fraction, _radical, _polynomial, _set, _tuple,
+]
+
+
+def build_pairs(n: int, seed: int) -> list[tuple[str, str, str]]:
+    """(kind, reference, completion): correct in some equivalent form, or wrong, after reasoning."""
+    rng = random.Random(seed)
+    pairs = []
+    for i in range(n):
+        make = KINDS[i % len(KINDS)]
+        ref, right, wrong = make(rng)
+        answer = right if rng.random() < 0.6 else wrong
+        completion = f"{REASONING}So the result is $\\boxed{{{answer}}}$."
+        pairs.append((make.__name__.strip("_"), ref, completion))
+    return pairs
+
+
+def run_math_verify(pairs: list[tuple[str, str, str]]) -> tuple[list[float], float]:
+    from math_verify import parse, verify
+
+    rewards = []
+    start = time.perf_counter()
+    for _, ref, completion in pairs:
+        gold = parse(f"${ref}$")
+        answer = parse(completion)
+        rewards.append(1.0 if verify(gold, answer) else 0.0)
+    return rewards, time.perf_counter() - start
+
+
+async def run_rlvr(url: str, pairs: list[tuple[str, str, str]], batch: int = 200) -> tuple[list[float], float]:
+    items = [{"reference": ref, "completion": completion} for _, ref, completion in pairs]
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        warm = await client.post("/v1/score/batch", json={"grader": {"type": "math"}, "items": items[:50]})
+        warm.raise_for_status()
+        start = time.perf_counter()
+
+        async def send(chunk: list[dict]) -> list[float]:
+            reply = await client.post("/v1/score/batch", json={"grader": {"type": "math"}, "items": chunk})
+            reply.raise_for_status()
+            return [r["reward"] for r in reply.json()["results"]]
+
+        chunks = await asyncio.gather(*(send(items[i : i + batch]) for i in range(0, len(items), batch)))
+        elapsed = time.perf_counter() - start
+    return [r for chunk in chunks for r in chunk], elapsed
+
+
+async def latencies(url: str, pairs: list[tuple[str, str, str]], clients: int, per_client: int,
+                    pathological: bool) -> list[float]:
+    """Single /v1/score latencies (ms) from `clients` concurrent loops, optionally with a slow sample in flight."""
+    samples: list[float] = []
+    timeouts: list[bool] = []
+    stop = asyncio.Event()
+    limits = httpx.Limits(max_connections=clients + 4)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+
+        async def loop(k: int) -> None:
+            for j in range(per_client):
+                _, ref, completion = pairs[(k * per_client + j) % len(pairs)]
+                start = time.perf_counter()
+                reply = await client.post("/v1/score", json={"grader": "math", "completion": completion,
+                                                             "reference": ref})
+                samples.append((time.perf_counter() - start) * 1000)
+                reply.raise_for_status()
+
+        async def slow() -> None:
+            while not stop.is_set():
+                reply = await client.post("/v1/score", json={"grader": "math", "completion": PATHOLOGICAL,
+                                                             "reference": "1"})
+                timeouts.append(bool(reply.json()["details"].get("timeout")))
+
+        background = asyncio.create_task(slow()) if pathological else None
+        if background:
+            await asyncio.sleep(0.3)  # let it occupy a worker first
+        await asyncio.gather(*(loop(k) for k in range(clients)))
+        stop.set()
+        if background:
+            await background
+    return samples
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=2400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--per-client", type=int, default=25)
+    args = parser.parse_args()
+
+    pairs = build_pairs(args.pairs, args.seed)
+    mv_rewards, mv_s = run_math_verify(pairs)
+    with launch(["serve"], free_port()) as url:
+        ours, ours_s = asyncio.run(run_rlvr(url, pairs))
+        calm = asyncio.run(latencies(url, pairs, args.clients, args.per_client, pathological=False))
+        busy = asyncio.run(latencies(url, pairs, args.clients, args.per_client, pathological=True))
+
+    mv_rate, our_rate = len(pairs) / mv_s, len(pairs) / ours_s
+    disagree = [(p, m, o) for p, m, o in zip(pairs, mv_rewards, ours, strict=True) if m != o]
+    print(f"{'scorer':<34}{'pairs':>7}{'seconds':>10}{'samples/s':>12}{'accuracy':>10}")
+    for name, rewards, secs in (("math-verify parse+verify, 1 proc", mv_rewards, mv_s),
+                                ("rlvr /v1/score/batch, default", ours, ours_s)):
+        print(f"{name:<34}{len(pairs):>7}{secs:>10.2f}{len(pairs) / secs:>12.0f}{statistics.mean(rewards):>10.3f}")
+    print(f"speed ratio rlvr / math-verify: {our_rate / mv_rate:.1f}x")
+    print(f"agreement: {1 - len(disagree) / len(pairs):.4f} ({len(disagree)} disagreements)")
+    for (kind, ref, completion), m, o in disagree:
+        answer = completion[len(REASONING):]
+        print(f"  [{kind}] reference {ref!r} | {answer!r} | math-verify {m:.0f} rlvr {o:.0f}")
+    print(f"\nsingle /v1/score at {args.clients} concurrent clients (ms):")
+    print(f"{'condition':<34}{'n':>7}{'p50':>10}{'p99':>10}")
+    for name, values in (("idle pool", calm), ("pathological sample in flight", busy)):
+        print(f"{name:<34}{len(values):>7}{statistics.median(values):>10.1f}{percentile(values, 99):>10.1f}")
+    print(json.dumps({
+        "bench": "math", "pairs": len(pairs), "mathverify_samples_per_s": round(mv_rate, 1),
+        "rlvr_samples_per_s": round(our_rate, 1), "speed_ratio": round(our_rate / mv_rate, 2),
+        "agreement": round(1 - len(disagree) / len(pairs), 4), "disagreements": len(disagree),
+        "p50_ms": round(statistics.median(calm), 2), "p99_ms": round(percentile(calm, 99), 2),
+        "p50_ms_pathological": round(statistics.median(busy), 2),
+        "p99_ms_pathological": round(percentile(busy, 99), 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()

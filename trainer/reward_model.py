@@ -43,6 +43,7 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(default=8, ge=1)
     lr: float = Field(default=5e-5, gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
+    warmup_ratio: float = Field(default=0.0, ge=0, lt=1, description="Share of steps with rising lr, then linear decay.")
     max_length: int = Field(default=1024, gt=0)
     lora: LoraOptions | None = None
     seed: int = 0
@@ -115,6 +116,11 @@ def fit(
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total_steps = cfg.epochs * -(-len(train) // cfg.batch_size)
+    warmup = int(cfg.warmup_ratio * total_steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total_steps - s) / (total_steps - warmup))
+    )
     history = []
     for epoch in range(cfg.epochs):
         bar = tqdm(batches(train, cfg.batch_size, rng), total=-(-len(train) // cfg.batch_size),
@@ -126,6 +132,7 @@ def fit(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
+            schedule.step()
             total += loss.item()
             bar.set_postfix(loss=f"{total / step:.4f}")
         model.eval()

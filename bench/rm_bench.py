@@ -3,7 +3,7 @@
 Starts one real `rlvr serve` with two named graders on the same model (loaded once): `batched`
 (batch_size 32, 5 ms gather window) and `single` (batch_size 1, i.e. one forward pass per request).
 Alternates rounds of each, quotes medians, and the server's peak RSS with the model loaded.
-Ends with one JSON line. Usage: python bench/rm_bench.py [--hidden 256 --layers 4 --requests 384 --rounds 3]
+Ends with one JSON line. Usage: python bench/rm_bench.py [--hidden 128 --layers 4 --requests 256 --rounds 3 --threads 1]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ CONCURRENCY = 32
 
 def completion(rng: random.Random) -> str:
     words = ["so", "the", "sum", "is", "we", "add", "carry", "one", "then", "answer", "\\boxed{", "}"]
-    return " ".join(rng.choice(words) for _ in range(rng.randint(20, 60)))
+    return " ".join(rng.choice(words) for _ in range(rng.randint(5, 20)))
 
 
 async def round_trip(url: str, grader: str, total: int, seed: int) -> float:
@@ -68,9 +68,10 @@ def server_peak_rss_mb(port: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=384)
+    parser.add_argument("--requests", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads in the server")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
@@ -82,7 +83,7 @@ def main() -> None:
             "single": {**spec, "batch_size": 1}}}
         (Path(tmp) / "rlvr.yaml").write_text(yaml.safe_dump(config))
         port = free_port()
-        env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "RLVR_TORCH_THREADS": str(args.threads)}
         rates: dict[str, list[float]] = {"batched": [], "single": []}
         with launch(["serve", "--config", str(Path(tmp) / "rlvr.yaml")], port, env=env) as url:
             for r in range(args.rounds):
@@ -91,7 +92,7 @@ def main() -> None:
             rss = server_peak_rss_mb(port)
 
     on, off = statistics.median(rates["batched"]), statistics.median(rates["single"])
-    params = f"llama hidden={args.hidden} layers={args.layers}"
+    params = f"llama hidden={args.hidden} layers={args.layers}, byte tokens ~40-130/input, {args.threads} torch thread(s)"
     print(f"reward_model grader via HTTP, {CONCURRENCY} concurrent single requests, {params}, "
           f"{args.requests} requests x {args.rounds} rounds")
     print(f"{'batching':<10}{'median completions/s':>22}{'rounds':>40}")

@@ -31,6 +31,8 @@ class ProcessSpec(BatchingSpec):
     model: str | None = Field(default=None, description="The PRM (scorer=model): local path or hub name.")
     layout: Literal["token", "causal"] = Field(default="token", description="Token classifier or causal LM PRM.")
     tag: str | None = Field(default=None, description='Appended after each step; default "<extra_0>" / " ки".')
+    remote_code: bool = Field(default=False, description="Token layout: load with the repository's own model code "
+                              "(Qwen2.5-Math-PRM); the server must allow it with RLVR_ALLOW_REMOTE_CODE=1.")
     positive_label: int = Field(default=1, ge=0, description="Token layout: the index of the 'good step' class.")
     positive_token: str = "+"
     negative_token: str = "-"
@@ -49,6 +51,8 @@ class ProcessSpec(BatchingSpec):
     def _model_when_needed(self) -> ProcessSpec:
         if self.scorer == "model" and not self.model:
             raise ValueError('scorer "model" needs "model"')
+        if self.remote_code and self.layout != "token":
+            raise ValueError('remote_code is for token-layout PRMs (layout "token")')
         return self
 
     @property
@@ -118,7 +122,8 @@ class ProcessGrader(PooledGrader[ProcessSpec]):
         steps = [split_steps(s.completion.replace(tag_text, ""), spec.split) for s in samples]
         try:
             batcher = await shared_batcher(
-                self.context.resources, spec.model or "", spec.layout, _prm_probabilities,
+                self.context.resources, spec.model or "", "remote" if spec.remote_code else spec.layout,
+                _prm_probabilities,
                 key=(spec.max_length, spec.step_tag, spec.positive_label, spec.positive_token, spec.negative_token),
                 max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,
                 threads=getattr(self.context.settings, "torch_threads", None),

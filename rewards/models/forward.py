@@ -35,7 +35,7 @@ def step_probabilities(lm: LoadedModel, texts: list[str], max_length: int, read:
 
     batch = encode(lm.tokenizer, texts, max_length).to(lm.device)
     with torch.inference_mode():
-        logits = lm.model(**batch).logits.float()
+        logits = lm.model(**batch)[0].float()  # [0]: also for custom PRM heads returning tuples
     at_tag = batch["input_ids"] == read.tag_id
     out = []
     for row in range(logits.shape[0]):

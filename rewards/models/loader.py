@@ -7,12 +7,15 @@ never block the event loop and never race each other for the CPU threads torch a
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Head = Literal["reward", "token", "causal"]
+Head = Literal["reward", "token", "causal", "remote"]  # remote: AutoModel with the repository's own code
 EXECUTOR_KEY = "models.executor"
+REMOTE_CODE_ENV = "RLVR_ALLOW_REMOTE_CODE"
+THREADS_ENV = "RLVR_TORCH_THREADS"  # torch CPU threads for model graders (default: torch's own choice)
 
 
 @dataclass(frozen=True)
@@ -37,30 +40,37 @@ def load_sync(name: str, head: Head, threads: int | None = None) -> LoadedModel:
     """Load `name` (local path or hub name) with the auto class for `head`; bf16 on GPU, fp32 on CPU."""
     import torch
     from transformers import (
+        AutoModel,
         AutoModelForCausalLM,
         AutoModelForSequenceClassification,
         AutoModelForTokenClassification,
         AutoTokenizer,
     )
 
+    threads = threads or int(os.environ.get(THREADS_ENV) or 0)
     if threads:
         torch.set_num_threads(threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    remote = head == "remote"
+    if remote and os.environ.get(REMOTE_CODE_ENV) != "1":
+        raise PermissionError(f"models with their own code (e.g. Qwen2.5-Math-PRM) need {REMOTE_CODE_ENV}=1 "
+                              "on the server: it runs code from the model repository")
     auto = {
         "reward": AutoModelForSequenceClassification,
         "token": AutoModelForTokenClassification,
         "causal": AutoModelForCausalLM,
+        "remote": AutoModel,
     }[head]
-    tokenizer = AutoTokenizer.from_pretrained(name)
+    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=remote)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     # a reward is read at the last token and generation continues the end, so long inputs keep their end;
     # a PRM keeps its first steps
-    tokenizer.truncation_side = "right" if head == "token" else "left"
+    tokenizer.truncation_side = "right" if head in ("token", "remote") else "left"
     if head == "causal":
         tokenizer.padding_side = "left"  # generation continues every prompt from its end
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    model = auto.from_pretrained(name, dtype=dtype).to(device).eval()
+    model = auto.from_pretrained(name, dtype=dtype, trust_remote_code=remote).to(device).eval()
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return LoadedModel(name=name, model=model, tokenizer=tokenizer, device=device)

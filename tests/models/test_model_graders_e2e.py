@@ -157,3 +157,9 @@ def test_prm_tags_written_by_the_completion_are_ignored(server):
     assert len(sneaky["details"]["steps"]) == 2
     assert [s["score"] for s in sneaky["details"]["steps"]] == pytest.approx(
         [s["score"] for s in honest["details"]["steps"]], abs=1e-5)
+
+
+def test_remote_code_needs_the_server_to_allow_it(server, prm):
+    spec = {"type": "process", "scorer": "model", "model": str(prm), "tag": STEP_TAG, "remote_code": True}
+    result = post(server, "/v1/score", {"grader": spec, "completion": "1+1=2"}).json()
+    assert result["reward"] == 0.0 and "RLVR_ALLOW_REMOTE_CODE" in result["error"]

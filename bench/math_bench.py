@@ -135,36 +135,44 @@ async def run_rlvr(url: str, pairs: list[tuple[str, str, str]], batch: int = 200
 
 
 async def latencies(url: str, pairs: list[tuple[str, str, str]], clients: int, per_client: int,
-                    pathological: bool) -> list[float]:
-    """Single /v1/score latencies (ms) from `clients` concurrent loops, optionally with a slow sample in flight."""
+                    pathological: bool, think_s: float) -> list[float]:
+    """Single /v1/score latencies (ms) from `clients` concurrent clients, optionally with a slow sample in flight.
+
+    Each client has its own httpx connection (one shared pool of 32 costs more client CPU than the server
+    does) and waits about `think_s` between its requests (0: closed loop, always one request in flight).
+    """
     samples: list[float] = []
-    timeouts: list[bool] = []
+    rng = random.Random(0)
     stop = asyncio.Event()
-    limits = httpx.Limits(max_connections=clients + 4)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
 
-        async def loop(k: int) -> None:
-            for j in range(per_client):
-                _, ref, completion = pairs[(k * per_client + j) % len(pairs)]
-                start = time.perf_counter()
-                reply = await client.post("/v1/score", json={"grader": "math", "completion": completion,
-                                                             "reference": ref})
-                samples.append((time.perf_counter() - start) * 1000)
-                reply.raise_for_status()
+    # clients are made up front: each one loads the CA bundle, ~30 ms of CPU that would stall the others
+    connections = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(clients + 1)]
 
-        async def slow() -> None:
-            while not stop.is_set():
-                reply = await client.post("/v1/score", json={"grader": "math", "completion": PATHOLOGICAL,
-                                                             "reference": "1"})
-                timeouts.append(bool(reply.json()["details"].get("timeout")))
+    async def loop(k: int) -> None:
+        client = connections[k]
+        for j in range(per_client):
+            _, ref, completion = pairs[(k * per_client + j) % len(pairs)]
+            start = time.perf_counter()
+            reply = await client.post("/v1/score", json={"grader": "math", "completion": completion,
+                                                         "reference": ref})
+            samples.append((time.perf_counter() - start) * 1000)
+            reply.raise_for_status()
+            await asyncio.sleep(think_s * (0.5 + rng.random()))
 
-        background = asyncio.create_task(slow()) if pathological else None
-        if background:
-            await asyncio.sleep(0.3)  # let it occupy a worker first
-        await asyncio.gather(*(loop(k) for k in range(clients)))
-        stop.set()
-        if background:
-            await background
+    async def slow() -> None:
+        while not stop.is_set():
+            await connections[-1].post("/v1/score", json={"grader": "math", "completion": PATHOLOGICAL,
+                                                           "reference": "1"})
+
+    background = asyncio.create_task(slow()) if pathological else None
+    if background:
+        await asyncio.sleep(0.3)  # let it occupy a worker first
+    await asyncio.gather(*(loop(k) for k in range(clients)))
+    stop.set()
+    if background:
+        await background
+    for client in connections:
+        await client.aclose()
     return samples
 
 
@@ -179,14 +187,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--per-client", type=int, default=25)
+    parser.add_argument("--think-ms", type=float, default=100, help="Mean pause between a client's requests.")
     args = parser.parse_args()
 
     pairs = build_pairs(args.pairs, args.seed)
     mv_rewards, mv_s = run_math_verify(pairs)
     with launch(["serve"], free_port()) as url:
         ours, ours_s = asyncio.run(run_rlvr(url, pairs))
-        calm = asyncio.run(latencies(url, pairs, args.clients, args.per_client, pathological=False))
-        busy = asyncio.run(latencies(url, pairs, args.clients, args.per_client, pathological=True))
+        runs = {
+            (think, slow): asyncio.run(latencies(url, pairs, args.clients, args.per_client, slow, think / 1000))
+            for think in (args.think_ms, 0) for slow in (False, True)
+        }
 
     mv_rate, our_rate = len(pairs) / mv_s, len(pairs) / ours_s
     disagree = [(p, m, o) for p, m, o in zip(pairs, mv_rewards, ours, strict=True) if m != o]
@@ -199,17 +210,23 @@ def main() -> None:
     for (kind, ref, completion), m, o in disagree:
         answer = completion[len(REASONING):]
         print(f"  [{kind}] reference {ref!r} | {answer!r} | math-verify {m:.0f} rlvr {o:.0f}")
-    print(f"\nsingle /v1/score at {args.clients} concurrent clients (ms):")
-    print(f"{'condition':<34}{'n':>7}{'p50':>10}{'p99':>10}")
-    for name, values in (("idle pool", calm), ("pathological sample in flight", busy)):
-        print(f"{name:<34}{len(values):>7}{statistics.median(values):>10.1f}{percentile(values, 99):>10.1f}")
+    print(f"\nsingle /v1/score at {args.clients} concurrent httpx clients (ms):")
+    print(f"{'clients pause':<16}{'pathological in flight':<24}{'n':>6}{'p50':>9}{'p99':>9}")
+    for (think, slow), values in runs.items():
+        pause = f"~{think:.0f} ms" if think else "none (closed)"
+        print(f"{pause:<16}{'yes' if slow else 'no':<24}{len(values):>6}{statistics.median(values):>9.1f}"
+              f"{percentile(values, 99):>9.1f}")
+    calm, busy = runs[(args.think_ms, False)], runs[(args.think_ms, True)]
+    closed, closed_busy = runs[(0, False)], runs[(0, True)]
     print(json.dumps({
         "bench": "math", "pairs": len(pairs), "mathverify_samples_per_s": round(mv_rate, 1),
         "rlvr_samples_per_s": round(our_rate, 1), "speed_ratio": round(our_rate / mv_rate, 2),
         "agreement": round(1 - len(disagree) / len(pairs), 4), "disagreements": len(disagree),
         "p50_ms": round(statistics.median(calm), 2), "p99_ms": round(percentile(calm, 99), 2),
         "p50_ms_pathological": round(statistics.median(busy), 2),
-        "p99_ms_pathological": round(percentile(busy, 99), 2),
+        "p99_ms_pathological": round(percentile(busy, 99), 2), "think_ms": args.think_ms,
+        "closed_loop_p50_ms": round(statistics.median(closed), 2), "closed_loop_p99_ms": round(percentile(closed, 99), 2),
+        "closed_loop_p99_ms_pathological": round(percentile(closed_busy, 99), 2),
     }))
 
 

@@ -87,8 +87,47 @@ def _tuple(rng: random.Random) -> tuple[str, str, str]:
     return ref, rng.choice([ref, f"({a},{b})"]), f"({b}, {a})"
 
 
+def _interval(rng: random.Random) -> tuple[str, str, str]:
+    a, b = sorted(rng.sample(range(-20, 20), 2))
+    ref = f"[{a}, {b})"
+    right = rng.choice([ref, f"[{a},{b})"])
+    return ref, right, rng.choice([f"({a}, {b}]", f"[{a}, {b}]", f"({a}, {b})"])
+
+
+def _pi_multiple(rng: random.Random) -> tuple[str, str, str]:
+    k, m = rng.randint(1, 7), rng.choice([2, 3, 4, 6])
+    ref = rf"\frac{{{k}\pi}}{{{m}}}"
+    right = rng.choice([ref, f"{k}pi/{m}", rf"\frac{{{k}}}{{{m}}}\pi"])
+    return ref, right, rng.choice([rf"\frac{{{k + 1}\pi}}{{{m}}}", f"{k / m:.2f}"])
+
+
+def _scientific(rng: random.Random) -> tuple[str, str, str]:
+    mantissa, exponent = rng.randint(11, 99) / 10, rng.randint(3, 8)
+    ref = rf"{mantissa}\times10^{{{exponent}}}"
+    right = rng.choice([ref, str(int(round(mantissa * 10)) * 10 ** (exponent - 1))])
+    return ref, right, rf"{mantissa}\times10^{{{exponent - 1}}}"
+
+
+def _choice(rng: random.Random) -> tuple[str, str, str]:
+    letter = rng.choice("ABCDE")
+    other = rng.choice([c for c in "ABCDE" if c != letter])
+    return letter, rng.choice([letter, f"({letter})", rf"\text{{({letter})}}"]), f"({other})"
+
+
+def _negative_power(rng: random.Random) -> tuple[str, str, str]:
+    n = rng.randint(3, 60)
+    ref = rf"\frac{{1}}{{2^{{{n}}}}}"
+    return ref, rng.choice([ref, f"2^{{-{n}}}"]), rng.choice([f"2^{{-{n + 1}}}", rf"\frac{{1}}{{2^{{{n - 1}}}}}"])
+
+
+def _equation(rng: random.Random) -> tuple[str, str, str]:
+    n = rng.randint(-30, 30)
+    return str(n), rng.choice([f"x = {n}", str(n)]), f"x = {n + 1}"
+
+
 KINDS: list[Callable[[random.Random], tuple[str, str, str]]] = [
-    _integer, _decimal, _fraction, _radical, _polynomial, _set, _tuple,
+    _integer, _decimal, _fraction, _radical, _polynomial, _set, _tuple, _interval, _pi_multiple, _scientific,
+    _choice, _negative_power, _equation,
 ]
 
 

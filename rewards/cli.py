@@ -112,5 +112,42 @@ def sandbox(
         raise typer.Exit(2) from exc
 
 
+Overrides = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: section.key=value.")]
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML trainer config.")],
+    set_: Overrides = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint in output_dir.")] = False,
+) -> None:
+    """Train a policy with GRPO or PPO on rewards from the reward service."""
+    from trainer.cli import train_main
+
+    train_main(config, set_ or [], resume)
+
+
+@app.command()
+def sft(
+    config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML SFT config.")],
+    set_: Overrides = None,
+) -> None:
+    """Supervised fine-tuning on prompt/response rows, loss on the response only."""
+    from trainer.cli import sft_main
+
+    sft_main(config, set_ or [])
+
+
+@app.command()
+def sample(
+    config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML sampling config.")],
+    set_: Overrides = None,
+) -> None:
+    """Rejection sampling: keep the completions the graders verify, as an SFT dataset."""
+    from trainer.cli import sample_main
+
+    sample_main(config, set_ or [])
+
+
 if __name__ == "__main__":
     app()

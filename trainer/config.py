@@ -1,0 +1,164 @@
+"""Trainer configuration: pydantic models read from YAML, with `--set section.key=value` overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoraConfig(Section):
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.0
+    target_modules: list[str] | str = "all-linear"
+
+
+class ModelConfig(Section):
+    path: str = Field(description="Local directory or hub name of the policy.")
+    template: Literal["plain", "chat"] = "plain"
+    system: str | None = None
+    lora: LoraConfig | None = None
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
+
+
+class DataConfig(Section):
+    task: Literal["arithmetic", "linear"] | None = None
+    task_args: dict[str, Any] = Field(default_factory=dict)
+    size: int = 5000
+    jsonl: str | None = None
+    dataset: str | None = None
+    split: str = "train"
+    prompt_field: str = "prompt"
+    reference_field: str = "reference"
+    response_field: str = "response"
+
+
+class RolloutConfig(Section):
+    prompts_per_step: int = 16
+    group_size: int = 8
+    temperature: float = Field(default=1.0, gt=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_new_tokens: int = 64
+    stop: list[str] = Field(default_factory=list)
+    backend: Literal["transformers"] = "transformers"
+
+
+class WeightedGrader(Section):
+    grader: str | dict[str, Any]
+    weight: float = 1.0
+
+
+class RewardConfig(Section):
+    urls: list[str] = Field(default_factory=list, description="Reward services; empty: grade in-process.")
+    api_key: str | None = None
+    graders: list[WeightedGrader] = Field(default_factory=lambda: [WeightedGrader(grader="math")])
+    timeout_s: float = 60.0
+    retries: int = 3
+    workers: int | None = None  # in-process worker pool size
+    success_threshold: float = 1.0  # a sample counts as correct (accuracy) at or above this reward
+
+
+class GRPOConfig(Section):
+    scale_rewards: Literal["group", "batch", "none"] = "group"
+    epsilon_low: float = 0.2
+    epsilon_high: float = 0.2
+    loss_type: Literal["grpo", "dr_grpo", "dapo"] = "dapo"
+    beta: float = 0.0
+    kl_estimator: Literal["k1", "k3"] = "k3"
+    mask_truncated: bool = True
+
+
+class PPOConfig(Section):
+    gamma: float = 1.0
+    lam: float = 0.95
+    vf_coef: float = 0.5
+    cliprange_value: float = 0.2
+    kl_coef: float = 0.05
+    kl_estimator: Literal["k1", "k3"] = "k1"
+
+
+class OptimConfig(Section):
+    lr: float = 1e-5
+    value_lr: float | None = None  # PPO value head; default: lr
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    max_grad_norm: float = 1.0
+    micro_batch: int = 64  # sequences per forward/backward; the rest is gradient accumulation
+    updates_per_batch: int = 1  # optimisation passes over each rollout batch (mu)
+
+
+class TrainConfig(Section):
+    algorithm: Literal["grpo", "ppo"] = "grpo"
+    model: ModelConfig
+    data: DataConfig = Field(default_factory=DataConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+    grpo: GRPOConfig = Field(default_factory=GRPOConfig)
+    ppo: PPOConfig = Field(default_factory=PPOConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    steps: int = 100
+    max_off_policy_steps: int = Field(default=1, ge=0, description="Scoring of batch k overlaps generation of k+1.")
+    seed: int = 0
+    output_dir: str = "runs/rlvr"
+    save_every: int = 0
+    stop_after: int | None = Field(default=None, description="End this run (with a checkpoint) after this many "
+                                   "steps; the schedule still spans `steps`. For time-sliced jobs.")
+    log_samples_every: int = 10
+    plots: bool = True
+    torch_threads: int | None = None
+
+
+class SFTConfig(Section):
+    model: ModelConfig
+    data: DataConfig = Field(default_factory=DataConfig)
+    optim: OptimConfig = Field(default_factory=lambda: OptimConfig(lr=1e-3))
+    epochs: float = 1.0
+    batch_size: int = 32
+    max_length: int = 512
+    seed: int = 0
+    output_dir: str = "runs/sft"
+    torch_threads: int | None = None
+
+
+class SampleConfig(Section):
+    model: ModelConfig
+    data: DataConfig = Field(default_factory=DataConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+    output: str = "runs/sampled.jsonl"
+    seed: int = 0
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Set `a.b.c=value` in nested `data`; the value is parsed as YAML (numbers, lists, null...)."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set expects key=value, got {assignment!r}")
+    *parents, leaf = key.strip().split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"--set {key}: {part} is not a section")
+    node[leaf] = yaml.safe_load(raw)
+
+
+def load_config(kind: type[ConfigT], path: str | Path | None, overrides: Sequence[str] = ()) -> ConfigT:
+    """Read a YAML file (or start empty), apply overrides, validate."""
+    data = (yaml.safe_load(Path(path).read_text()) if path else None) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the config must be a mapping")
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return kind.model_validate(data)

@@ -1,0 +1,89 @@
+"""Rewards for rollouts: weighted graders through the reward service (or in-process), on a background loop.
+
+`Scorer.submit` returns at once with a future, so the trainer generates the next batch while this
+one is scored. Samples whose score carries an `error` (machinery failure) are marked invalid and
+never reach the loss; a service that stays down after the client's retries drops the whole batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from rewards.types import Sample, Score
+from trainer.config import RewardConfig
+
+log = logging.getLogger("rlvr.trainer")
+
+
+@dataclass
+class Rewards:
+    """Weighted total per sample, whether it may be trained on, and each grader's own rewards."""
+
+    total: list[float]
+    valid: list[bool]
+    by_grader: dict[str, list[float]]
+
+
+def grader_name(grader: str | dict[str, Any], index: int) -> str:
+    return grader if isinstance(grader, str) else f"{grader.get('type', 'grader')}{index or ''}"
+
+
+def combine(cfg: RewardConfig, results: list[list[Score]]) -> Rewards:
+    """Weighted sum over graders; a sample with an error from any grader is invalid."""
+    n = len(results[0])
+    total = [sum(w.weight * scores[i].reward for w, scores in zip(cfg.graders, results, strict=True))
+             for i in range(n)]
+    valid = [all(scores[i].error is None for scores in results) for i in range(n)]
+    by_grader = {grader_name(w.grader, k): [s.reward for s in scores]
+                 for k, (w, scores) in enumerate(zip(cfg.graders, results, strict=True))}
+    return Rewards(total=total, valid=valid, by_grader=by_grader)
+
+
+class Scorer:
+    """Owns a reward backend (HTTP client or in-process service) running on its own event loop thread."""
+
+    def __init__(self, cfg: RewardConfig) -> None:
+        self.cfg = cfg
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="rlvr-scorer", daemon=True)
+        self.thread.start()
+        self.backend = asyncio.run_coroutine_threadsafe(self._open(), self.loop).result()
+
+    async def _open(self) -> Any:
+        if self.cfg.urls:
+            from rewards.client import AsyncRewardClient
+
+            return AsyncRewardClient(self.cfg.urls, api_key=self.cfg.api_key, timeout=self.cfg.timeout_s,
+                                     retries=self.cfg.retries)
+        from rewards.service import RewardService
+        from rewards.settings import Settings
+
+        service = RewardService(Settings(workers=self.cfg.workers))
+        await service.start()
+        return service
+
+    async def _score(self, samples: list[Sample]) -> Rewards | None:
+        try:
+            results = await asyncio.gather(
+                *(self.backend.score_batch(w.grader, samples) for w in self.cfg.graders))
+        except Exception as exc:  # noqa: BLE001 - any failure of the service drops the batch, loudly
+            log.warning("reward scoring failed, dropping %d samples: %s", len(samples), exc)
+            return None
+        return combine(self.cfg, list(results))
+
+    def submit(self, samples: list[Sample]) -> Future[Rewards | None]:
+        return asyncio.run_coroutine_threadsafe(self._score(samples), self.loop)
+
+    def score(self, samples: list[Sample]) -> Rewards | None:
+        return self.submit(samples).result()
+
+    def close(self) -> None:
+        closer = getattr(self.backend, "aclose", None) or self.backend.close
+        asyncio.run_coroutine_threadsafe(closer(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)

@@ -34,8 +34,10 @@ class MathSpec(SpecBase):
 
 
 def reference_text(reference: Any) -> str:
-    """The reference answer as text: a bare answer, LaTeX with or without `$`, or with `\\boxed{}`."""
+    """The reference answer as text: a bare answer, LaTeX with or without `$`, with `\\boxed{}`, or after `####`."""
     text = str(reference).replace("\x00", "").strip()
+    if "####" in text:  # a GSM8K solution: the answer follows the last ####
+        text = text.rpartition("####")[2].strip()
     if "\\boxed" in text or "\\fbox" in text:
         found = extract_answer(text, bare_number=False)
         if found is not None and found.method == "boxed":

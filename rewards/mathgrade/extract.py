@@ -1,6 +1,6 @@
 """Find the one final answer in a free-form completion.
 
-Explicit markers (`\\boxed{}`, `\\fbox{}`, `<answer>`, "final answer is", "Answer:") win, and among
+Explicit markers (`\\boxed{}`, `\\fbox{}`, `<answer>`, "final answer is", "Answer:", GSM8K's `####`) win, and among
 them the last one in the text; without a marker the last bold span or math span counts, and a
 bare number only as a last resort. Every scan is linear, so hostile text (thousands of `$`,
 unbalanced braces, megabytes of filler) costs little.
@@ -26,7 +26,7 @@ class Extraction:
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _MARKER = re.compile(
-    r"(?i)(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:)\s*:?\s*"
+    r"(?i)(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|####)\s*:?\s*"
 )
 _MATH_DELIM = re.compile(r"\\\$|\$\$|\$|\\\[|\\\]|\\\(|\\\)")
 _CLOSERS = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}

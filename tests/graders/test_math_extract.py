@@ -38,6 +38,7 @@ from rewards.mathgrade.extract import MAX_ANSWER_CHARS, brace_pairs, extract_ans
     ("-3.5 it is", "-3.5", "bare_number"),
     ("about 1.5e3", "1.5e3", "bare_number"),
     ("ratio 3/4", "3/4", "bare_number"),
+    ("48 / 2 = 24 clips.\n#### 72", "72", "marker"),
 ])
 def test_extracts_the_final_answer(completion, answer, method):
     found = extract_answer(completion)

@@ -135,6 +135,8 @@ def test_reference_forms():
     assert reference_text(r"The answer is \boxed{5}.") == "5"
     assert reference_text("$5$") == "$5$" and reward("$5$", "5") == 1.0
     assert reference_text(3) == "3"
+    assert reference_text("Natalia sold 48/2 = 24 clips.\n#### 72") == "72"
+    assert reward("She sold 48 + 24 = 72 clips.\n#### 72", "So 72 in all.\n#### 72") == 1.0
 
 
 def test_reference_parse_is_cached():

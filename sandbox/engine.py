@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 
 from sandbox import runner
 from sandbox.compare import parse_value, stdout_matches, values_equal
@@ -59,9 +60,11 @@ class Sandbox:
         return requested.capped(self.settings.maxima)
 
     async def _compile(self, worker: Worker, lang: Language, limits: Limits, source: str,
-                       files: dict[str, str]) -> RunResult:
+                       files: dict[str, str], marker: str = "") -> RunResult:
+        """Build `source`; with a `marker`, also the marker's own source (from stdin) and its link flags."""
+        argv = lang.compile + lang.script_flags if marker else lang.compile
         outcome = await runner.run(worker, lang, limits, code=source, files={**files, lang.source: source},
-                                   argv=lang.compile, insecure=self.insecure)
+                                   argv=argv, stdin=marker, insecure=self.insecure)
         result = outcome.result
         if result.status not in ("ok", "sandbox_error"):
             result = result.model_copy(update={"status": "compile_error"})
@@ -94,9 +97,11 @@ class Sandbox:
                     continue
                 script = test.code if isinstance(test, ScriptTest) else None
                 if lang.compile:
+                    nonce = secrets.token_hex(16) if script is not None else None
                     if script is not None or compiled is None:
                         source = req.code if script is None else req.code + "\n" + script
-                        built = await self._compile(worker, lang, limits, source, req.files)
+                        marker = lang.marker_code(nonce) if nonce else ""
+                        built = await self._compile(worker, lang, limits, source, req.files, marker)
                         compiled = built if script is None else compiled
                         if built.status != "ok":
                             verdicts.append(_failed(built, "the program did not compile"))
@@ -104,7 +109,7 @@ class Sandbox:
                     elif compiled.status != "ok":
                         verdicts.append(_failed(compiled, "the program did not compile"))
                         continue
-                    outcome = await runner.run(worker, lang, limits, code=req.code, argv=lang.run,
+                    outcome = await runner.run(worker, lang, limits, code=req.code, argv=lang.run, nonce=nonce,
                                                stdin=getattr(test, "stdin", ""), insecure=self.insecure)
                 else:
                     call = (test.fn_name, test.args) if isinstance(test, CallTest) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import struct
 from collections.abc import AsyncIterator
@@ -35,11 +36,16 @@ class Worker:
 
     @classmethod
     async def start(cls, jail: Jail) -> Worker:
-        argv, env, workdir = jail.worker_command()
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
-        )
+        argv, env, workdir, fd = jail.worker_command()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
+                pass_fds=() if fd is None else (fd,),
+            )
+        finally:
+            if fd is not None:
+                os.close(fd)
         worker = cls(proc, workdir)
         try:
             hello = await worker._read(START_TIMEOUT_S)

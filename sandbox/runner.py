@@ -33,10 +33,15 @@ def _status(raw: dict[str, Any]) -> str:
 async def run(
     worker: Worker, lang: Language, limits: Limits, *, code: str, stdin: str = "", files: dict[str, str] | None = None,
     script: str | None = None, call: tuple[str, list[Any]] | None = None, argv: tuple[str, ...] | None = None,
-    insecure: bool = False,
+    insecure: bool = False, nonce: str | None = None,
 ) -> Outcome:
-    """Run `code` (or `argv`, e.g. a compiler) with `script` appended or `call` made; never raises."""
+    """Run `code` (or `argv`, e.g. a compiler) with `script` appended or `call` made; never raises.
+
+    `nonce`: the marker a compiled script test was built with, which the run must write to count as complete.
+    """
     message: dict[str, Any] = {"stdin": stdin, "files": dict(files or {}), "limits": limits.model_dump()}
+    if nonce:
+        message["nonce"] = nonce
     if argv:
         message["argv"] = list(argv)
     elif lang.forked:
@@ -48,7 +53,7 @@ async def run(
     else:
         if script is not None:
             message["nonce"] = secrets.token_hex(16)
-            code = code + "\n" + script + lang.marker.format(nonce=message["nonce"])
+            code = code + "\n" + script + lang.marker_code(message["nonce"])
         message["files"][lang.source] = code
         message["argv"] = list(lang.run)
     try:

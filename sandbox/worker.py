@@ -6,11 +6,17 @@ it runs; after every run it kills every other process in the namespace, so nothi
 
 Protocol on fds 0 (requests) and 1 (replies), both moved out of the way at start: 4-byte big-endian length +
 JSON. Requests: {"op": "run", ...} -> result; {"op": "reset"} -> {"clean": bool} (empties the work dir).
+
+Script and call tests run the test in the program's own process, so the harness guards it (see `_guard`): an
+audit hook that cannot be removed refuses frames, code objects, every-object scans, raw memory, new programs and
+hand-made bytecode; signal handlers get no frame; the modules the worker loaded are put back as they were before
+the test runs. The completion marker is a per-run secret that only the harness writes, after the test.
 """
 
+import _imp
+import _signal
 import atexit
 import builtins
-import ctypes
 import gc
 import importlib
 import json
@@ -24,7 +30,6 @@ import struct
 import sys
 import threading
 import time
-import traceback
 import types
 
 # Imported once here so that the forked children get them for free.
@@ -40,6 +45,132 @@ CONFIG = json.loads(os.environ.get("SANDBOX_WORKER_CONFIG", "{}"))
 WORKDIR = CONFIG.get("workdir", "/tmp")
 PIDNS = CONFIG.get("pidns", False) and os.getpid() == 1  # only then may kill(-1) be used
 MEMORY_RE = re.compile(r"MemoryError|std::bad_alloc|heap out of memory|Cannot allocate memory")
+
+
+class SandboxRefusal(ValueError):
+    """What a program under test gets for reaching past its own objects; a ValueError, so the standard library's
+    own frame lookups (namedtuple, enum, typing, logging) fall back quietly as on interpreters without frames."""
+
+
+REFUSED_EVENTS = frozenset({
+    # frames and tracers lead to the test's locals, its code's constants and the harness's own state
+    "sys._getframe", "sys._current_frames", "sys._current_exceptions", "sys.settrace", "sys.setprofile",
+    "gc.get_objects", "gc.get_referrers", "gc.get_referents",  # every object of the process
+    "sys.addaudithook",  # a hook of its own would see the test's source ("compile") and code ("exec")
+    "code.__new__", "marshal.load",  # hand-made bytecode reads and writes raw memory
+    "os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",  # a new program has no hook
+})
+# The ways from an object to a frame, and the defaults that hide the originals behind the wrappers below.
+REFUSED_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "__defaults__", "__kwdefaults__"})
+REFUSED_MODULES = frozenset({  # raw memory, other interpreters, or exec without an audit event
+    "ctypes", "_ctypes", "_ctypes_test", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
+    "_testclinic", "_testimportmultiple", "_xxtestfuzz", "_xxsubinterpreters", "xxlimited", "xxlimited_35",
+    "_posixsubprocess",
+})
+TRUSTED_BYTECODE = tuple({os.path.realpath(sys.base_prefix) + os.sep, os.path.realpath(sys.prefix) + os.sep})
+
+
+def _refuse(what, _refusal=SandboxRefusal):
+    raise _refusal(f"sandbox: {what} is not available to programs under script or call tests")
+
+
+def _audit(event, args, _events=REFUSED_EVENTS, _attributes=REFUSED_ATTRIBUTES, _modules=REFUSED_MODULES,
+           _trusted=TRUSTED_BYTECODE, _opened=[None], _type=type, _str=str, _bytes=bytes, _refuse=_refuse,  # noqa: B006
+           _os_open=os.open, _rdonly=os.O_RDONLY, _read=os.read, _close=os.close, _fstat=os.fstat):
+    """The audit hook of script and call runs; bound only to objects captured before the program ran."""
+    if event in _events:
+        _refuse(event)
+    if event == "object.__getattr__":
+        if args[1] in _attributes:
+            _refuse(f"the attribute {args[1]}")
+    elif event == "import":
+        name, path = args[0], args[1]
+        parts = name.split(".") if _type(name) is _str else ()
+        stem = path.rpartition("/")[2].partition(".")[0] if _type(path) is _str else ""
+        if not parts or path is not None and not stem or stem in _modules or any(p in _modules for p in parts):
+            _refuse(f"the module {name!r}" if _type(name) is _str else "importing by a non-str name")
+    elif event == "open":
+        path = args[0]
+        _opened[0] = path if _type(path) is _str and path.endswith(".pyc") and path.startswith(_trusted) else None
+    elif event == "marshal.loads":
+        # Only bytecode the import system read from the read-only standard library: the bytes must be the file's.
+        path, _opened[0] = _opened[0], None
+        data = args[0]
+        if path is None or _type(data) is not _bytes:
+            _refuse("marshal.loads")
+        fd = _os_open(path, _rdonly)
+        try:
+            content = _read(fd, _fstat(fd).st_size + 1)
+        finally:
+            _close(fd)
+        if content[16:] != data:
+            _refuse("marshal.loads")
+
+
+def _frameless_signal(signalnum, handler, _install=None, _callable=None):
+    """signal.signal whose handlers get None for the frame: a frame leads to every caller's locals."""
+    if _callable(handler):
+        handler = lambda signum, frame, _handler=handler: _handler(signum, None)  # noqa: E731
+    return _install(signalnum, handler)
+
+
+def _create_builtin(spec, _create=None, _type=None, _str=None, _spec=None, _refuse=None):
+    """_imp.create_builtin without fresh copies of _signal or _imp, which would bring back signal frames."""
+    name = spec.name
+    if _type(name) is not _str or name in ("_signal", "_imp"):
+        _refuse(f"a fresh copy of the builtin module {name!r}")
+    return _create(_spec(name=name))
+
+
+def _private(template, *defaults):
+    """`template` rebound to empty globals and hidden defaults (reading __defaults__ is refused under test)."""
+    fn = types.FunctionType(template.__code__, {"__builtins__": {}}, template.__name__.strip("_"), defaults)
+    fn.__doc__ = template.__doc__
+    return fn
+
+
+def _guard_modules():
+    """Patch signal and _imp in place (in the worker, so the snapshot below keeps them), then snapshot."""
+    _signal.signal = _private(_frameless_signal, _signal.signal, callable)  # signal.signal calls this one
+    _imp.create_builtin = _private(_create_builtin, _imp.create_builtin, type, str, types.SimpleNamespace,
+                                   _refuse)
+    modules = [(name, module, type(module), vars(module), dict(vars(module))) for name, module in sys.modules.items()
+               if name != "__main__" and isinstance(module, types.ModuleType)]
+    others = {name: module for name, module in sys.modules.items() if not isinstance(module, types.ModuleType)}
+    lists = [(lst, list(lst)) for lst in (sys.meta_path, sys.path_hooks, sys.path)]
+    return modules, others, lists, (sys.path_importer_cache, dict(sys.path_importer_cache))
+
+
+MODULES, OTHERS, LISTS, CACHE = _guard_modules()
+SYS_STATE = next(attrs for name, _, _, _, attrs in MODULES if name == "sys")
+
+
+def _restore_modules(program, _modules=sys.modules, _snapshot=MODULES, _others=OTHERS, _lists=LISTS, _cache=CACHE,
+                     _type=type,
+                     _dict=dict, _list=list, _setattr=object.__setattr__):
+    """Put back every module the worker had (entries, attributes, classes) and drop the ones the program added.
+
+    What the test imports is then what the worker imported, not what the program patched (math.isclose,
+    sys.modules, import hooks). Everything replaced stays referenced, so no finalizer runs in between.
+    """
+    kept = [_dict(_modules)]
+    _modules.clear()
+    _modules.update(_others)
+    for name, module, cls, namespace, attrs in _snapshot:
+        _modules[name] = module
+        if _type(module) is not cls:
+            _setattr(module, "__class__", cls)
+        kept.append(_dict(namespace))
+        namespace.clear()
+        namespace.update(attrs)
+    _modules["__main__"] = program
+    for lst, items in _lists:
+        kept.append(_list(lst))
+        lst[:] = items
+    kept.append(_dict(_cache[0]))
+    _cache[0].clear()
+    _cache[0].update(_cache[1])
+    return kept
 
 
 def _read_exact(fd, n):
@@ -88,9 +219,12 @@ def _exit_code(exc):
     return 1
 
 
-def _print_exception(exc):
-    """The traceback without the harness's own frame, as the interpreter would print it."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+def _print_exception(stderr, _exc_info=sys.exc_info, _excepthook=sys.__excepthook__, _sys=sys,
+                     _with_traceback=BaseException.with_traceback):
+    """The current exception's traceback without the harness's frame, printed natively (no frame access)."""
+    kind, exc, tb = _exc_info()
+    _sys.stderr = stderr
+    _excepthook(kind, _with_traceback(exc, tb.tb_next), tb.tb_next)
 
 
 def _finish(code, _exit=os._exit):
@@ -133,7 +267,7 @@ def _encode(value, depth=0, _type=type, _repr=repr, _float_repr=float.__repr__, 
     raise TypeError(f"returned a {kind.__name__}; only None, bool, int, float, str, list, tuple and dict compare")
 
 
-def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=type):
+def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=type, _len=len, _str=str):
     """Run the program in this forked child the way `python main.py` would, then the test part, if any."""
     mode = req.get("mode", "main")
     sys.argv = ["main.py"]
@@ -141,30 +275,31 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
     sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
-    write_status, settrace, setprofile = os.write, sys.settrace, sys.setprofile
-    compile_, exec_ = compile, exec
+    stderr, write_status, compile_, exec_ = sys.stderr, os.write, compile, exec
     source, test, fn_name, args = req["source"], req.get("test"), req.get("fn_name"), req.get("args", [])
     del req
     main = types.ModuleType("__main__")
     main.__file__, main.__builtins__ = "main.py", builtins
     sys.modules["__main__"] = main
     program = main.__dict__
+    if mode != "main":
+        sys.dont_write_bytecode = True  # bytecode is only trusted from the read-only standard library
+        for key in ("argv", "stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__",
+                    "dont_write_bytecode"):
+            SYS_STATE[key] = _getattr(sys, key)
+        sys.addaudithook(_audit)
     try:
         exec_(compile_(source, "main.py", "exec", dont_inherit=True, optimize=0), program)
     except SystemExit as exc:
         code = _exit_code(exc)
         if mode != "main":
-            print(f"[sandbox] the program exited (code {code}) before the test ran", file=sys.stderr)
+            print(f"[sandbox] the program exited (code {code}) before the test ran", file=stderr)
         _finish(code)
-    except BaseException as exc:  # noqa: BLE001 - report like the interpreter does
-        _print_exception(exc)
+    except BaseException:  # noqa: BLE001 - report like the interpreter does
+        _print_exception(stderr)
         _finish(1)
     if mode == "main":
         _finish(0)
-    settrace(None)
-    setprofile(None)
-    threading.settrace(None)
-    threading.setprofile(None)
     try:
         if mode == "call":
             target = program
@@ -174,6 +309,7 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
                     target = target()
             payload = _encode(target(*args))
         else:
+            kept = _restore_modules(main)  # noqa: F841 - held until exit, so nothing it replaced is finalized
             # The test sees the program's names but pristine builtins: shadowing `abs` or patching
             # `builtins.len` does not reach the test's own checks.
             scope = {k: v for k, v in program.items() if k not in PRISTINE_BUILTINS}
@@ -182,12 +318,12 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
             payload = ""
     except SystemExit as exc:
         code = _exit_code(exc)
-        print(f"[sandbox] the program exited (code {code}) before the test finished", file=sys.stderr)
+        print(f"[sandbox] the program exited (code {code}) before the test finished", file=stderr)
         _finish(code)
-    except BaseException as exc:  # noqa: BLE001
-        _print_exception(exc)
+    except BaseException:  # noqa: BLE001
+        _print_exception(stderr)
         _finish(1)
-    write_status(STATUS_FD, (nonce + "\n" + payload).encode())
+    write_status(STATUS_FD, f"{nonce}\n{_len(payload)}\n{payload}".encode())
     _finish(0)
 
 
@@ -287,8 +423,7 @@ def _run(req):
     for fd in (out_r, err_r, st_r):
         os.close(fd)
     _reap()
-    status_text = bytes(buffers[st_r]).decode(errors="replace")
-    marker, _, value = status_text.partition("\n")
+    completed, value = _completion(bytes(buffers[st_r]).decode(errors="replace"), nonce)
     cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000
     signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     stderr = bytes(buffers[err_r][:cap]).decode(errors="replace")
@@ -300,12 +435,21 @@ def _run(req):
         "truncated": over,
         "timeout": timeout or signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_ms >= limits["cpu_s"] * 1000),
         "memory": status != 0 and bool(MEMORY_RE.search(stderr[-2000:])),
-        "completed": marker == nonce,
-        "value": value if marker == nonce else None,
+        "completed": completed,
+        "value": value,
         "wall_ms": round(wall_ms, 2),
         "cpu_ms": round(cpu_ms, 2),
         "max_rss_kb": usage.ru_maxrss,
     }
+
+
+def _completion(status, nonce):
+    """(completed, value) from the status pipe: exactly `nonce`, the value's length and the value, nothing else."""
+    marker, _, rest = status.partition("\n")
+    size, _, value = rest.partition("\n")
+    if marker != nonce or not size.isdigit() or len(value) != int(size):
+        return False, None
+    return True, value
 
 
 def _reap():
@@ -337,12 +481,6 @@ def _reset():
     return {"clean": not os.listdir(WORKDIR)}
 
 
-def _undumpable():
-    """No ptrace and no /proc/<pid>/mem of this worker by the code it runs."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-
-
 def main():
     ctrl_in, ctrl_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
@@ -350,7 +488,6 @@ def main():
     os.dup2(null, 1)
     os.close(null)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _undumpable()
     os.makedirs(WORKDIR, exist_ok=True)
     gc.freeze()  # children never touch the worker's objects for collection: fewer copied pages per fork
     _send(ctrl_out, {"ready": True, "pid1": PIDNS})

@@ -1,5 +1,6 @@
 """A policy gaming the tests: each trick earns nothing."""
 
+import httpx
 import pytest
 
 from tests.sandbox.conftest import judge
@@ -131,3 +132,154 @@ def test_exit_before_the_test_in_other_languages(sandbox_url, language, exit_ear
     solution = {"javascript": "function square(x){ return x + 2; }\n", "bash": "square() { echo $(( $1 + 2 )); }\n"}
     verdict = script_verdict(sandbox_url, solution[language] + exit_early, test=test[language], language=language)
     assert verdict["status"] == "incomplete", verdict
+
+
+# A program that gets hold of any frame walks up to the harness, finds the run's 32-hex-digit completion
+# marker among the locals, writes it where the harness would, and leaves: it would pass without solving.
+FORGE = '''
+import os, sys
+def forge(frame):
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, str) and len(value) == 32:
+                os.write(3, (value + "\\n0\\n").encode())
+                os._exit(0)
+        frame = frame.f_back
+    print("no marker found", file=sys.stderr)
+'''
+FRAME_SOURCES = {
+    "sys._getframe": "forge(sys._getframe())",
+    "inspect.currentframe": "import inspect\nforge(inspect.currentframe())",
+    "inspect.stack": "import inspect\nforge(inspect.stack()[0].frame)",
+    "traceback tb_frame": "try:\n    1 / 0\nexcept ZeroDivisionError as exc:\n    forge(exc.__traceback__.tb_frame)",
+    "sys.exc_info": "try:\n    1 / 0\nexcept ZeroDivisionError:\n    forge(sys.exc_info()[2].tb_frame)",
+    "generator gi_frame": "def gen():\n    forge(g.gi_frame)\n    yield\ng = gen()\nnext(g)",
+    "coroutine cr_frame": "async def co():\n    forge(c.cr_frame)\nc = co()\ntry:\n    c.send(None)\nexcept StopIteration:\n    pass",
+    "signal handler frame": "import signal\nsignal.signal(signal.SIGUSR1, lambda s, f: forge(f))\n"
+                            "os.kill(os.getpid(), signal.SIGUSR1)",
+    "fresh _signal module": "import importlib.util\nm = importlib.util.module_from_spec(importlib.util.find_spec('_signal'))\n"
+                            "m.signal(10, lambda s, f: forge(f))\nos.kill(os.getpid(), 10)",
+    "sys.settrace": "sys.settrace(lambda f, e, a: forge(f))\n(lambda: 0)()",
+    "sys.setprofile": "sys.setprofile(lambda f, e, a: forge(f))\n(lambda: 0)()",
+    "cProfile": "import cProfile\ncProfile.Profile().enable()",
+    "gc.get_objects": "import gc\nfor o in gc.get_objects():\n    if type(o) is type(sys._getframe):\n        pass\n"
+                      "forge(next(o for o in gc.get_objects() if type(o).__name__ == 'frame'))",
+    "gc.get_referrers": "import gc\nforge(next(o for o in gc.get_referrers(square) if type(o).__name__ == 'frame'))",
+}
+
+
+@pytest.mark.parametrize("grab", list(FRAME_SOURCES.values()), ids=list(FRAME_SOURCES))
+def test_frames_cannot_reach_the_marker(sandbox_url, grab):
+    solution = FORGE + "def square(x):\n" + "".join("    " + line + "\n" for line in grab.splitlines()) + \
+        "    return x + 2\n"
+    verdict = script_verdict(sandbox_url, solution)
+    assert not verdict["passed"], verdict
+    assert "sandbox: " in verdict["stderr_tail"] or "no marker found" in verdict["stderr_tail"], verdict
+
+
+RAW_MEMORY = {
+    "ctypes": "import ctypes\nprint(ctypes.string_at(id(x), 8))",
+    "_ctypes by spec": "import importlib.util\n"
+                       "importlib.util.module_from_spec(importlib.util.find_spec('_ctypes'))",
+    "_ctypes under another name": "import importlib.util, importlib.machinery as m\n"
+                                  "spec = m.ModuleSpec('x._ctypes', m.ExtensionFileLoader('x._ctypes', "
+                                  "importlib.util.find_spec('_ctypes').origin), origin="
+                                  "importlib.util.find_spec('_ctypes').origin)\nimportlib.util.module_from_spec(spec)",
+    "_testcapi": "import _testcapi",
+    "/proc/self/mem": "open('/proc/self/mem', 'rb')",
+    "code.replace": "square.__code__.replace(co_code=b'')",
+    "marshal.loads": "import marshal\nmarshal.loads(marshal.dumps(compile('1', 'x', 'eval')))",
+    "new interpreter": "import os\nos.execv(sys.executable, [sys.executable, '-c', 'print(1)'])",
+    "subprocess": "import subprocess\nsubprocess.run(['true'])",
+}
+
+
+@pytest.mark.parametrize("reach", list(RAW_MEMORY.values()), ids=list(RAW_MEMORY))
+def test_no_raw_memory_new_programs_or_own_hooks(sandbox_url, reach):
+    solution = "import sys\ndef square(x):\n" + "".join("    " + line + "\n" for line in reach.splitlines()) + \
+        "    return x * x\n"
+    verdict = script_verdict(sandbox_url, solution)
+    assert verdict["status"] == "runtime_error" and verdict["stderr_tail"].strip(), verdict
+
+
+def test_an_audit_hook_of_its_own_is_not_added(sandbox_url):
+    """Its own hook would see the test's source and code; it is refused, silently as CPython does for hooks."""
+    solution = "import sys\nseen = []\nsys.addaudithook(lambda event, args: seen.append(event))\n" \
+               "def square(x):\n    return x * x if seen else x + 2\n"
+    assert script_verdict(sandbox_url, solution)["status"] == "runtime_error"
+
+
+def test_everyday_python_still_works_under_the_guard(sandbox_url):
+    solution = '''
+import collections, dataclasses, enum, logging, typing, warnings, json, fractions, signal, threading, os
+Point = collections.namedtuple("Point", "x y")
+Color = enum.Enum("Color", "RED GREEN")
+class Pair(typing.NamedTuple):
+    a: int
+    b: int
+@dataclasses.dataclass
+class Box:
+    size: int = 1
+logging.basicConfig(level=logging.INFO)
+logging.info("logging works")
+warnings.warn("warnings work")
+signal.signal(signal.SIGUSR1, lambda signum, frame: print("handler frame", frame))
+os.kill(os.getpid(), signal.SIGUSR1)
+threading.Thread(target=print, args=("thread works",)).start()
+def square(x):
+    return Point(x, 0).x * Pair(x, 1).a * Box().size * json.loads("1") * int(fractions.Fraction(1))
+'''
+    verdict = script_verdict(sandbox_url, solution)
+    assert verdict["passed"], verdict
+    assert "handler frame None" in verdict["stdout_tail"] and "thread works" in verdict["stdout_tail"]
+
+
+def test_a_failing_test_still_shows_its_traceback(sandbox_url):
+    verdict = script_verdict(sandbox_url, WRONG)
+    tail = verdict["stderr_tail"]
+    assert 'File "test.py", line 3, in check' in tail and "AssertionError" in tail, verdict
+    assert "_python_child" not in tail
+
+
+PATCHES = {
+    "math.isclose": "import math\nmath.isclose = lambda *a, **k: True",
+    "sys.modules entry": "import sys, types\nfake = types.ModuleType('math')\nfake.isclose = lambda *a, **k: True\n"
+                         "sys.modules['math'] = fake",
+    "module class": "import math, types\nclass Liar(types.ModuleType):\n"
+                    "    def __getattribute__(self, name):\n        return lambda *a, **k: True\nmath.__class__ = Liar",
+    "import hook": "import sys, types, importlib.abc\nsys.modules.pop('cmath', None)\n"
+                   "class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):\n"
+                   "    def find_spec(self, name, path, target=None):\n"
+                   "        return importlib.util.spec_from_loader(name, self) if name == 'cmath' else None\n"
+                   "    def create_module(self, spec):\n        return None\n"
+                   "    def exec_module(self, module):\n        module.isclose = lambda *a, **k: True\n"
+                   "import importlib.util\nsys.meta_path.insert(0, Finder())",
+    "imported by the program": "import cmath\ncmath.isclose = lambda *a, **k: True",
+}
+
+
+@pytest.mark.parametrize("patch", list(PATCHES.values()), ids=list(PATCHES))
+def test_patched_modules_are_put_back_before_the_test(sandbox_url, patch):
+    module = "cmath" if "cmath" in patch else "math"
+    test = f"import {module}\ndef check(candidate):\n    assert {module}.isclose(candidate(3), 9)\n\ncheck(square)\n"
+    assert script_verdict(sandbox_url, "def square(x):\n    return x * x\n", test=test)["passed"]
+    verdict = script_verdict(sandbox_url, WRONG + patch + "\n", test=test)
+    assert verdict["status"] == "runtime_error" and "AssertionError" in verdict["stderr_tail"], verdict
+
+
+CPP_CHECK = "#include <cassert>\nint main() {\n    assert(square(2) == 4);\n    assert(square(3) == 9);\n}\n"
+CPP_WRONG = "int square(int x) { return x + 2; }\n"
+
+
+@pytest.mark.parametrize("trick", [
+    "#include <cstdlib>\nstruct Early { Early() { std::exit(0); } } early;\n",
+    "#include <unistd.h>\nstruct Early { Early() { _exit(0); } } early;\n",
+    '#include <cstdlib>\nextern "C" int __real_main(int, char**, char**) { return 0; }\n',
+    "#define main not_main\n",
+], ids=["exit in a constructor", "_exit in a constructor", "own __real_main", "rename main"])
+def test_cpp_script_tests_need_main_to_return(sandbox_url, trick):
+    if "cpp" not in httpx.get(sandbox_url + "/v1/languages").text:
+        pytest.skip("no g++ on this host")
+    assert script_verdict(sandbox_url, "int square(int x) { return x * x; }\n", CPP_CHECK, "cpp")["passed"]
+    verdict = script_verdict(sandbox_url, trick + CPP_WRONG, CPP_CHECK, "cpp")
+    assert verdict["status"] in ("incomplete", "compile_error", "runtime_error"), verdict

@@ -9,8 +9,8 @@ JSON. Requests: {"op": "run", ...} -> result; {"op": "reset"} -> {"clean": bool}
 
 Script and call tests run the test in the program's own process, so the harness guards it (see `_guard`): an
 audit hook that cannot be removed refuses frames, code objects, every-object scans, raw memory, new programs and
-hand-made bytecode; signal handlers get no frame; the modules the worker loaded are put back as they were before
-the test runs. The completion marker is a per-run secret that only the harness writes, after the test.
+hand-made bytecode; signal handlers get no frame; the modules the test can reach are put back as the worker had
+them before the test runs. The completion marker is a per-run secret that only the harness writes, after the test.
 """
 
 import _imp
@@ -129,47 +129,94 @@ def _private(template, *defaults):
     return fn
 
 
+def _dependencies(name, attrs, loaded):
+    """The loaded modules `name` relies on: its submodules, modules it holds, and homes of what it imported."""
+    found = {other for other in loaded if other.startswith(name + ".")}
+    for value in attrs.values():
+        home = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+        if isinstance(home, str) and home in loaded and home != name:
+            found.add(home)
+    return tuple(found)
+
+
 def _guard_modules():
     """Patch signal and _imp in place (in the worker, so the snapshot below keeps them), then snapshot."""
     _signal.signal = _private(_frameless_signal, _signal.signal, callable)  # signal.signal calls this one
     _imp.create_builtin = _private(_create_builtin, _imp.create_builtin, type, str, types.SimpleNamespace,
                                    _refuse)
-    modules = [(name, module, type(module), vars(module), dict(vars(module))) for name, module in sys.modules.items()
-               if name != "__main__" and isinstance(module, types.ModuleType)]
-    others = {name: module for name, module in sys.modules.items() if not isinstance(module, types.ModuleType)}
+    loaded = {name: module for name, module in sys.modules.items()
+              if name != "__main__" and isinstance(module, types.ModuleType)}
+    modules = {}
+    for name, module in loaded.items():
+        attrs = dict(vars(module))
+        modules[name] = (module, type(module), vars(module), attrs, _dependencies(name, attrs, loaded))
+    entries = dict(sys.modules)
+    del entries["__main__"]
     lists = [(lst, list(lst)) for lst in (sys.meta_path, sys.path_hooks, sys.path)]
-    return modules, others, lists, (sys.path_importer_cache, dict(sys.path_importer_cache))
+    return modules, entries, lists, (sys.path_importer_cache, dict(sys.path_importer_cache))
 
 
-MODULES, OTHERS, LISTS, CACHE = _guard_modules()
-SYS_STATE = next(attrs for name, _, _, _, attrs in MODULES if name == "sys")
+MODULES, ENTRIES, LISTS, CACHE = _guard_modules()
+SYS_STATE = MODULES["sys"][3]
+ALWAYS_RESTORED = ("sys", "builtins", "_frozen_importlib", "_frozen_importlib_external")
 
 
-def _restore_modules(program, _modules=sys.modules, _snapshot=MODULES, _others=OTHERS, _lists=LISTS, _cache=CACHE,
-                     _type=type,
-                     _dict=dict, _list=list, _setattr=object.__setattr__):
-    """Put back every module the worker had (entries, attributes, classes) and drop the ones the program added.
+def _restore(names, done, kept, _snapshot=MODULES, _type=type, _dict=dict, _setattr=object.__setattr__):
+    """Put back the modules `names` and everything they rely on: attributes and class, as the worker had them.
 
-    What the test imports is then what the worker imported, not what the program patched (math.isclose,
-    sys.modules, import hooks). Everything replaced stays referenced, so no finalizer runs in between.
+    Touching a module's attributes copies its pages out of the fork, so only what the test can reach is put
+    back. Everything replaced stays referenced in `kept`, so no finalizer of the program runs in between.
     """
-    kept = [_dict(_modules)]
-    _modules.clear()
-    _modules.update(_others)
-    for name, module, cls, namespace, attrs in _snapshot:
-        _modules[name] = module
+    pending = [n for n in names if n in _snapshot]
+    while pending:
+        name = pending.pop()
+        if name in done:
+            continue
+        done.add(name)
+        module, cls, namespace, attrs, dependencies = _snapshot[name]
         if _type(module) is not cls:
             _setattr(module, "__class__", cls)
         kept.append(_dict(namespace))
         namespace.clear()
         namespace.update(attrs)
-    _modules["__main__"] = program
+        pending.extend(dependencies)
+
+
+def _import_restored(name, globals=None, locals=None, fromlist=(), level=0, _import=None, _restore=None,  # noqa: A002
+                     _done=None, _kept=None, _str=None, _type=None):
+    """The test's __import__: the module (and what it relies on) as the worker had it, then the real import."""
+    if _type(name) is _str:
+        names, prefix = [], ""
+        for part in name.split("."):
+            prefix = prefix + "." + part if prefix else part
+            names.append(prefix)
+        _restore(names, _done, _kept)
+    return _import(name, globals, locals, fromlist, level)
+
+
+def _restore_for_test(main, test_builtins, _modules=sys.modules, _entries=ENTRIES, _lists=LISTS, _cache=CACHE,
+                      _names={id(m[0]): name for name, m in MODULES.items()}, _id=id, _vars=vars, _dict=dict,  # noqa: B006
+                      _list=list, _set=set, _type=type, _str=str, _always=ALWAYS_RESTORED, _restore=_restore,
+                      _private=_private):
+    """sys.modules, import hooks and the modules the test can reach, as the worker had them, before the test.
+
+    What the test imports is then what the worker imported, not what the program patched (math.isclose,
+    sys.modules, import hooks); modules the program added are dropped, so the test imports them afresh.
+    """
+    kept, done = [_dict(_modules)], _set()
+    _modules.clear()
+    _modules.update(_entries)
+    _modules["__main__"] = main
     for lst, items in _lists:
         kept.append(_list(lst))
         lst[:] = items
     kept.append(_dict(_cache[0]))
     _cache[0].clear()
     _cache[0].update(_cache[1])
+    held = [_names[_id(value)] for value in _vars(main).values() if _id(value) in _names]
+    _restore([*_always, *held], done, kept)
+    test_builtins["__import__"] = _private(_import_restored, test_builtins["__import__"], _restore, done, kept,
+                                           _str, _type)
     return kept
 
 
@@ -267,7 +314,7 @@ def _encode(value, depth=0, _type=type, _repr=repr, _float_repr=float.__repr__, 
     raise TypeError(f"returned a {kind.__name__}; only None, bool, int, float, str, list, tuple and dict compare")
 
 
-def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=type, _len=len, _str=str):
+def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=type, _len=len, _dict=dict):
     """Run the program in this forked child the way `python main.py` would, then the test part, if any."""
     mode = req.get("mode", "main")
     sys.argv = ["main.py"]
@@ -309,11 +356,12 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
                     target = target()
             payload = _encode(target(*args))
         else:
-            kept = _restore_modules(main)  # noqa: F841 - held until exit, so nothing it replaced is finalized
             # The test sees the program's names but pristine builtins: shadowing `abs` or patching
             # `builtins.len` does not reach the test's own checks.
+            test_builtins = _dict(PRISTINE_BUILTINS)
+            kept = _restore_for_test(main, test_builtins)  # noqa: F841 - held until exit: no finalizers
             scope = {k: v for k, v in program.items() if k not in PRISTINE_BUILTINS}
-            scope.update(__builtins__=dict(PRISTINE_BUILTINS), __name__="__main__")
+            scope.update(__builtins__=test_builtins, __name__="__main__")
             exec_(compile_(test, "test.py", "exec", dont_inherit=True, optimize=0), scope)
             payload = ""
     except SystemExit as exc:

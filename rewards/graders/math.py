@@ -86,7 +86,7 @@ def score(spec: MathSpec, sample: Sample) -> Score:
     """Reward 1 when the completion's final answer equals the reference, else 0 with the reason."""
     try:
         ok, details = _verdict(spec, sample)
-    except (ArithmeticError, RecursionError, TypeError, ValueError, AttributeError) as exc:
+    except (ArithmeticError, RecursionError, TypeError, ValueError, AttributeError, MemoryError) as exc:
         # sympy can fail on odd but well-formed input; that is still the answer's problem, not ours
         ok, details = False, {"reason": f"comparison failed: {type(exc).__name__}: {exc}"[:300]}
     return Score(reward=1.0 if ok else 0.0, details=details)

@@ -54,8 +54,8 @@ def _evaluate(expr: sympy.Expr, subs: dict) -> sympy.Expr | None:
     """A finite numeric value of `expr` at `subs`, or None."""
     try:
         value = expr.evalf(PRECISION, subs=subs) if subs else expr.evalf(PRECISION)
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
-        return None
+    except (TypeError, ValueError, ArithmeticError, AttributeError, MemoryError):
+        return None  # mpmath gives up (or runs out of memory) on some huge or odd values
     if not value.is_number or value.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
         return None
     return value

@@ -229,7 +229,7 @@ class _Parser:
             if tok.text == "{":
                 return self.group("}")
             if tok.text == "|":
-                return sympy.Abs(self.group("|"))
+                return sympy.Abs(self.group("|"), evaluate=False)  # evaluating Abs can explode
         raise ParseError(f"unexpected {tok.text!r}")
 
     def subscripted(self, name: str) -> Expr:
@@ -360,10 +360,14 @@ def _size_bits(value: Expr) -> float:
 
 def _pow(base: Expr, exponent: Expr) -> Expr:
     """base^exponent, refusing exact powers of numbers that would need more than MAX_BITS bits."""
-    if exponent.is_number and base.is_number and base not in (0, 1, -1, sympy.I, -sympy.I):
-        limit = MAX_EXP_ARG if base == sympy.E else MAX_BITS / _size_bits(base)
-        if _magnitude(exponent) > limit:
-            raise TooLarge("power too large")
+    if exponent.is_number:
+        # sympy distributes powers over products, so `(7x)^{10^9}` would build 7^{10^9}: check every factor
+        for factor in sympy.Mul.make_args(base):
+            if not factor.is_number or factor in (0, 1, -1, sympy.I, -sympy.I):
+                continue
+            limit = MAX_EXP_ARG if factor == sympy.E else MAX_BITS / _size_bits(factor)
+            if _magnitude(exponent) > limit:
+                raise TooLarge("power too large")
     if base.is_zero and exponent.is_number and (exponent.is_negative or exponent.is_zero):
         raise ParseError("0 to a non-positive power")
     return sympy.Pow(base, exponent)
@@ -379,6 +383,8 @@ def _factorial(value: Expr) -> Expr:
     elif value.is_number:
         if _magnitude(value) > 5000:
             raise TooLarge("factorial too large")
+    elif not (value.is_polynomial() and sympy.Poly(value).total_degree() <= 1):
+        raise TooLarge("factorial of a non-linear expression")  # `(n!)!`, `(x^{100})!`: explosive to evaluate
     return sympy.factorial(value)
 
 

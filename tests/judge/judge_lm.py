@@ -27,6 +27,8 @@ def train_judge_lm(path: Path, steps: int = 200, seed: int = 0) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # on a shared machine, more threads mostly wait on each other
     save_tiny_head(path, "causal", hidden=64, layers=2, max_len=1024)
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path)
@@ -51,4 +53,5 @@ def train_judge_lm(path: Path, steps: int = 200, seed: int = 0) -> Path:
         loss.backward()
         optimizer.step()
     model.save_pretrained(path)
+    torch.set_num_threads(threads)
     return path

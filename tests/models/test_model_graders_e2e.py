@@ -16,7 +16,7 @@ from tests.models.toy import step, sum_pair, write_pairs, write_steps
 from tests.procs import REPO, free_port, launch
 from trainer.tiny_heads import STEP_TAG, save_tiny_head
 
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RLVR_TORCH_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def rlvr(*args: str) -> None:

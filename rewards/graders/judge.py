@@ -37,6 +37,7 @@ _SUSPICIOUS = re.compile(
     re.IGNORECASE,
 )
 CONSTITUTION_SUFFIXES = (".txt", ".md", ".yaml", ".yml", ".json")
+MAX_CONSTITUTION_BYTES = 1_000_000
 
 
 class JudgeSpec(SpecBase):
@@ -80,8 +81,10 @@ class JudgeSpec(SpecBase):
                 raise ValueError('mode "labels" needs "labels" and "passing_labels"')
             if unknown := set(self.passing_labels) - set(self.labels):
                 raise ValueError(f"passing_labels not in labels: {sorted(unknown)}")
-        if isinstance(self.constitution, str) and not self.constitution.endswith(CONSTITUTION_SUFFIXES):
-            raise ValueError(f"constitution file must end with one of {CONSTITUTION_SUFFIXES}")
+        if isinstance(self.constitution, str):
+            if not self.constitution.endswith(CONSTITUTION_SUFFIXES):
+                raise ValueError(f"constitution file must end with one of {CONSTITUTION_SUFFIXES}")
+            load_principles(self.constitution)  # a missing or unreadable file is a bad spec, found now
         return self
 
 
@@ -91,7 +94,13 @@ def load_principles(constitution: list[str] | str) -> list[str]:
         return constitution
     import yaml
 
-    data = yaml.safe_load(Path(constitution).read_text())
+    path = Path(constitution)
+    try:
+        if path.stat().st_size > MAX_CONSTITUTION_BYTES:
+            raise ValueError(f"constitution file {constitution} is over {MAX_CONSTITUTION_BYTES} bytes")
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read constitution file {constitution}: {type(exc).__name__}") from exc
     if isinstance(data, dict):
         data = data.get("principles")
     if isinstance(data, list):

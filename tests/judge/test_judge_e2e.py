@@ -139,6 +139,7 @@ def test_unreachable_judge_sets_error(server):
     {"type": "judge", "model": "m", "api_key_env": "RLVR_API_KEY"},
     {"type": "judge", "model": "m", "api_key_env": "HOME"},
     {"type": "judge", "model": "m", "constitution": "/etc/passwd"},
+    {"type": "judge", "model": "m", "constitution": "/nonexistent/principles.yaml"},
 ])
 def test_bad_specs_are_422(server, spec):
     r = httpx.post(server + "/v1/score", json={"grader": spec, "completion": "x"}, timeout=30)

@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 DEFAULT_PRELOAD = ("rewards.graders.math", "rewards.graders.format")
+WORKER_NICENESS = 5  # the event loop (HTTP, dispatch) wins CPU over grading when the box is busy
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Outcome:
 
 
 def _worker_main(conn: Connection, memory_mb: int | None) -> None:
+    os.nice(WORKER_NICENESS)  # a worker busy with a pathological sample must not starve the event loop
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -128,8 +128,7 @@ class JudgeGrader(Grader[JudgeSpec]):
         if spec.backend == "local":
             key = f"judge.backend:local:{spec.model}"
             if key not in resources:
-                resources[key] = LocalBackend(spec.model, resources, batch_size=spec.concurrency,
-                                              threads=getattr(self.context.settings, "torch_threads", None))
+                resources[key] = LocalBackend(spec.model, resources, batch_size=spec.concurrency)
             return resources[key]
         base_url = spec.base_url or os.environ.get("RLVR_JUDGE_BASE_URL") or "https://api.openai.com/v1"
         key = f"judge.backend:openai:{base_url}:{spec.model}:{spec.api_key_env}:{spec.concurrency}:" \

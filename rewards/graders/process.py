@@ -126,7 +126,6 @@ class ProcessGrader(PooledGrader[ProcessSpec]):
                 _prm_probabilities,
                 key=(spec.max_length, spec.step_tag, spec.positive_label, spec.positive_token, spec.negative_token),
                 max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,
-                threads=getattr(self.context.settings, "torch_threads", None),
             )
             probs = await batcher.submit([(s.prompt, st, spec) for s, st in zip(samples, steps, strict=True)])
         except Exception as exc:  # noqa: BLE001 - a model that cannot load or run is a machinery failure

@@ -72,7 +72,7 @@ class RewardModelGrader(Grader[RewardModelSpec]):
         spec = self.spec
         batcher = await shared_batcher(
             self.context.resources, spec.model, "reward", _rewards, key=(spec.max_length,),
-            max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms, threads=_threads(self.context),
+            max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,
         )
         return await batcher.submit([(p, c, spec.max_length) for p, c in pairs])
 
@@ -87,7 +87,3 @@ class RewardModelGrader(Grader[RewardModelSpec]):
         """P(a preferred over b) = sigmoid(r_a - r_b) under the Bradley-Terry model, with both rewards."""
         r_a, r_b = await self.raw_rewards([(prompt, a), (prompt, b)])
         return {"probability": sigmoid(r_a - r_b), "reward_a": r_a, "reward_b": r_b}
-
-
-def _threads(context: Any) -> int | None:
-    return getattr(context.settings, "torch_threads", None)

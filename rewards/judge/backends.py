@@ -75,31 +75,26 @@ class OpenAIBackend:
 class LocalBackend:
     """A causal LM in this process (loaded once, shared), generating on the model thread in batches."""
 
-    def __init__(self, model: str, resources: dict[str, Any], batch_size: int, threads: int | None) -> None:
+    def __init__(self, model: str, resources: dict[str, Any], batch_size: int) -> None:
         self.model = model
         self.key = f"local:{model}"
         self.resources = resources
         self.batch_size = batch_size
-        self.threads = threads
 
     async def complete(self, messages: Messages, sampling: dict[str, Any]) -> str:
         from rewards.models.forward import GenerationRequest, generate
         from rewards.models.loader import load_shared
         from rewards.models.shared import shared_batcher
+        from rewards.models.text import chat_prompt
 
-        lm = await load_shared(self.resources, self.model, "causal", self.threads)
-        tok = lm.tokenizer
-        if getattr(tok, "chat_template", None):
-            prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        else:
-            prompt = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
-        batcher = await shared_batcher(self.resources, self.model, "causal", generate, key=("generate",),
-                                       max_batch=self.batch_size, wait_ms=5.0, threads=self.threads)
-        request = GenerationRequest(prompt, sampling.get("max_tokens", 512), sampling.get("temperature", 0.0),
-                                    sampling.get("top_p", 1.0))
         try:
+            lm = await load_shared(self.resources, self.model, "causal")
+            batcher = await shared_batcher(self.resources, self.model, "causal", generate, key=("generate",),
+                                           max_batch=self.batch_size, wait_ms=5.0)
+            request = GenerationRequest(chat_prompt(lm.tokenizer, messages), sampling.get("max_tokens", 512),
+                                        sampling.get("temperature", 0.0), sampling.get("top_p", 1.0))
             (generation,) = await batcher.submit([request])
-        except Exception as exc:  # noqa: BLE001 - the local model failed: machinery
+        except Exception as exc:  # noqa: BLE001 - the local model failed to load or run: machinery
             raise JudgeUnavailable(f"local judge failed: {type(exc).__name__}: {exc}"[:500]) from exc
         return generation.text
 

@@ -76,14 +76,14 @@ def load_sync(name: str, head: Head, threads: int | None = None) -> LoadedModel:
     return LoadedModel(name=name, model=model, tokenizer=tokenizer, device=device)
 
 
-async def load_shared(resources: dict[str, Any], name: str, head: Head, threads: int | None = None) -> LoadedModel:
+async def load_shared(resources: dict[str, Any], name: str, head: Head) -> LoadedModel:
     """The process-wide instance of (`name`, `head`), loaded on first use; concurrent callers share one load."""
     key = f"model:{head}:{name}"
     task = resources.get(key)
     if task is None:
         loop = asyncio.get_running_loop()
         task = resources[key] = asyncio.ensure_future(
-            loop.run_in_executor(model_executor(resources), load_sync, name, head, threads)
+            loop.run_in_executor(model_executor(resources), load_sync, name, head)
         )
     try:
         return await asyncio.shield(task)

@@ -17,10 +17,9 @@ async def shared_batcher(
     key: tuple,
     max_batch: int,
     wait_ms: float,
-    threads: int | None = None,
 ) -> DynamicBatcher:
     """The batcher feeding `run(model, items)` for `key`; loads the model on first use."""
-    lm = await load_shared(resources, model, head, threads)
+    lm = await load_shared(resources, model, head)
     name = f"batcher:{head}:{model}:{key}:{max_batch}:{wait_ms}"
     batcher = resources.get(name)
     if batcher is None:

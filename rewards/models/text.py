@@ -31,3 +31,10 @@ def tagged_steps(tokenizer: Any, prompt: str, steps: list[str], tag: str) -> str
     bare = tag.strip() or tag
     content = "".join(step.replace(bare, "") + tag for step in steps)
     return render(tokenizer, prompt.replace(bare, ""), content)
+
+
+def chat_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """Chat messages as the prompt a causal LM continues (its chat template, or a plain transcript)."""
+    if has_chat_template(tokenizer):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "

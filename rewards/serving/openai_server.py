@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rewards.models.batcher import DynamicBatcher
 from rewards.models.forward import Generation, GenerationRequest, generate
 from rewards.models.loader import load_sync, model_executor
+from rewards.models.text import chat_prompt
 
 
 class ServeModelSettings(BaseModel):
@@ -99,12 +100,11 @@ def create_model_app(settings: ServeModelSettings) -> FastAPI:
 
     @app.post("/v1/chat/completions")
     async def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
-        tok = request.app.state.lm.tokenizer
         messages = [m.model_dump(include={"role", "content"}) for m in body.messages]
-        if getattr(tok, "chat_template", None):
-            prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        else:
-            prompt = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+        try:
+            prompt = chat_prompt(request.app.state.lm.tokenizer, messages)
+        except Exception as exc:  # noqa: BLE001 - templates raise for conversations they do not support
+            raise HTTPException(422, f"the chat template rejected these messages: {exc}"[:500]) from exc
         gens = await run(request, body, prompt)
         choices = [{"index": i, "message": {"role": "assistant", "content": g.text}, "finish_reason": g.finish_reason}
                    for i, g in enumerate(gens)]

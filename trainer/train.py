@@ -219,6 +219,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 "entropy": _mean(stats["entropy"]), "clip_fraction": _mean(stats["clip_fraction"]),
                 "kl": _mean(stats["kl"]) if stats["kl"] else None, "grad_norm": float(grad_norm),
                 "lr": scheduler.get_last_lr()[0], "policy_lag": step - rows.policy_version,
+                "processes": accelerator.num_processes, "step_seconds": time.perf_counter() - t0,
                 "tokens_per_s": float(rows.completion_mask.sum()) / max(gen_seconds, 1e-6),
                 **{f"reward/{k}": sum(v) / len(v) for k, v in rewards.by_grader.items()},
             }

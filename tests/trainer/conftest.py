@@ -24,7 +24,7 @@ def warm_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = save_tiny(root / "base", hidden=64, layers=2, heads=2)
     rows = [Problem(**r) for r in demonstrations(arithmetic(2000, seed=1, digits=1), wrong_fraction=0.5, seed=2)]
     cfg = SFTConfig(model=ModelConfig(path=str(base)), optim=OptimConfig(lr=3e-3, warmup_steps=10, micro_batch=64),
-                    batch_size=64, epochs=3, output_dir=str(root / "sft"), seed=0)
+                    batch_size=64, epochs=10, output_dir=str(root / "sft"), seed=0)
     return sft(cfg, rows)
 
 

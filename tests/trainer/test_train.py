@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 
+from tests.procs import REPO, free_port
 from trainer.config import TrainConfig
 from trainer.metrics import read_metrics
 from trainer.train import train
@@ -19,8 +23,8 @@ def config(model: Path, url: str, out: Path, **overrides) -> TrainConfig:
         "model": {"path": str(model)},
         "data": {"task": "arithmetic", "task_args": {"digits": 1}, "size": 200},
         "rollout": {"prompts_per_step": 16, "group_size": 8, "max_new_tokens": 3},
-        "reward": {"urls": [url], "graders": [{"grader": "math"}]},
-        "optim": {"lr": 2e-3, "micro_batch": 64},
+        "reward": {"urls": [url], "graders": [{"grader": {"type": "math", "timeout_s": 30}}]},
+        "optim": {"lr": 1e-3, "micro_batch": 128},
         "steps": 30, "output_dir": str(out), "log_samples_every": 10, "torch_threads": 2,
     }
     for key, value in overrides.items():
@@ -82,3 +86,17 @@ def test_samples_are_logged_as_json(warm_model: Path, reward_url: str, tmp_path:
     out = train(config(warm_model, reward_url, tmp_path / "log", steps=2, log_samples_every=1))
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert {"step", "prompt", "completion", "reward"} <= set(rows[0])
+
+
+def test_two_process_data_parallel_on_gloo(warm_model: Path, reward_url: str, tmp_path: Path) -> None:
+    cfg = config(warm_model, reward_url, tmp_path / "ddp", steps=3, save_every=3, torch_threads=1)
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+           str(free_port()), "-m", "rewards.cli", "train", str(path), "--set", "optim.lr=1e-3"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = read_metrics(tmp_path / "ddp" / "metrics.jsonl")
+    assert [r["processes"] for r in records] == [2, 2, 2]
+    assert records[-1]["lr"] < 1e-3  # the override reached both processes' schedule
+    assert {p.name for p in (tmp_path / "ddp" / "checkpoint-3").glob("rank*.pt")} == {"rank0.pt", "rank1.pt"}

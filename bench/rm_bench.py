@@ -2,7 +2,8 @@
 
 Starts one real `rlvr serve` with two named graders on the same model (loaded once): `batched`
 (batch_size 32, 5 ms gather window) and `single` (batch_size 1, i.e. one forward pass per request).
-Alternates rounds of each, quotes medians, and the server's peak RSS with the model loaded.
+Alternates rounds of each, quotes medians, and the server's peak RSS with the model loaded; then the
+same load straight into the grader in this process, to show the ceiling without HTTP.
 Ends with one JSON line. Usage: python bench/rm_bench.py [--hidden 64 --layers 2 --requests 512 --rounds 5 --threads 1]
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -69,6 +71,28 @@ async def round_trip(url: str, grader: str, total: int, seed: int) -> float:
     return total / (time.perf_counter() - start)
 
 
+async def in_process(spec: dict, total: int, seed: int) -> float:
+    """The same load straight into the grader (no HTTP): where the ceiling of the model path is."""
+    from rewards.graders import parse_spec
+    from rewards.graders.base import GraderContext
+    from rewards.graders.reward_model import RewardModelGrader
+    from rewards.types import Sample
+
+    grader = RewardModelGrader(parse_spec(spec), GraderContext(pool=None))  # type: ignore[arg-type]
+    rng = random.Random(seed)
+    samples = [Sample(prompt="Add 17 and 25.", completion=completion(rng)) for _ in range(total)]
+    await grader.grade(samples[:1])
+
+    async def client() -> None:
+        while samples:
+            (score,) = await grader.grade([samples.pop()])
+            assert score.error is None, score.error
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+    return total / (time.perf_counter() - start)
+
+
 def server_peak_rss_mb(port: int) -> float:
     for proc in psutil.Process().children(recursive=True):
         try:
@@ -104,19 +128,28 @@ def main() -> None:
                 for grader in ("single", "batched"):
                     rates[grader].append(asyncio.run(round_trip(url, grader, args.requests, seed=r)))
             rss = server_peak_rss_mb(port)
+        os.environ["RLVR_TORCH_THREADS"] = str(args.threads)
+        local: dict[str, list[float]] = {"batched": [], "single": []}
+        for r in range(args.rounds):
+            for grader in ("single", "batched"):
+                local[grader].append(asyncio.run(in_process(config["graders"][grader], args.requests, seed=r)))
 
     on, off = statistics.median(rates["batched"]), statistics.median(rates["single"])
+    local_on, local_off = statistics.median(local["batched"]), statistics.median(local["single"])
     params = f"llama hidden={args.hidden} layers={args.layers}, byte tokens ~35-70/input, {args.threads} torch thread(s)"
     print(f"reward_model grader via HTTP, {CONCURRENCY} concurrent single requests, {params}, "
           f"{args.requests} requests x {args.rounds} rounds")
-    print(f"{'batching':<10}{'median completions/s':>22}{'rounds':>40}")
-    for name, label in (("batched", "on"), ("single", "off")):
-        runs = ", ".join(f"{x:.1f}" for x in rates[name])
-        print(f"{label:<10}{statistics.median(rates[name]):>22.1f}{runs:>40}")
-    print(f"speedup from dynamic batching: {on / off:.2f}x; server peak RSS with the model loaded: {rss:.0f} MB")
+    print(f"{'path':<12}{'batching':<10}{'median completions/s':>22}{'rounds':>42}")
+    for path, table in (("HTTP", rates), ("in-process", local)):
+        for name, label in (("batched", "on"), ("single", "off")):
+            runs = ", ".join(f"{x:.1f}" for x in table[name])
+            print(f"{path:<12}{label:<10}{statistics.median(table[name]):>22.1f}{runs:>42}")
+    print(f"speedup from dynamic batching: {on / off:.2f}x through HTTP, {local_on / local_off:.2f}x in-process; "
+          f"server peak RSS with the model loaded: {rss:.0f} MB")
     print(json.dumps({"bench": "rm_bench", "completions_per_s_batched": round(on, 1),
                       "completions_per_s_unbatched": round(off, 1), "speedup": round(on / off, 2),
-                      "peak_rss_mb": round(rss), "concurrency": CONCURRENCY, "model": params}))
+                      "speedup_in_process": round(local_on / local_off, 2), "peak_rss_mb": round(rss),
+                      "concurrency": CONCURRENCY, "model": params}))
 
 
 if __name__ == "__main__":

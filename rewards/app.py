@@ -66,6 +66,41 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
     return receive
 
 
+class AuthAndMetrics:
+    """Checks the bearer token (every route but /healthz) and counts requests and their latency."""
+
+    def __init__(self, app: ASGIApp, api_key: str | None, metrics: Metrics, known_paths: set[str]) -> None:
+        self.app = app
+        self.expected = f"Bearer {api_key}".encode() if api_key else None
+        self.metrics = metrics
+        self.known_paths = known_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"] if scope["path"] in self.known_paths else "other"
+        start = time.perf_counter()
+        status = "500"
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = str(message["status"])
+            await send(message)
+
+        try:
+            if self.expected is not None and path not in OPEN_PATHS:
+                given = dict(scope["headers"]).get(b"authorization", b"")
+                if not secrets.compare_digest(given, self.expected):
+                    response = JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401,
+                                            headers={"WWW-Authenticate": "Bearer"})
+                    return await response(scope, receive, send_and_record)
+            await self.app(scope, receive, send_and_record)
+        finally:
+            self.metrics.requests.labels(path, status).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - start)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     service = RewardService(settings)
@@ -83,23 +118,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.metrics = metrics
     app.include_router(router)
-    known_paths = {route.path for route in router.routes}  # type: ignore[attr-defined]
-
-    @app.middleware("http")
-    async def auth_and_metrics(request: Request, call_next):  # type: ignore[no-untyped-def]
-        path = request.url.path if request.url.path in known_paths else "other"
-        start = time.perf_counter()
-        if settings.api_key and path not in OPEN_PATHS:
-            given = request.headers.get("authorization", "")
-            if not secrets.compare_digest(given.encode(), f"Bearer {settings.api_key}".encode()):
-                response = JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401,
-                                        headers={"WWW-Authenticate": "Bearer"})
-                metrics.requests.labels(path, "401").inc()
-                return response
-        response = await call_next(request)
-        metrics.requests.labels(path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - start)
-        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -111,4 +129,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": errors}, status_code=422)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(AuthAndMetrics, api_key=settings.api_key, metrics=metrics,
+                       known_paths={route.path for route in router.routes})  # type: ignore[attr-defined]
     return app

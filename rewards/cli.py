@@ -27,6 +27,8 @@ def serve(
     api_key: Annotated[str | None, typer.Option(envvar="RLVR_API_KEY", help="Require this bearer token.")] = None,
     sandbox_url: Annotated[list[str] | None, typer.Option(help="A running sandbox service (repeatable).")] = None,
     log_level: Annotated[str | None, typer.Option(help="uvicorn log level [default: info].")] = None,
+    access_log: Annotated[bool | None, typer.Option("--access-log/--no-access-log",
+                                                    help="Log every request [default: off].")] = None,
 ) -> None:
     """Start the reward service."""
     import uvicorn
@@ -36,7 +38,8 @@ def serve(
 
     try:
         settings = load_settings(config, host=host, port=port, workers=workers, timeout_s=timeout_s,
-                                 api_key=api_key, sandbox_urls=sandbox_url, log_level=log_level)
+                                 api_key=api_key, sandbox_urls=sandbox_url, log_level=log_level,
+                                 access_log=access_log)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     from sandbox.local import SandboxStartError, local_sandbox
@@ -48,7 +51,7 @@ def serve(
             except SandboxStartError as exc:
                 typer.echo(f"warning: no code sandbox ({exc}); code graders will report errors", err=True)
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                    timeout_graceful_shutdown=5)
+                    access_log=settings.access_log, timeout_graceful_shutdown=5)
 
 
 @app.command("train-rm")

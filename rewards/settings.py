@@ -30,11 +30,12 @@ class Settings(BaseModel):
     )
     graders: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Named graders: name -> spec.")
     log_level: str = "info"
+    access_log: bool = Field(default=False, description="Log every request (costs latency under load).")
 
 
 ENV_PREFIX = "RLVR_"
 _ENV_FIELDS = ("host", "port", "api_key", "workers", "timeout_s", "worker_memory_mb", "max_body_bytes",
-               "max_batch_items", "max_pending", "log_level")
+               "max_batch_items", "max_pending", "log_level", "access_log")
 
 
 def _from_env() -> dict[str, Any]:

@@ -82,11 +82,9 @@ def score_arithmetic(spec: ProcessSpec, sample: Sample) -> Score:
     return _result(steps, scores, spec.aggregate, false_claims=wrong)
 
 
-def _prm_probabilities(lm: Any, items: list[tuple[str, list[str], ProcessSpec]]) -> list[list[float]]:
+def _prm_probabilities(lm: Any, texts: list[str], spec: ProcessSpec) -> list[list[float]]:
     from rewards.models.forward import StepRead, step_probabilities
-    from rewards.models.text import tagged_steps
 
-    spec = items[0][2]
     tok = lm.tokenizer
 
     def last_id(text: str) -> int:
@@ -100,7 +98,6 @@ def _prm_probabilities(lm: Any, items: list[tuple[str, list[str], ProcessSpec]])
         read = StepRead(last_id(tag), "token", spec.positive_label, -1)
     else:
         read = StepRead(last_id(tag), "causal", last_id(spec.positive_token), last_id(spec.negative_token))
-    texts = [tagged_steps(tok, prompt, steps, tag) for prompt, steps, _ in items]
     return step_probabilities(lm, texts, spec.max_length, read)
 
 
@@ -114,26 +111,30 @@ class ProcessGrader(PooledGrader[ProcessSpec]):
         return await self._grade_with_model(samples)
 
     async def _grade_with_model(self, samples: list[Sample]) -> list[Score]:
-        from rewards.models.shared import shared_batcher
+        from rewards.models.shared import merge, render_each, shared_batcher
+        from rewards.models.text import tagged_steps
 
         spec = self.spec
         tag_text = spec.step_tag.strip() or spec.step_tag
         # the tag is ours: a completion that writes it cannot add or move the places scores are read at
         steps = [split_steps(s.completion.replace(tag_text, ""), spec.split) for s in samples]
         try:
-            batcher = await shared_batcher(
+            lm, batcher = await shared_batcher(
                 self.context.resources, spec.model or "", "remote" if spec.remote_code else spec.layout,
-                _prm_probabilities,
+                lambda lm, texts: _prm_probabilities(lm, texts, spec),
                 key=(spec.max_length, spec.step_tag, spec.positive_label, spec.positive_token, spec.negative_token),
                 max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,
             )
-            probs = await batcher.submit([(s.prompt, st, spec) for s, st in zip(samples, steps, strict=True)])
+            texts, failed = render_each(
+                lambda i: tagged_steps(lm.tokenizer, samples[i].prompt, steps[i], spec.step_tag), len(samples))
+            probs = await batcher.submit(texts)
         except Exception as exc:  # noqa: BLE001 - a model that cannot load or run is a machinery failure
             return [Score.failed(f"process model {spec.model!r} failed: {exc}"[:500]) for _ in samples]
+        kept = [st for i, st in enumerate(steps) if i not in failed]
         scores = []
-        for sample_steps, sample_probs in zip(steps, probs, strict=True):
+        for sample_steps, sample_probs in zip(kept, probs, strict=True):
             padded: list[float | None] = [*sample_probs[: len(sample_steps)]]
             padded += [None] * (len(sample_steps) - len(padded))
             truncated = len(sample_probs) < len(sample_steps)
             scores.append(_result(sample_steps, padded, spec.aggregate, truncated=truncated))
-        return scores
+        return merge(failed, scores, len(samples))

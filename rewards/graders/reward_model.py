@@ -54,36 +54,37 @@ def _normalize(raw: float, how: Literal["none", "sigmoid"] | Standardize) -> flo
     return raw
 
 
-def _rewards(lm: Any, items: list[tuple[str, str, int]]) -> list[float]:
-    from rewards.models.forward import sequence_rewards
-    from rewards.models.text import render
-
-    max_length = items[0][2]
-    return sequence_rewards(lm, [render(lm.tokenizer, p, c) for p, c, _ in items], max_length)
-
-
 class RewardModelGrader(Grader[RewardModelSpec]):
     spec_type: ClassVar = RewardModelSpec
 
-    async def raw_rewards(self, pairs: list[tuple[str, str]]) -> list[float]:
-        """Unnormalised model outputs for (prompt, completion) pairs; raises if the model cannot run."""
+    async def _model(self) -> tuple[Any, Any]:
+        from rewards.models.forward import sequence_rewards
         from rewards.models.shared import shared_batcher
 
-        spec = self.spec
-        batcher = await shared_batcher(
-            self.context.resources, spec.model, "reward", _rewards, key=(spec.max_length,),
-            max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,
+        max_length = self.spec.max_length
+        return await shared_batcher(
+            self.context.resources, self.spec.model, "reward", lambda lm, texts: sequence_rewards(lm, texts, max_length),
+            key=(max_length,), max_batch=self.spec.batch_size, wait_ms=self.spec.batch_wait_ms,
         )
-        return await batcher.submit([(p, c, spec.max_length) for p, c in pairs])
 
     async def grade(self, samples: list[Sample]) -> list[Score]:
+        from rewards.models.shared import merge, render_each
+        from rewards.models.text import render
+
         try:
-            raw = await self.raw_rewards([(s.prompt, s.completion) for s in samples])
+            lm, batcher = await self._model()
+            texts, failed = render_each(
+                lambda i: render(lm.tokenizer, samples[i].prompt, samples[i].completion), len(samples))
+            raw = await batcher.submit(texts)
         except Exception as exc:  # noqa: BLE001 - a model that cannot load or run is a machinery failure
             return [Score.failed(f"reward model {self.spec.model!r} failed: {exc}"[:500]) for _ in samples]
-        return [Score(reward=_normalize(r, self.spec.normalize), details={"raw": r}) for r in raw]
+        scored = [Score(reward=_normalize(r, self.spec.normalize), details={"raw": r}) for r in raw]
+        return merge(failed, scored, len(samples))
 
     async def compare(self, prompt: str, a: str, b: str) -> dict[str, float]:
         """P(a preferred over b) = sigmoid(r_a - r_b) under the Bradley-Terry model, with both rewards."""
-        r_a, r_b = await self.raw_rewards([(prompt, a), (prompt, b)])
+        from rewards.models.text import render
+
+        lm, batcher = await self._model()
+        r_a, r_b = await batcher.submit([render(lm.tokenizer, prompt, a), render(lm.tokenizer, prompt, b)])
         return {"probability": sigmoid(r_a - r_b), "reward_a": r_a, "reward_b": r_b}

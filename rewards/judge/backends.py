@@ -83,13 +83,11 @@ class LocalBackend:
 
     async def complete(self, messages: Messages, sampling: dict[str, Any]) -> str:
         from rewards.models.forward import GenerationRequest, generate
-        from rewards.models.loader import load_shared
         from rewards.models.shared import shared_batcher
         from rewards.models.text import chat_prompt
 
         try:
-            lm = await load_shared(self.resources, self.model, "causal")
-            batcher = await shared_batcher(self.resources, self.model, "causal", generate, key=("generate",),
+            lm, batcher = await shared_batcher(self.resources, self.model, "causal", generate, key=("generate",),
                                            max_batch=self.batch_size, wait_ms=5.0)
             request = GenerationRequest(chat_prompt(lm.tokenizer, messages), sampling.get("max_tokens", 512),
                                         sampling.get("temperature", 0.0), sampling.get("top_p", 1.0))

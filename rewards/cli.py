@@ -22,7 +22,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
     config: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="YAML config file.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Grading worker processes [default: CPU count].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Grading worker processes [default: CPU count + 1].")] = None,
     timeout_s: Annotated[float | None, typer.Option(help="Per-sample time budget in seconds [default: 2].")] = None,
     api_key: Annotated[str | None, typer.Option(envvar="RLVR_API_KEY", help="Require this bearer token.")] = None,
     sandbox_url: Annotated[list[str] | None, typer.Option(help="A running sandbox service (repeatable).")] = None,

@@ -20,6 +20,8 @@ from typing import Any
 
 DEFAULT_PRELOAD = ("rewards.graders.math", "rewards.graders.format")
 WORKER_NICENESS = 5  # the event loop (HTTP, dispatch) wins CPU over grading when the box is busy
+SLOW_NICENESS = 19  # a call past SLOW_AFTER_S yields the CPU to quick ones until it ends or is killed
+SLOW_AFTER_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,17 @@ def _worker_main(conn: Connection, memory_mb: int | None) -> None:
             conn.send((False, f"unsendable result: {exc}"[:500]))
 
 
+def _renice(worker: _Worker, niceness: int) -> bool:
+    try:
+        os.setpriority(os.PRIO_PROCESS, worker.process.pid, niceness)
+    except OSError:
+        return False
+    return True
+
+
 class _Worker:
     def __init__(self, ctx: Any, memory_mb: int | None) -> None:
+        self.deprioritized = False
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
         self.process.start()
@@ -75,7 +86,8 @@ class WorkerPool:
     def __init__(
         self, size: int | None = None, memory_mb: int | None = 2048, preload: Sequence[str] = DEFAULT_PRELOAD
     ) -> None:
-        self.size = size or max(1, os.cpu_count() or 1)
+        # one spare worker: a sample stuck for its whole budget does not halve the capacity of a 2-core box
+        self.size = size or (os.cpu_count() or 1) + 1
         self.memory_mb = memory_mb
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(list(preload))
@@ -130,16 +142,9 @@ class WorkerPool:
             worker = await self._acquire()
         finally:
             self.waiting -= 1
-        loop = asyncio.get_running_loop()
         try:
             worker.conn.send((fn, args))
-            readable = loop.create_future()
-            loop.add_reader(worker.conn.fileno(), lambda: readable.done() or readable.set_result(None))
-            try:
-                await asyncio.wait_for(readable, timeout)
-            finally:
-                loop.remove_reader(worker.conn.fileno())
-            ok, value = worker.conn.recv()
+            ok, value = await self._reply(worker, timeout)
         except TimeoutError:
             self.timeouts += 1
             self._replace(worker)
@@ -151,11 +156,31 @@ class WorkerPool:
         except asyncio.CancelledError:
             self._replace(worker)  # the reply may still come: this worker is no longer in step
             raise
-        self._release(worker)
+        if worker.deprioritized and not _renice(worker, WORKER_NICENESS):
+            self._replace(worker)  # unprivileged: niceness cannot go back down, so start afresh
+        else:
+            worker.deprioritized = False
+            self._release(worker)
         if not ok:
             self.crashes += 1
             return Outcome(crashed=value)
         return Outcome(value=value)
+
+    @staticmethod
+    async def _reply(worker: _Worker, timeout: float) -> tuple[bool, Any]:
+        """The worker's reply; a call still running after SLOW_AFTER_S yields the CPU to quicker ones."""
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        fd = worker.conn.fileno()
+        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        try:
+            done, _ = await asyncio.wait({readable}, timeout=min(SLOW_AFTER_S, timeout))
+            if not done:
+                worker.deprioritized = _renice(worker, SLOW_NICENESS)
+                await asyncio.wait_for(readable, max(0.0, timeout - SLOW_AFTER_S))
+        finally:
+            loop.remove_reader(fd)
+        return worker.conn.recv()
 
     async def map(self, fn: Callable[..., Any], items: Sequence[tuple], timeout: float) -> list[Outcome]:
         return list(await asyncio.gather(*(self.run(fn, *args, timeout=timeout) for args in items)))

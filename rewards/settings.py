@@ -18,7 +18,7 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     api_key: str | None = Field(default=None, description="Bearer token required on every route but /healthz.")
-    workers: int | None = Field(default=None, ge=1, le=256, description="Grading processes; default: CPU count.")
+    workers: int | None = Field(default=None, ge=1, le=256, description="Grading processes; default: CPU count + 1.")
     timeout_s: float = Field(default=2.0, gt=0, le=600, description="Per-sample time budget of pooled graders.")
     worker_memory_mb: int | None = Field(default=2048, ge=64, description="Address-space limit of each worker.")
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)

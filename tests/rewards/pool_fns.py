@@ -27,3 +27,8 @@ def fail() -> None:
 
 def pid() -> int:
     return os.getpid()
+
+
+def niceness_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpriority(os.PRIO_PROCESS, 0)

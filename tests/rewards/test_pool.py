@@ -59,3 +59,17 @@ async def test_map_keeps_order_under_concurrency(pool):
     items = [(0.01 * (i % 3), i) for i in range(30)]
     outcomes = await pool.map(pool_fns.sleep_then, items, timeout=5)
     assert [o.value for o in outcomes] == list(range(30))
+
+
+async def test_slow_calls_yield_the_cpu_and_workers_get_their_priority_back(pool):
+    from rewards.pool import SLOW_NICENESS, WORKER_NICENESS
+
+    assert (await pool.run(pool_fns.niceness_after, 1.0, timeout=5)).value == SLOW_NICENESS
+    after = [await pool.run(pool_fns.niceness_after, 0, timeout=5) for _ in range(4)]  # read at once
+    assert {o.value for o in after} == {WORKER_NICENESS}
+
+
+def test_default_size_keeps_a_spare_worker():
+    import os
+
+    assert WorkerPool().size == (os.cpu_count() or 1) + 1

@@ -45,7 +45,7 @@ def sft(cfg: SFTConfig, rows: list[Problem] | None = None, log_every: int = 50) 
     from tqdm import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
-    accelerator = Accelerator()
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())  # cpu=True: gloo across CPU processes
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     torch.manual_seed(cfg.seed)

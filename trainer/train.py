@@ -86,7 +86,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     from transformers import get_cosine_schedule_with_warmup
 
     # ---- setup: processes, seeds, models, optimizer, data, rewards --------------------------------------
-    accelerator = Accelerator()
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())  # cpu=True: gloo across CPU processes
     rank, device = accelerator.process_index, accelerator.device
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)

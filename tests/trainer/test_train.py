@@ -17,6 +17,8 @@ from trainer.config import TrainConfig
 from trainer.metrics import read_metrics
 from trainer.train import train
 
+pytestmark = pytest.mark.timeout(900)  # training on a shared 2-core machine can be slow; never timed
+
 
 def config(model: Path, url: str, out: Path, **overrides) -> TrainConfig:
     base = {
@@ -28,7 +30,7 @@ def config(model: Path, url: str, out: Path, **overrides) -> TrainConfig:
         "steps": 30, "output_dir": str(out), "log_samples_every": 10, "torch_threads": 2,
     }
     for key, value in overrides.items():
-        base[key] = {**base[key], **value} if isinstance(value, dict) else value
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
     return TrainConfig.model_validate(base)
 
 

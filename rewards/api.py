@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from rewards.graders import GRADERS
-from rewards.service import InvalidGrader, RewardService, UnknownGrader
+from rewards.graders import GRADERS, Grader
+from rewards.service import ForbiddenResource, GraderBuildError, InvalidGrader, RewardService, UnknownGrader
 from rewards.types import Sample, Score
 
 router = APIRouter()
@@ -59,6 +59,18 @@ def _label(service: RewardService, grader: str | dict[str, Any]) -> str:
     return kind if kind in GRADERS else "invalid"
 
 
+async def _grader(service: RewardService, grader: str | dict[str, Any]) -> Grader:
+    """The built grader for a request's `grader` field, or the 4xx that says what is wrong with it."""
+    try:
+        return await service.grader_for(service.resolve(grader, from_request=True))
+    except (UnknownGrader, GraderBuildError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except InvalidGrader as exc:
+        raise HTTPException(422, {"message": "invalid grader spec", "errors": exc.errors}) from exc
+    except ForbiddenResource as exc:
+        raise HTTPException(403, str(exc)) from exc
+
+
 async def _score(request: Request, grader: str | dict[str, Any], samples: list[Sample]) -> list[ScoreResult]:
     service = _service(request)
     settings = service.settings
@@ -66,14 +78,9 @@ async def _score(request: Request, grader: str | dict[str, Any], samples: list[S
         raise HTTPException(413, f"{len(samples)} items; at most {settings.max_batch_items} per request")
     if service.pool.waiting + len(samples) > settings.max_pending:
         raise HTTPException(503, "grading queue is full; retry later", headers={"Retry-After": "1"})
-    try:
-        spec = service.resolve(grader)
-    except UnknownGrader as exc:
-        raise HTTPException(422, str(exc)) from exc
-    except InvalidGrader as exc:
-        raise HTTPException(422, {"message": "invalid grader spec", "errors": exc.errors}) from exc
+    built = await _grader(service, grader)
     start = time.perf_counter()
-    scores = await service.score_batch(spec, samples)
+    scores = await service.score_batch(built.spec, samples)
     elapsed_ms = (time.perf_counter() - start) * 1000
     request.app.state.metrics.observe_scores(_label(service, grader), scores)
     return [ScoreResult(**s.model_dump(), elapsed_ms=elapsed_ms) for s in scores]
@@ -131,13 +138,7 @@ async def compare(body: CompareRequest, request: Request) -> CompareResponse:
     """Which of two completions a reward model prefers (Bradley-Terry probability)."""
     from rewards.graders.reward_model import RewardModelGrader
 
-    service = _service(request)
-    try:
-        grader = await service.grader_for(body.grader)
-    except UnknownGrader as exc:
-        raise HTTPException(422, str(exc)) from exc
-    except InvalidGrader as exc:
-        raise HTTPException(422, {"message": "invalid grader spec", "errors": exc.errors}) from exc
+    grader = await _grader(_service(request), body.grader)
     if not isinstance(grader, RewardModelGrader):
         raise HTTPException(422, "compare needs a reward_model grader")
     try:

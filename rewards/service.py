@@ -6,6 +6,7 @@ The API routes call this; so can a single-process trainer that wants no server.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -32,6 +33,14 @@ class InvalidGrader(ValueError):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__("invalid grader spec")
         self.errors = errors
+
+
+class ForbiddenResource(PermissionError):
+    """A spec from a request names a model, URL or file the server does not allow inline."""
+
+
+class GraderBuildError(ValueError):
+    """A spec that validates but cannot be built (an unreadable file, say)."""
 
 
 class RewardService:
@@ -69,8 +78,12 @@ class RewardService:
     def known(self) -> list[str]:
         return sorted(self.named) + sorted(GRADERS)
 
-    def resolve(self, grader: GraderRef) -> SpecBase:
-        """A spec from a name, a dict or a spec; raises UnknownGrader or InvalidGrader."""
+    def resolve(self, grader: GraderRef, *, from_request: bool = False) -> SpecBase:
+        """A spec from a name, a dict or a spec.
+
+        Raises UnknownGrader, InvalidGrader, or ForbiddenResource for a spec sent in a request
+        that uses a model, URL or file outside `settings.inline_allow`.
+        """
         if isinstance(grader, SpecBase):
             return grader
         if isinstance(grader, str):
@@ -80,9 +93,16 @@ class RewardService:
                 raise UnknownGrader(f"unknown grader {grader!r}; known: {', '.join(self.known())}")
             grader = {"type": grader}
         try:
-            return parse_spec(grader)
+            spec = parse_spec(grader)
         except ValidationError as exc:
             raise InvalidGrader(exc.errors(include_url=False, include_context=False)) from exc
+        if from_request:
+            allowed = self.settings.inline_allow
+            if denied := [r for r in spec.resources() if not any(fnmatch.fnmatchcase(r, p) for p in allowed)]:
+                raise ForbiddenResource(
+                    f"a grader spec sent in a request may not use {denied}: define it as a named grader in the "
+                    "server config, or allow it with server.inline_allow (glob patterns)")
+        return spec
 
     async def grader_for(self, spec: SpecBase | dict[str, Any] | str) -> Grader:
         """The built grader for a spec, built once and kept in an LRU cache."""
@@ -91,7 +111,10 @@ class RewardService:
         if (grader := self._graders.get(key)) is None:
             async with self._build_lock:
                 if (grader := self._graders.get(key)) is None:
-                    grader = GRADERS[spec.type](spec, self.context)  # type: ignore[attr-defined]
+                    try:
+                        grader = GRADERS[spec.type](spec, self.context)  # type: ignore[attr-defined]
+                    except (OSError, ValueError) as exc:
+                        raise GraderBuildError(f"cannot build the {spec.type} grader: {exc}") from exc  # type: ignore[attr-defined]
                     self._graders[key] = grader
                     if len(self._graders) > self._cache_size:
                         self._graders.popitem(last=False)

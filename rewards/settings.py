@@ -29,6 +29,11 @@ class Settings(BaseModel):
         default_factory=lambda: {"type": "math"}, description="The grader behind OpenRLHF's /get_reward."
     )
     graders: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Named graders: name -> spec.")
+    inline_allow: list[str] = Field(
+        default_factory=list,
+        description="Glob patterns of the models, judge URLs and files that grader specs sent in requests may "
+                    "use (named graders may use any); by default, none.",
+    )
     log_level: str = "info"
     access_log: bool = Field(default=False, description="Log every request (costs latency under load).")
 
@@ -41,8 +46,9 @@ _ENV_FIELDS = ("host", "port", "api_key", "workers", "timeout_s", "worker_memory
 def _from_env() -> dict[str, Any]:
     values: dict[str, Any] = {name: os.environ[ENV_PREFIX + name.upper()]
                               for name in _ENV_FIELDS if ENV_PREFIX + name.upper() in os.environ}
-    if urls := os.environ.get(ENV_PREFIX + "SANDBOX_URLS"):
-        values["sandbox_urls"] = [u.strip() for u in urls.split(",") if u.strip()]
+    for name in ("sandbox_urls", "inline_allow"):  # comma-separated lists
+        if raw := os.environ.get(ENV_PREFIX + name.upper()):
+            values[name] = [item.strip() for item in raw.split(",") if item.strip()]
     return values
 
 

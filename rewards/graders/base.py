@@ -27,6 +27,14 @@ class SpecBase(BaseModel):
         default=None, gt=0, le=600, description="Per-sample time budget; the server default when unset."
     )
 
+    def resources(self) -> list[str]:
+        """Models, URLs and files this spec makes the server load, call or read.
+
+        A spec sent in a request may use only those the server allows (`inline_allow`); named
+        graders from the operator's config may use any.
+        """
+        return []
+
 
 SpecT = TypeVar("SpecT", bound=SpecBase)
 

@@ -84,8 +84,11 @@ class JudgeSpec(SpecBase):
         if isinstance(self.constitution, str):
             if not self.constitution.endswith(CONSTITUTION_SUFFIXES):
                 raise ValueError(f"constitution file must end with one of {CONSTITUTION_SUFFIXES}")
-            load_principles(self.constitution)  # a missing or unreadable file is a bad spec, found now
         return self
+
+    def resources(self) -> list[str]:
+        used = [self.model] if self.backend == "local" else [self.base_url] if self.base_url else []
+        return used + ([self.constitution] if isinstance(self.constitution, str) else [])
 
 
 def load_principles(constitution: list[str] | str) -> list[str]:

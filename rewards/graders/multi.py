@@ -35,6 +35,9 @@ class MultiSpec(SpecBase):
         description="Arithmetic over grader names: numbers, + - * /, min(...), max(...), parentheses."
     )
 
+    def resources(self) -> list[str]:
+        return [r for spec in self.graders.values() for r in spec.resources()]
+
     @model_validator(mode="after")
     def _formula_fits(self) -> MultiSpec:
         for name in self.graders:

@@ -55,6 +55,9 @@ class ProcessSpec(BatchingSpec):
             raise ValueError('remote_code is for token-layout PRMs (layout "token")')
         return self
 
+    def resources(self) -> list[str]:
+        return [self.model] if self.scorer == "model" and self.model else []
+
     @property
     def step_tag(self) -> str:
         return self.tag if self.tag is not None else DEFAULT_TAGS[self.layout]

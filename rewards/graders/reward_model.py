@@ -37,6 +37,9 @@ class RewardModelSpec(BatchingSpec):
     model: str = Field(min_length=1, description="Local path or hub name of a single-output sequence classifier.")
     normalize: Literal["none", "sigmoid"] | Standardize = "none"
 
+    def resources(self) -> list[str]:
+        return [self.model]
+
 
 def sigmoid(x: float) -> float:
     """The logistic function, without overflow for large |x|."""

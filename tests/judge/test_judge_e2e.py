@@ -36,7 +36,7 @@ def server(model_server, tmp_path_factory):
     principles = tmp_path_factory.mktemp("constitution") / "principles.yaml"
     principles.write_text(yaml.safe_dump({"principles": ["Be honest.", "Be kind."]}))
     config = {
-        "server": {"workers": 1},
+        "server": {"workers": 1, "inline_allow": ["/nonexistent/*"]},
         "graders": {
             "rubric": judge,
             "open_rubric": {**judge, "block_injection": False},

@@ -52,7 +52,7 @@ def prm(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(reward_model, prm, tmp_path_factory):
     config = {
-        "server": {"workers": 1},
+        "server": {"workers": 1, "inline_allow": [str(prm), "/nonexistent/*"]},
         "graders": {
             "rm": {"type": "reward_model", "model": str(reward_model), "max_length": 64},
             "rm_sigmoid": {"type": "reward_model", "model": str(reward_model), "normalize": "sigmoid"},

@@ -161,3 +161,17 @@ def test_listens_on_loopback_only(server):
     with socket.socket() as sock:
         sock.settimeout(1)
         assert sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("spec, denied", [
+    ({"type": "reward_model", "model": "/srv/any/model"}, "/srv/any/model"),
+    ({"type": "process", "scorer": "model", "model": "some-org/prm"}, "some-org/prm"),
+    ({"type": "judge", "model": "m", "base_url": "http://169.254.169.254/v1"}, "http://169.254.169.254/v1"),
+    ({"type": "judge", "model": "m", "constitution": "/etc/hosts.txt"}, "/etc/hosts.txt"),
+    ({"type": "multi", "graders": {"a": {"type": "math"}, "b": {"type": "reward_model", "model": "x/y"}},
+      "formula": "a + b"}, "x/y"),
+])
+def test_request_specs_may_not_reach_models_urls_or_files_the_server_does_not_allow(server, spec, denied):
+    r = post(server, "/v1/score", {"grader": spec, "completion": "x"})
+    assert r.status_code == 403, r.text
+    assert denied in r.json()["detail"] and "inline_allow" in r.json()["detail"]

@@ -33,5 +33,8 @@ lint: install
 bench: install
 	$(BIN)/python bench/math_bench.py
 
+demo: install
+	$(BIN)/python -m examples.arithmetic.run $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

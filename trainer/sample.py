@@ -24,6 +24,7 @@ def rejection_sample(cfg: SampleConfig, batch_prompts: int = 32) -> dict[str, in
     problems = load_problems(cfg.data, seed=cfg.seed)
     scorer = Scorer(cfg.reward)
     n, generated, kept = cfg.rollout.group_size, 0, 0
+    seen: set[tuple[str, str]] = set()
     out = Path(cfg.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -37,7 +38,6 @@ def rejection_sample(cfg: SampleConfig, batch_prompts: int = 32) -> dict[str, in
                 generated += len(owners)
                 if rewards is None:
                     continue  # the service is down: nothing verified, nothing written
-                seen: set[tuple[str, str]] = set()
                 for p, text, reward, ok, cut in zip(owners, rollouts.texts, rewards.total, rewards.valid,
                                                    rollouts.truncated.tolist(), strict=True):
                     if ok and not cut and reward >= cfg.reward.success_threshold and (p.prompt, text) not in seen:

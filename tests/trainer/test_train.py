@@ -102,3 +102,33 @@ def test_two_process_data_parallel_on_gloo(warm_model: Path, reward_url: str, tm
     assert [r["processes"] for r in records] == [2, 2, 2]
     assert records[-1]["lr"] < 1e-3  # the override reached both processes' schedule
     assert {p.name for p in (tmp_path / "ddp" / "checkpoint-3").glob("rank*.pt")} == {"rank0.pt", "rank1.pt"}
+
+
+def test_rejection_sampling_keeps_only_verified_completions(warm_model: Path, reward_url: str, tmp_path: Path) -> None:
+    from trainer.config import SampleConfig
+    from trainer.sample import rejection_sample
+    from trainer.tasks import arithmetic
+
+    cfg = SampleConfig.model_validate({
+        "model": {"path": str(warm_model)}, "data": {"task": "arithmetic", "task_args": {"digits": 1}, "size": 40},
+        "rollout": {"group_size": 8, "max_new_tokens": 3},
+        "reward": {"urls": [reward_url], "graders": [{"grader": {"type": "math", "timeout_s": 30}}]},
+        "output": str(tmp_path / "kept.jsonl"),
+    })
+    counts = rejection_sample(cfg)
+    rows = [json.loads(line) for line in (tmp_path / "kept.jsonl").read_text().splitlines()]
+    answers = {p.prompt: p.reference for p in arithmetic(40, seed=0, digits=1)}
+    assert counts["generated"] == 320 and counts["kept"] == len(rows) > 0
+    assert all(int(r["response"]) == int(answers[r["prompt"]]) for r in rows)  # checked independently
+    assert len({(r["prompt"], r["response"]) for r in rows}) == len(rows)
+
+
+def test_config_overrides_are_parsed_as_yaml(tmp_path: Path) -> None:
+    from trainer.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("model: {path: m}\nsteps: 5\n")
+    cfg = load_config(TrainConfig, path, ["steps=7", "grpo.beta=0.04", "reward.urls=[http://a:1, http://b:2]"])
+    assert (cfg.steps, cfg.grpo.beta, cfg.reward.urls) == (7, 0.04, ["http://a:1", "http://b:2"])
+    with pytest.raises(ValueError):
+        load_config(TrainConfig, path, ["grpo.no_such_key=1"])

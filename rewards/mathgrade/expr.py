@@ -318,6 +318,8 @@ class _Parser:
         arg = self.argument()
         if name == "lg":
             base = sympy.Integer(10)
+        if base is not None and (base.is_zero or base == 1 or base.is_negative):
+            raise ParseError("logarithm to a base that is 0, 1 or negative")  # `\\log_0 3` would be 0
         if name == "exp" and arg.is_number and _magnitude(arg) > MAX_EXP_ARG:
             raise TooLarge("exponential too large")
         func = FUNCTIONS[name] or sympy.log
@@ -341,6 +343,8 @@ def _nonzero(value: Expr) -> Expr:
 
 
 def _divide(num: Expr, den: Expr) -> Expr:
+    if den.has(sympy.oo, -sympy.oo, sympy.zoo):
+        raise ParseError("division by infinity")  # `\\frac{1}{\\infty}` is a limit, not the number 0
     return num * _pow(_nonzero(den), sympy.Integer(-1))
 
 
@@ -389,9 +393,26 @@ def _factorial(value: Expr) -> Expr:
 
 
 def _binomial(n: Expr, k: Expr) -> Expr:
+    """binom(n, k), refusing values too large to build: sympy multiplies out |k| factors when k is an integer."""
     if n.is_Integer and abs(int(n)) > 100_000:
         raise TooLarge("binomial too large")
+    if k.is_Integer and n.is_number:
+        factors = abs(int(k))
+        if not n.is_Integer:
+            if factors > 1_000:
+                raise TooLarge("binomial too large")
+        else:
+            top = int(n) if n >= 0 else factors - int(n) - 1  # binom(-m, k) = +-binom(m + k - 1, k)
+            if _binomial_bits(top, factors) > MAX_BITS / 4:  # sympy's product over k factors is slow before that
+                raise TooLarge("binomial too large")
     return sympy.binomial(n, k)
+
+
+def _binomial_bits(n: int, k: int) -> float:
+    """log2(binom(n, k)) for n, k >= 0 (0 when k > n)."""
+    if k > n:
+        return 0.0
+    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(2)
 
 
 def parse_expr(text: str) -> Expr:

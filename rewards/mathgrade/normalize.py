@@ -23,6 +23,16 @@ _UNIT_WORDS = (
 _UNIT = re.compile(rf"(?<=[\d}}.])(?:\s+(?:{_UNIT_WORDS})\b(?:\^\{{?[23]\}}?|²|³)?)+$", re.IGNORECASE)
 _TEXT_PREFIX = re.compile(r"^(?:the\s+answer\s+is|answer\s*:|final\s+answer\s*:?)\s*", re.IGNORECASE)
 _MATH_WRAP = re.compile(r"^(?:\$\$|\$|\\\[|\\\()(.*?)(?:\$\$|\$|\\\]|\\\))$", re.DOTALL)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: " "}
+_SYMBOLS = {
+    "\u2212": "-", "\ufe63": "-", "\u2213": "\\mp ", "π": "\\pi ", "∞": "\\infty ", "×": "\\times ",
+    "·": "\\cdot ", "⋅": "\\cdot ", "÷": "\\div ", "√": "sqrt ",
+    "½": "\\frac{1}{2}", "⅓": "\\frac{1}{3}", "⅔": "\\frac{2}{3}", "¼": "\\frac{1}{4}", "¾": "\\frac{3}{4}",
+}
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_SUPERSCRIPT_RUN = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+")
+_UNICODE = re.compile("[" + "".join(_SYMBOLS) + "]")
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,15 @@ class Normalized:
     text: str
     percent: bool = False
     degrees: bool = False
+
+
+def plain_unicode(text: str) -> str:
+    """Unicode math as ASCII/LaTeX (`−3`, `x²`, `√2`, `½`, full-width forms); invisible characters dropped."""
+    if text.isascii():  # letters from other scripts stay as they are: a Cyrillic `А` is not the answer `A`
+        return text
+    text = text.translate(_INVISIBLE).translate(_FULL_WIDTH)
+    text = _SUPERSCRIPT_RUN.sub(lambda m: "^{" + m.group(0).translate(_SUPERSCRIPTS) + "}", text)
+    return _UNICODE.sub(lambda m: _SYMBOLS[m.group(0)], text)
 
 
 def unwrap_commands(text: str) -> str:
@@ -51,7 +70,7 @@ def unwrap_commands(text: str) -> str:
 
 def normalize(answer: str) -> Normalized:
     """Canonical text of an answer, plus whether it carried a percent or degree sign."""
-    text = answer.replace("\x00", "").strip()
+    text = plain_unicode(answer.replace("\x00", "")).strip()
     for _ in range(3):
         wrapped = _MATH_WRAP.match(text)
         if wrapped is None:

@@ -93,6 +93,8 @@ _SLASH = re.compile(r"^([-+])?\s*(\d+)\s*/\s*(\d+)$")
 _CHOICE = re.compile(r"^(?:(?:option|choice)\s*)?\(?\s*([A-J])\s*\)?$", re.IGNORECASE)
 _CHOICE_LEAD = re.compile(r"^(?:(?i:option|choice)\s*)?\(\s*([A-Ja-j])\s*\)|^(?i:option|choice)\s+([A-Ja-j])\b"
                           r"|^([A-J])(?:$|[\s:.)])")
+# another letter after the first: `(A) or (B)`, `A B`, `B and option C`; a lone `I` is a Roman numeral (`(B) I and II`)
+_ANOTHER_CHOICE = re.compile(r"\(\s*[A-Ja-j]\s*\)|(?i:option|choice)\s+[A-Ja-j]\b|(?<![A-Za-z\\])[A-HJ](?![A-Za-z])")
 _MATRIX = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
 _MEMBER = re.compile(r"^[a-zA-Z]\s*\\in\s*")
 _EQ_PREFIX = re.compile(r"^([a-zA-Z](?:_\{?\w+\}?)?)\s*=(?!=)")
@@ -177,9 +179,10 @@ def parse_number(text: str) -> Fraction | None:
 
 
 def parse_choice(text: str) -> Choice | None:
-    """A multiple-choice letter at the start of an answer: `(C)`, `C`, `(c) 42`, `option C`, `C: 42`."""
-    match = _CHOICE_LEAD.match(normalize(text).text)
-    if match is None:
+    """A multiple-choice letter at the start of an answer: `(C)`, `C`, `(c) 42`, `option C`, `C: 42`; one letter only."""
+    text = normalize(text).text
+    match = _CHOICE_LEAD.match(text)
+    if match is None or _ANOTHER_CHOICE.search(text, match.end()):
         return None
     return Choice(next(g for g in match.groups() if g).upper())
 

@@ -1,9 +1,12 @@
 """Are two parsed answers the same? Exact numbers first, sympy only when needed.
 
-Expressions with variables are compared by evaluating both at fixed pseudo-random positive points
+Expressions with variables are compared by evaluating both at pseudo-random positive points
 (variables in competition answers are taken as positive reals, so `\\sqrt{1/n}` = `1/\\sqrt{n}`),
-then checked at negative points where both sides are real (so `|x|` != `x`). Numeric checks use
-30 significant digits and a relative tolerance, so `1/2004!` != `1/2006!` and `\\pi` != `3.14`.
+then checked at negative points where both sides are real (so `|x|` != `x`). The points are exact
+rationals with a large prime denominator, both drawn from a hash of the two expressions: an answer
+cannot be built to vanish at them (`\\sin(2^{200}\\pi x)` is 0 at every binary float with fewer bits).
+Numeric checks use 30 significant digits and a relative tolerance, so `1/2004!` != `1/2006!` and
+`\\pi` != `3.14`; an integer reference is exact (tolerance only absorbs numeric noise there).
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from rewards.mathgrade.parse import Choice, Interval, Matrix, Num, Relation, Seq
 
 PRECISION = 30
 TRIALS = 3
+EXACT_REL = 1e-25  # numeric noise at PRECISION digits: what an exact comparison still lets through
+EXACT_ABS = 1e-6
+ASTRONOMICAL = 2**20  # an exponent beyond this makes sympy recompute an exact point to that many bits
+_HASH_MOD = 2**61 - 1
 
 
 @dataclass(frozen=True)
@@ -26,23 +33,26 @@ class Tolerance:
 
     rel: float = 1e-9
     abs: float = 0.0
+    exact: bool = False  # the reference is an integer: `rel` shrinks to numeric noise; `abs` still applies
 
 
 def _close(a: Fraction, b: Fraction, tol: Tolerance) -> bool:
     return abs(a - b) <= Fraction(tol.rel) * max(abs(a), abs(b)) + Fraction(tol.abs)
 
 
-def _numbers_equal(a: Num, b: Num, tol: Tolerance) -> bool:
-    if a.value == b.value:
-        return True
-    if a.value.denominator == b.value.denominator == 1 and a.percent == b.percent:
-        return False  # distinct integers are never "close enough"
-    if _close(a.value, b.value, tol):
-        return True
-    if a.percent != b.percent:  # `50\%` == `0.5`
-        scaled_a = a.value / 100 if a.percent else a.value
-        scaled_b = b.value / 100 if b.percent else b.value
-        return _close(scaled_a, scaled_b, tol)
+def _numbers_equal(gold: Num, pred: Num, tol: Tolerance) -> bool:
+    """Exact rationals: equal, or close for a non-integer reference; `50\\%` is both `50` and `0.5`."""
+    pairs = [(gold.value, pred.value)]
+    if gold.percent != pred.percent:
+        pairs.append((gold.value / 100 if gold.percent else gold.value, pred.value / 100 if pred.percent else pred.value))
+    for g, p in pairs:
+        if g == p:
+            return True
+        if g.denominator == 1:  # an integer reference is never relatively "close enough"; abs_tol is explicit
+            if abs(g - p) <= Fraction(tol.abs):
+                return True
+        elif _close(g, p, tol):
+            return True
     return False
 
 
@@ -61,16 +71,64 @@ def _evaluate(expr: sympy.Expr, subs: dict) -> sympy.Expr | None:
     return value
 
 
-def _values_close(a: sympy.Expr, b: sympy.Expr, tol: Tolerance) -> bool:
-    diff = abs((a - b).evalf(PRECISION))
-    bound = tol.rel * max(abs(a), abs(b)) + tol.abs
-    return bool(diff <= bound)
+def _values_close(a: sympy.Expr, b: sympy.Expr, tol: Tolerance, diff: sympy.Expr | None = None) -> bool:
+    """|a - b| within tolerance; `diff`, when given, is a - b evaluated as one expression (no cancellation)."""
+    diff = abs((a - b).evalf(PRECISION) if diff is None else diff)
+    scale = max(abs(a), abs(b))
+    relative = tol.rel * scale
+    if tol.exact:
+        relative = min(relative, EXACT_REL * max(scale, 1), EXACT_ABS)
+    return bool(diff <= relative + tol.abs)
 
 
-def _point(symbol: sympy.Symbol, trial: int, sign: int) -> sympy.Float:
-    """A fixed pseudo-random value per (variable name, trial): different names get different values."""
-    seed = zlib.crc32(f"{symbol.name}:{trial}".encode())
-    return sympy.Float(sign * (0.31 + (seed % 100_000) / 37_000), PRECISION)
+def _fingerprint(expr: sympy.Expr) -> int:
+    """A hash of an expression that is the same in every process (no printing: huge integers print slowly)."""
+    crc = 0
+    for node in sympy.preorder_traversal(expr):
+        if node.is_Rational:
+            part = f"{int(node.p) % _HASH_MOD}/{int(node.q) % _HASH_MOD}"
+        elif node.is_Symbol:
+            part = node.name
+        elif node.is_Atom:
+            part = str(node)
+        else:
+            part = type(node).__name__
+        crc = zlib.crc32(part.encode(), crc)
+    return crc
+
+
+def sample_points(a: sympy.Expr, b: sympy.Expr, symbols: list[sympy.Symbol]) -> list[dict]:
+    """TRIALS positive points (symbol -> exact rational in about [0.3, 3]) drawn from a hash of both sides.
+
+    Different names get different values; the shared denominator is a prime above 10^6 that no
+    answer can anticipate, so no term like `\\sin(N \\pi x)` vanishes at the points.
+    """
+    low, high = sorted((_fingerprint(a), _fingerprint(b)))
+    key = f"{low}:{high}"
+    denominator = sympy.nextprime(1_000_000 + zlib.crc32(key.encode()) % 1_000_000)
+    points = []
+    for trial in range(TRIALS):
+        point = {}
+        for symbol in symbols:
+            seed = zlib.crc32(f"{key}:{symbol.name}:{trial}".encode())
+            point[symbol] = sympy.Rational(denominator * (11_470 + seed % 100_000) // 37_000, denominator)
+        points.append(point)
+    return points
+
+
+def _negated(point: dict) -> dict:
+    return {symbol: -value for symbol, value in point.items()}
+
+
+def _evaluate_at(expr: sympy.Expr, point: dict) -> sympy.Expr | None:
+    """`expr` at an exact point, or None when an exponent there is astronomical (`x^{x^{x^x}}` at 3)."""
+    floats = {symbol: sympy.Float(value, PRECISION) for symbol, value in point.items()}
+    for node in sympy.postorder_traversal(expr):  # inner exponents first: each check is then cheap
+        if isinstance(node, (sympy.Pow, sympy.exp)):
+            exponent = _evaluate(node.exp, floats)
+            if exponent is None or abs(exponent) > ASTRONOMICAL:
+                return None
+    return _evaluate(expr, point)
 
 
 def _is_real(value: sympy.Expr) -> bool:
@@ -86,30 +144,32 @@ def expressions_equal(a: sympy.Expr, b: sympy.Expr, tol: Tolerance) -> bool:
     symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
     if not symbols:
         va, vb = _evaluate(a, {}), _evaluate(b, {})
-        return va is not None and vb is not None and _values_close(va, vb, tol)
+        diff = _evaluate(a - b, {}) if tol.exact else None  # `10^{100} + \\pi` is not `10^{100}`
+        return va is not None and vb is not None and _values_close(va, vb, tol, diff)
+    points = sample_points(a, b, symbols)
     agreed = 0
-    for trial in range(TRIALS):
-        subs = {s: _point(s, trial, 1) for s in symbols}
-        va, vb = _evaluate(a, subs), _evaluate(b, subs)
+    for subs in points:
+        va, vb = _evaluate_at(a, subs), _evaluate_at(b, subs)
         if va is None or vb is None:
             continue
-        if not _values_close(va, vb, tol):
+        if not _values_close(va, vb, tol, _evaluate_at(a - b, subs) if tol.exact else None):
             return False
         agreed += 1
     if agreed < 2:
         return False
-    for trial in range(2):
-        subs = {s: _point(s, trial, -1) for s in symbols}
-        va, vb = _evaluate(a, subs), _evaluate(b, subs)
+    for subs in map(_negated, points[:2]):
+        va, vb = _evaluate_at(a, subs), _evaluate_at(b, subs)
         if va is not None and vb is not None and _is_real(va) and _is_real(vb) and not _values_close(va, vb, tol):
             return False
     return True
 
 
-def scalars_equal(a: Num | Sym, b: Num | Sym, tol: Tolerance) -> bool:
-    if isinstance(a, Num) and isinstance(b, Num):
-        return _numbers_equal(a, b, tol)
-    return expressions_equal(_to_sympy(a), _to_sympy(b), tol)
+def scalars_equal(gold: Num | Sym, pred: Num | Sym, tol: Tolerance) -> bool:
+    if isinstance(gold, Num) and isinstance(pred, Num):
+        return _numbers_equal(gold, pred, tol)
+    if isinstance(gold, Num) and gold.value.denominator == 1:
+        tol = Tolerance(tol.rel, tol.abs, exact=True)
+    return expressions_equal(_to_sympy(gold), _to_sympy(pred), tol)
 
 
 def _ratio_constant(d1: sympy.Expr, d2: sympy.Expr, positive: bool) -> bool:
@@ -118,9 +178,8 @@ def _ratio_constant(d1: sympy.Expr, d2: sympy.Expr, positive: bool) -> bool:
     if not symbols:
         return False
     ratios = []
-    for trial in range(TRIALS):
-        subs = {s: _point(s, trial, 1) for s in symbols}
-        v1, v2 = _evaluate(d1, subs), _evaluate(d2, subs)
+    for subs in sample_points(d1, d2, symbols):
+        v1, v2 = _evaluate_at(d1, subs), _evaluate_at(d2, subs)
         if v1 is None or v2 is None or v2 == 0 or v1 == 0:
             continue
         ratios.append(v1 / v2)
@@ -264,9 +323,9 @@ def equal(gold: Value, pred: Value, tol: Tolerance) -> bool:
                 _ordered_equal(r1, r2, tol) for r1, r2 in zip(gold.rows, pred.rows, strict=True)
             )
         case (Matrix(), Seq(kind="tuple")) | (Seq(kind="tuple"), Matrix()):
-            mat, seq = (gold, pred) if isinstance(gold, Matrix) else (pred, gold)
-            items = _matrix_items(mat)
-            return items is not None and _ordered_equal(items, seq.items, tol)
+            gold_items = _matrix_items(gold) if isinstance(gold, Matrix) else gold.items
+            pred_items = _matrix_items(pred) if isinstance(pred, Matrix) else pred.items
+            return gold_items is not None and pred_items is not None and _ordered_equal(gold_items, pred_items, tol)
         case (Relation(), Relation()):
             return _relations_equal(gold, pred, tol)
         case (Choice(), Choice()):

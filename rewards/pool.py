@@ -1,7 +1,9 @@
 """A pool of worker processes for CPU-bound grading, with a hard time budget per call.
 
 A call that runs past its budget gets its worker killed (SIGKILL) and replaced; no signals in
-threads, so a hung sympy call can neither stall the service nor leak into the next sample.
+threads, so a hung sympy call can neither stall the service nor leak into the next sample. The
+budget counts the worker's CPU time (capped at MAX_WALL_FACTOR budgets of wall time), so a busy
+machine does not turn honest samples into timeouts.
 Workers are forked from a forkserver that has the grader modules imported, so a replacement is
 ready in milliseconds.
 """
@@ -9,6 +11,7 @@ ready in milliseconds.
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing as mp
 import os
 import resource
@@ -18,10 +21,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+import psutil
+
 DEFAULT_PRELOAD = ("rewards.graders.math", "rewards.graders.format")
 WORKER_NICENESS = 5  # the event loop (HTTP, dispatch) wins CPU over grading when the box is busy
 SLOW_NICENESS = 19  # a call past SLOW_AFTER_S yields the CPU to quick ones until it ends or is killed
 SLOW_AFTER_S = 0.05
+MAX_WALL_FACTOR = 4  # the budget is CPU time; a starved call still ends by this many budgets of wall time
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,29 @@ def _worker_main(conn: Connection, memory_mb: int | None) -> None:
             conn.send(reply)
         except Exception as exc:  # noqa: BLE001 - an unpicklable result
             conn.send((False, f"unsendable result: {exc}"[:500]))
+
+
+def _cpu_seconds(worker: _Worker) -> float:
+    try:
+        times = psutil.Process(worker.process.pid).cpu_times()
+    except psutil.Error:
+        return math.inf  # gone: no point waiting for it
+    return times.user + times.system
+
+
+async def _within_cpu_budget(worker: _Worker, readable: asyncio.Future, budget: float) -> None:
+    """Wait for `readable` while the worker has used under `budget` CPU seconds on this call."""
+    loop = asyncio.get_running_loop()
+    wall_deadline = loop.time() - SLOW_AFTER_S + budget * MAX_WALL_FACTOR
+    cpu_start = _cpu_seconds(worker) - SLOW_AFTER_S  # at most SLOW_AFTER_S were spent before this
+    while True:
+        cpu_left = budget - (_cpu_seconds(worker) - cpu_start)
+        wall_left = wall_deadline - loop.time()
+        if cpu_left <= 0 or wall_left <= 0:
+            raise TimeoutError
+        done, _ = await asyncio.wait({readable}, timeout=min(cpu_left, wall_left))
+        if done:
+            return
 
 
 def _renice(worker: _Worker, niceness: int) -> bool:
@@ -168,7 +197,11 @@ class WorkerPool:
 
     @staticmethod
     async def _reply(worker: _Worker, timeout: float) -> tuple[bool, Any]:
-        """The worker's reply; a call still running after SLOW_AFTER_S yields the CPU to quicker ones."""
+        """The worker's reply within `timeout` seconds of its CPU time (TimeoutError past it).
+
+        Counting CPU rather than wall time keeps a busy machine from failing honest samples; a
+        call still running after SLOW_AFTER_S yields the CPU to quicker ones.
+        """
         loop = asyncio.get_running_loop()
         readable = loop.create_future()
         fd = worker.conn.fileno()
@@ -177,7 +210,7 @@ class WorkerPool:
             done, _ = await asyncio.wait({readable}, timeout=min(SLOW_AFTER_S, timeout))
             if not done:
                 worker.deprioritized = _renice(worker, SLOW_NICENESS)
-                await asyncio.wait_for(readable, max(0.0, timeout - SLOW_AFTER_S))
+                await _within_cpu_budget(worker, readable, timeout)
         finally:
             loop.remove_reader(fd)
         return worker.conn.recv()

@@ -32,3 +32,10 @@ def pid() -> int:
 def niceness_after(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def spin(seconds: float) -> float:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return seconds

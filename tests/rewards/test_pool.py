@@ -30,7 +30,7 @@ async def test_timeout_kills_and_replaces_the_worker(pool):
 
 
 async def test_others_are_served_while_one_hangs(pool):
-    hung = asyncio.create_task(pool.run(pool_fns.sleep_then, 30, None, timeout=3))
+    hung = asyncio.create_task(pool.run(pool_fns.sleep_then, 30, None, timeout=1))
     quick = [await pool.run(pool_fns.add, i, i, timeout=5) for i in range(20)]
     assert [o.value for o in quick] == [2 * i for i in range(20)]
     assert not hung.done()
@@ -73,3 +73,14 @@ def test_default_size_keeps_a_spare_worker():
     import os
 
     assert WorkerPool().size == (os.cpu_count() or 1) + 1
+
+
+async def test_the_budget_is_cpu_time_so_a_starved_call_is_not_a_timeout(pool):
+    # the worker sleeps (no CPU) past its budget of wall time, but within the wall cap
+    outcome = await pool.run(pool_fns.sleep_then, 0.8, "done", timeout=0.5)
+    assert outcome.value == "done" and not outcome.timeout
+
+
+async def test_a_call_burning_cpu_past_its_budget_is_killed(pool):
+    outcome = await pool.run(pool_fns.spin, 5.0, timeout=0.5)
+    assert outcome.timeout

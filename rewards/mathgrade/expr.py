@@ -396,6 +396,8 @@ def _binomial(n: Expr, k: Expr) -> Expr:
     """binom(n, k), refusing values too large to build: sympy multiplies out |k| factors when k is an integer."""
     if n.is_Integer and abs(int(n)) > 100_000:
         raise TooLarge("binomial too large")
+    if k.is_Integer and not n.is_number and abs(int(k)) > 1_000:
+        raise TooLarge("binomial too large")  # evaluated at a point as a product of k factors
     if k.is_Integer and n.is_number:
         factors = abs(int(k))
         if not n.is_Integer:

@@ -258,6 +258,7 @@ def test_odd_reference_formats_match_their_answers(reference, completion):
 
 @pytest.mark.parametrize("completion", [
     r"\boxed{\binom{-99999}{99999}}", r"\boxed{\binom{99999.5}{50000}}",  # took 9 s and 6 s
+    r"\boxed{\binom{x}{50000}}",  # a product of 50,000 factors at each exact sample point
 ])
 def test_explosive_binomials_are_refused(completion):
     result = graded("1", completion)

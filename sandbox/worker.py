@@ -500,15 +500,19 @@ def _completion(status, nonce):
     return True, value
 
 
-def _reap():
-    """As PID 1, collect the orphans the run left (already killed)."""
+def _reap(grace_s=2.0):
+    """As PID 1, collect the orphans the run left (already SIGKILLed), waiting for the dying ones so none
+    is still around when the next run starts; give up after `grace_s` (a process stuck in the kernel)."""
+    deadline = time.monotonic() + grace_s
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
-            return
+            if not PIDNS or time.monotonic() > deadline:
+                return
+            time.sleep(0.001)
 
 
 def _reset():

@@ -27,6 +27,7 @@ class Rewards:
     total: list[float]
     valid: list[bool]
     by_grader: dict[str, list[float]]
+    timeouts: int = 0  # samples a grader gave up on (reward 0, details.timeout): counted and warned, never silent
 
 
 def grader_name(grader: str | dict[str, Any], index: int) -> str:
@@ -41,7 +42,8 @@ def combine(cfg: RewardConfig, results: list[list[Score]]) -> Rewards:
     valid = [all(scores[i].error is None for scores in results) for i in range(n)]
     by_grader = {grader_name(w.grader, k): [s.reward for s in scores]
                  for k, (w, scores) in enumerate(zip(cfg.graders, results, strict=True))}
-    return Rewards(total=total, valid=valid, by_grader=by_grader)
+    timeouts = sum(any(scores[i].details.get("timeout") for scores in results) for i in range(n))
+    return Rewards(total=total, valid=valid, by_grader=by_grader, timeouts=timeouts)
 
 
 class Scorer:
@@ -74,7 +76,11 @@ class Scorer:
         except Exception as exc:  # noqa: BLE001 - any failure of the service drops the batch, loudly
             log.warning("reward scoring failed, dropping %d samples: %s", len(samples), exc)
             return None
-        return combine(self.cfg, list(results))
+        rewards = combine(self.cfg, list(results))
+        if rewards.timeouts:
+            log.warning("%d of %d samples timed out in a grader (reward 0); if that is load, not the output, "
+                        "raise the grader's timeout_s", rewards.timeouts, len(samples))
+        return rewards
 
     def submit(self, samples: list[Sample]) -> Future[Rewards | None]:
         return asyncio.run_coroutine_threadsafe(self._score(samples), self.loop)

@@ -210,11 +210,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             lengths = rows.completion_mask.sum(1).float()
             local = torch.tensor([scores.mean().item(), (scores >= cfg.reward.success_threshold).float().mean().item(),
                                   lengths.mean().item(), rows.truncated.float().mean().item(),
-                                  zero_variance_fraction(scores, G), 1 - valid.float().mean().item()], device=device)
-            reward, accuracy, length, truncated, zero_var, invalid = accelerator.reduce(local, "mean").tolist()
+                                  zero_variance_fraction(scores, G), 1 - valid.float().mean().item(),
+                                  rewards.timeouts / len(scores)], device=device)
+            reward, accuracy, length, truncated, zero_var, invalid, timeouts = accelerator.reduce(local, "mean").tolist()
             record = {
                 "step": step + 1, "reward": reward, "accuracy": accuracy, "response_length": length,
                 "truncated": truncated, "zero_variance_groups": zero_var, "invalid": invalid,
+                "grader_timeouts": timeouts,
                 "loss": sum(stats["loss"]) / cfg.optim.updates_per_batch,
                 "entropy": _mean(stats["entropy"]), "clip_fraction": _mean(stats["clip_fraction"]),
                 "kl": _mean(stats["kl"]) if stats["kl"] else None, "grad_norm": float(grad_norm),

@@ -127,3 +127,17 @@ def test_whiten_is_masked() -> None:
     x = torch.tensor([[1.0, 3.0, 100.0]])
     out = whiten(x, torch.tensor([[1.0, 1.0, 0.0]]))
     assert out[0].tolist() == approx([-1.0, 1.0, 0.0])
+
+
+def test_combine_counts_grader_timeouts_and_errors() -> None:
+    from rewards.types import Score
+    from trainer.config import RewardConfig
+    from trainer.rewards import combine
+
+    cfg = RewardConfig(graders=[{"grader": "math"}, {"grader": "format", "weight": 0.5}])
+    math_scores = [Score(reward=1.0), Score(reward=0.0, details={"timeout": True}), Score(reward=0.0, error="down")]
+    format_scores = [Score(reward=1.0), Score(reward=1.0), Score(reward=0.0)]
+    rewards = combine(cfg, [math_scores, format_scores])
+    assert rewards.total == [1.5, 0.5, 0.0]
+    assert rewards.valid == [True, True, False]
+    assert rewards.timeouts == 1

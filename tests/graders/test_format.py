@@ -9,8 +9,6 @@ from pydantic import ValidationError
 from rewards.graders import parse_spec
 from rewards.graders.format import FormatSpec, score
 from rewards.graders.format_checks import bleu_similarity, fuzzy_similarity, rouge_l_similarity
-from rewards.service import RewardService
-from rewards.settings import Settings
 from rewards.types import Sample
 from tests.procs import free_port, launch
 
@@ -369,14 +367,6 @@ def test_padding_with_the_reference_does_not_pay_under_a_typical_spec():
 
 
 # --- through the worker pool and over HTTP ----------------------------------------------------------------------
-
-@pytest.fixture
-async def service():
-    service = RewardService(Settings(workers=2, timeout_s=5, worker_memory_mb=1024))
-    await service.start()
-    yield service
-    await service.close()
-
 
 async def test_grader_in_the_pool_scores_in_order(service):
     grader = {"type": "format", "checks": [TAGS, ANSWER_IS_4], "aggregate": "all"}

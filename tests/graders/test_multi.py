@@ -8,8 +8,6 @@ from pydantic import ValidationError
 
 from rewards.graders import parse_spec
 from rewards.graders.formula import parse_formula
-from rewards.service import RewardService
-from rewards.settings import Settings
 from rewards.types import Sample
 from tests.procs import free_port, launch
 
@@ -111,14 +109,6 @@ def test_spec_round_trips_with_nested_multis():
     spec = parse_spec({"type": "multi", "graders": {"acc": ACC, "inner": inner}, "formula": "acc * inner"})
     assert parse_spec(spec.model_dump()) == spec
     assert parse_spec(spec.model_dump(mode="json")) == spec
-
-
-@pytest.fixture
-async def service():
-    service = RewardService(Settings(workers=2, timeout_s=5, worker_memory_mb=1024))
-    await service.start()
-    yield service
-    await service.close()
 
 
 async def test_weighted_combination_with_sub_scores_in_details(service):

@@ -68,7 +68,8 @@ def evaluate(model_dir: Path, held_out: list[Problem], scorer: Scorer) -> dict[s
             "greedy": accuracy(backend, scorer, tokenizer, cfg, held_out, greedy=True, batch=250)}
 
 
-def rl_config(algorithm: str, model_dir: Path, data: Path, url: str, out: Path, steps: int, lr: float) -> TrainConfig:
+def rl_config(algorithm: str, model_dir: Path, data: Path, url: str, out: Path, steps: int, lr: float,
+              seed: int) -> TrainConfig:
     return TrainConfig.model_validate({
         "algorithm": algorithm,
         "model": {"path": str(model_dir)},
@@ -78,7 +79,7 @@ def rl_config(algorithm: str, model_dir: Path, data: Path, url: str, out: Path, 
         "grpo": {"loss_type": "dapo", "beta": 0.0},
         "ppo": {"kl_coef": 0.0, "gamma": 1.0, "lam": 0.95},
         "optim": {"lr": lr, "value_lr": 3e-3, "warmup_steps": 5, "micro_batch": 256},
-        "steps": steps, "seed": 7, "output_dir": str(out), "log_samples_every": 25, "torch_threads": 2,
+        "steps": steps, "seed": 7 + seed, "output_dir": str(out), "log_samples_every": 25, "torch_threads": 2,
     })
 
 
@@ -106,8 +107,9 @@ def main() -> None:
     parser.add_argument("--work", default="runs/arithmetic", help="Where models and logs go.")
     parser.add_argument("--sft-steps", type=int, default=900)
     parser.add_argument("--rl-steps", type=int, default=120)
-    parser.add_argument("--rl-lr", type=float, default=1e-3)
+    parser.add_argument("--rl-lr", type=float, default=5e-4)
     parser.add_argument("--wrong-fraction", type=float, default=0.3)
+    parser.add_argument("--seed", type=int, default=0, help="Shifts the noise, init, SFT and RL seeds.")
     parser.add_argument("--no-ppo", action="store_true", help="Stop after GRPO.")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -119,12 +121,12 @@ def main() -> None:
     problems = all_problems()
     random.Random(12345).shuffle(problems)
     held_out, seen = problems[:500], problems[500:]
-    demos = demonstrations(seen, args.sft_steps * 128, args.wrong_fraction, seed=2)
+    demos = demonstrations(seen, args.sft_steps * 128, args.wrong_fraction, seed=2 + args.seed)
     wrong = sum(int(d.response) != int(d.reference) for d in demos) / len(demos)
     rl_data = work / "rl_prompts.jsonl"
     rl_data.write_text("".join(json.dumps({"prompt": p.prompt, "reference": p.reference}) + "\n" for p in seen))
 
-    base = save_tiny(work / "base", hidden=128, layers=4, heads=4)
+    base = save_tiny(work / "base", hidden=128, layers=4, heads=4, seed=args.seed)
     params = sum(p.numel() for p in load_policy(ModelConfig(path=str(base)), torch.device("cpu")).parameters())
     print(f"model: {params / 1e6:.2f}M parameters; demonstrations: {len(demos)} rows over {len(seen)} problems "
           f"({wrong:.1%} wrong); held out: {len(held_out)} problems")
@@ -133,7 +135,7 @@ def main() -> None:
     t = time.perf_counter()
     sft_dir = sft(SFTConfig(model=ModelConfig(path=str(base)), batch_size=128, epochs=1.0,
                             optim=OptimConfig(lr=3e-3, warmup_steps=50, micro_batch=128), output_dir=str(work / "sft"),
-                            torch_threads=2), demos, log_every=50)
+                            torch_threads=2, seed=args.seed), demos, log_every=50)
     timings["sft"] = time.perf_counter() - t
     with launch(["serve", "--workers", "1", "--sandbox-url", "http://127.0.0.1:9"], free_port()) as url:
         scorer = Scorer(RewardConfig(urls=[url], graders=[MATH]))
@@ -144,7 +146,7 @@ def main() -> None:
                 out = work / algorithm
                 from trainer.train import train
 
-                train(rl_config(algorithm, sft_dir, rl_data, url, out, args.rl_steps, args.rl_lr))
+                train(rl_config(algorithm, sft_dir, rl_data, url, out, args.rl_steps, args.rl_lr, args.seed))
                 timings[algorithm] = time.perf_counter() - t
                 runs[algorithm.upper()] = out
                 results[f"SFT + {algorithm.upper()}"] = evaluate(out / "final", held_out, scorer)

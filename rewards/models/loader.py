@@ -70,7 +70,7 @@ def load_sync(name: str, head: Head, threads: int | None = None) -> LoadedModel:
     if head == "causal":
         tokenizer.padding_side = "left"  # generation continues every prompt from its end
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    model = auto.from_pretrained(name, dtype=dtype, trust_remote_code=remote).to(device).eval()
+    model = auto.from_pretrained(name, dtype=dtype, trust_remote_code=remote).to(device).train(False)  # inference mode
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return LoadedModel(name=name, model=model, tokenizer=tokenizer, device=device)

@@ -42,13 +42,13 @@ def serve(
                                  access_log=access_log)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    from sandbox.local import SandboxStartError, local_sandbox
+    from sandbox.local import ServiceStartError, local_sandbox
 
     with contextlib.ExitStack() as stack:
         if not settings.sandbox_urls:  # a private sandbox beside the service, stopped with it
             try:
                 settings.sandbox_urls = [stack.enter_context(local_sandbox())]
-            except SandboxStartError as exc:
+            except ServiceStartError as exc:
                 typer.echo(f"warning: no code sandbox ({exc}); code graders will report errors", err=True)
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
                     access_log=settings.access_log, timeout_graceful_shutdown=5)

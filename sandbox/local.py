@@ -1,4 +1,8 @@
-"""Start a sandbox service as a child process on a free loopback port (what `rlvr serve` does by default)."""
+"""Start an `rlvr` service as a child process on loopback and stop it with its caller.
+
+`rlvr serve` starts its private sandbox this way; integration tests start every server they use
+with the same code.
+"""
 
 from __future__ import annotations
 
@@ -12,50 +16,50 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 
 
-class SandboxStartError(RuntimeError):
-    """The local sandbox exited or never became healthy; the message has its output."""
+class ServiceStartError(RuntimeError):
+    """The child service exited or never became healthy; the message has its output."""
 
 
 def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies, so a killed `rlvr serve` leaves no sandbox."""
+    """In the child before exec: SIGTERM when the parent dies, so a killed parent leaves no service behind."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
-def local_sandbox(*, workers: int | None = None, insecure: bool = False, wait_s: float = 60) -> Iterator[str]:
-    """Yield the URL of a fresh `rlvr sandbox` on 127.0.0.1; it is stopped (with its jails) on exit."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "rewards.cli", "sandbox", "--host", "127.0.0.1", "--port", str(port)]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    if insecure:
-        cmd.append("--insecure-no-isolation")
+def child_service(
+    args: list[str], port: int, *, health: str = "/healthz", env: dict[str, str] | None = None,
+    cwd: str | Path | None = None, wait_s: float = 60,
+) -> Iterator[str]:
+    """Run `rlvr <args> --host 127.0.0.1 --port <port>`, yield its URL once `health` answers 200, stop it on exit."""
+    cmd = [sys.executable, "-m", "rewards.cli", *args, "--host", "127.0.0.1", "--port", str(port)]
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{port}"
+    name = f"rlvr {' '.join(args)}"
     try:
         deadline = time.monotonic() + wait_s
         while True:
             if proc.poll() is not None:
                 log.seek(0)
-                err = log.read().decode(errors="replace")
-                raise SandboxStartError(f"the sandbox exited with {proc.returncode}: {err[-2000:]}")
+                out = log.read().decode(errors="replace")
+                raise ServiceStartError(f"{name} exited with {proc.returncode}:\n{out[-4000:]}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(url + health, timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise SandboxStartError(f"the sandbox did not become healthy in {wait_s}s")
+                raise ServiceStartError(f"{name} did not become healthy in {wait_s}s")
             time.sleep(0.1)
         yield url
     finally:
@@ -67,3 +71,12 @@ def local_sandbox(*, workers: int | None = None, insecure: bool = False, wait_s:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def local_sandbox(*, workers: int | None = None, insecure: bool = False, wait_s: float = 60) -> Iterator[str]:
+    """Yield the URL of a fresh `rlvr sandbox` on 127.0.0.1; it is stopped (with its jails) on exit."""
+    args = ["sandbox"] + (["--workers", str(workers)] if workers else []) + (
+        ["--insecure-no-isolation"] if insecure else [])
+    with child_service(args, free_port(), wait_s=wait_s) as url:
+        yield url

@@ -13,6 +13,9 @@ from sandbox.languages import Language, detect
 from sandbox.models import (
     CallTest,
     IoTest,
+    JudgeBatchItem,
+    JudgeBatchRequest,
+    JudgeBatchResult,
     JudgeRequest,
     JudgeResult,
     Limits,
@@ -83,14 +86,25 @@ class Sandbox:
             return (await runner.run(worker, lang, limits, code=req.code, stdin=req.stdin, files=req.files,
                                      insecure=self.insecure)).result
 
-    async def judge(self, req: JudgeRequest) -> JudgeResult:
+    async def judge_batch(self, req: JudgeBatchRequest) -> JudgeBatchResult:
+        """All jobs admitted at once (or Overloaded), then judged concurrently; results in request order."""
+        self.pool.admit(len(req.jobs))
+        return JudgeBatchResult(results=list(await asyncio.gather(*(self._judge_item(job) for job in req.jobs))))
+
+    async def _judge_item(self, req: JudgeRequest) -> JudgeBatchItem:
+        try:
+            return JudgeBatchItem(result=await self.judge(req, admitted=True))
+        except BadRequest as exc:
+            return JudgeBatchItem(error=str(exc))
+
+    async def judge(self, req: JudgeRequest, admitted: bool = False) -> JudgeResult:
         """Every test in one leased worker (a compiled program is built once); verdicts in test order."""
         lang, limits = self.language(req.language), self.limits(req.limits)
         if not lang.forked and any(isinstance(t, CallTest) for t in req.tests):
             raise BadRequest(f"call tests need a language with a function-call harness, not {lang.name!r}")
         verdicts: list[TestResult] = []
         compiled: RunResult | None = None
-        async with self.pool.lease() as worker:
+        async with self.pool.lease(admitted) as worker:
             for test in req.tests:
                 if req.stop_on_first_failure and verdicts and not verdicts[-1].passed:
                     verdicts.append(TestResult(status="skipped", reason="an earlier test failed"))

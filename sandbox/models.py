@@ -15,6 +15,7 @@ TestStatus = Literal[
     "output_limit", "sandbox_error", "skipped",
 ]
 MAX_CODE_CHARS = 1_000_000
+MAX_BATCH_JOBS = 256
 
 
 class Strict(BaseModel):
@@ -142,6 +143,25 @@ class JudgeResult(Strict):
     tests: list[TestResult]
     compile: RunResult | None = None
     insecure: bool = False
+
+
+class JudgeBatchRequest(Strict):
+    """Several judge jobs in one request (one HTTP round trip); they run concurrently across the pool."""
+
+    jobs: list[JudgeRequest] = Field(min_length=1, max_length=MAX_BATCH_JOBS)
+
+
+class JudgeBatchItem(Strict):
+    """One job's result, or why this sandbox cannot judge it (what /v1/judge would answer with a 422)."""
+
+    result: JudgeResult | None = None
+    error: str | None = None
+
+
+class JudgeBatchResult(Strict):
+    """The jobs' outcomes, in request order."""
+
+    results: list[JudgeBatchItem]
 
 
 class SandboxSettings(Strict):

@@ -129,11 +129,17 @@ class WorkerPool:
         self._all.add(fresh)
         self._idle.put_nowait(fresh)
 
+    def admit(self, jobs: int) -> None:
+        """Raise Overloaded unless `jobs` more can wait for a worker without passing `max_queue`."""
+        if self.waiting + jobs > self.max_queue + self._idle.qsize():
+            raise Overloaded(f"all {self.size} sandbox workers are busy and {self.waiting} jobs wait")
+
     @contextlib.asynccontextmanager
-    async def lease(self) -> AsyncIterator[Worker]:
-        """A worker for one job; afterwards its work dir is emptied, or it is replaced."""
-        if self._idle.empty() and self.waiting >= self.max_queue:
-            raise Overloaded(f"all {self.size} sandbox workers are busy and {self.waiting} requests wait")
+    async def lease(self, admitted: bool = False) -> AsyncIterator[Worker]:
+        """A worker for one job (checked against the queue bound unless `admitted`); afterwards its work dir
+        is emptied, or it is replaced."""
+        if not admitted:
+            self.admit(1)
         self.waiting += 1
         try:
             worker = await self._idle.get()

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP API (FastAPI): /v1/run, /v1/judge, /v1/languages, /healthz."""
+"""The sandbox's HTTP API (FastAPI): /v1/run, /v1/judge, /v1/judge/batch, /v1/languages, /healthz."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from fastapi.responses import JSONResponse
 
 from sandbox.engine import BadRequest, Sandbox
 from sandbox.jail import Jail
-from sandbox.models import JudgeRequest, JudgeResult, RunRequest, RunResult, SandboxSettings
+from sandbox.models import (
+    JudgeBatchRequest,
+    JudgeBatchResult,
+    JudgeRequest,
+    JudgeResult,
+    RunRequest,
+    RunResult,
+    SandboxSettings,
+)
 from sandbox.pool import Overloaded
 
 INSECURE_WARNING = "this sandbox runs code WITHOUT isolation (--insecure-no-isolation)"
@@ -32,12 +40,12 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     app = FastAPI(title="rlvr sandbox", lifespan=lifespan)
     app.state.sandbox = sandbox
 
-    @app.middleware("http")
-    async def flag_insecure(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        if sandbox.insecure:
+    if sandbox.insecure:
+        @app.middleware("http")
+        async def flag_insecure(request: Request, call_next: Any) -> Any:
+            response = await call_next(request)
             response.headers["X-Sandbox-Insecure"] = INSECURE_WARNING
-        return response
+            return response
 
     @app.exception_handler(BadRequest)
     async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
@@ -56,6 +64,12 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     async def judge(req: JudgeRequest) -> JudgeResult:
         """Run a solution against io, script and call tests."""
         return await sandbox.judge(req)
+
+    @app.post("/v1/judge/batch")
+    async def judge_batch(req: JudgeBatchRequest) -> JudgeBatchResult:
+        """Several judge jobs in one round trip, run concurrently; a job this sandbox cannot serve gets an
+        `error` instead of a result, and a queue too full for all of them is a 503."""
+        return await sandbox.judge_batch(req)
 
     @app.get("/v1/languages")
     async def languages() -> dict[str, Any]:

@@ -7,7 +7,6 @@ overloaded sets `error` (never a silent 0).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any, ClassVar, Literal
 
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rewards.graders.base import Grader, SpecBase
 from rewards.sandbox_client import SandboxClient, SandboxUnavailable
 from rewards.types import Sample, Score
-from sandbox.models import Limits, Test
+from sandbox.models import MAX_CODE_CHARS, Limits, Test
 
 FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
 ALIASES = {
@@ -96,9 +95,17 @@ class CodeGrader(Grader[CodeSpec]):
             client = self._client()
         except SandboxUnavailable as exc:
             return [Score.failed(str(exc)) for _ in samples]
-        return list(await asyncio.gather(*(self._grade_one(client, s) for s in samples)))
+        prepared = [self._prepare(s) for s in samples]
+        pending = [i for i, item in enumerate(prepared) if not isinstance(item, Score)]
+        outcomes = await client.judge_many([prepared[i][0] for i in pending],  # type: ignore[index]
+                                           [prepared[i][1] for i in pending])  # type: ignore[index]
+        for i, outcome in zip(pending, outcomes, strict=True):
+            prepared[i] = self._score(outcome)
+        return prepared  # type: ignore[return-value]
 
-    async def _grade_one(self, client: SandboxClient, sample: Sample) -> Score:
+    def _prepare(self, sample: Sample) -> Score | tuple[dict[str, Any], float]:
+        """The sandbox's judge request for a sample and its run time budget; or, for a sample that needs no
+        run (bad reference, no code, code too long), its score."""
         spec = self.spec
         try:
             reference = CodeReference.model_validate(sample.reference)
@@ -107,22 +114,23 @@ class CodeGrader(Grader[CodeSpec]):
         code = extract_code(sample.completion, spec.language, spec.extract)
         if not code.strip():
             return Score(reward=0.0, details={"reason": "no code in the completion"})
-        if len(code) > spec.max_code_chars:
-            return Score(reward=0.0, details={"reason": f"code longer than max_code_chars={spec.max_code_chars}"})
-        payload = {
+        limit = min(spec.max_code_chars, MAX_CODE_CHARS - len(reference.prefix) - len(reference.suffix))
+        if len(code) > limit:
+            return Score(reward=0.0, details={"reason": f"code longer than the limit of {limit} characters"})
+        job = {
             "language": spec.language, "code": reference.prefix + code + reference.suffix,
             "tests": [t.model_dump() for t in reference.tests], "limits": spec.limits.model_dump(),
             "stop_on_first_failure": spec.scoring == "all_or_nothing",
         }
-        budget = spec.timeout_s or (len(reference.tests) + 1) * spec.limits.wall_s + 60
-        try:
-            result = await client.judge(payload, budget)
-        except SandboxUnavailable as exc:
-            return Score.failed(str(exc))
-        if any(t["status"] == "sandbox_error" for t in result["tests"]):
-            return Score.failed("the sandbox failed while running the tests", **_summary(result))
-        if spec.scoring == "all_or_nothing":
-            reward = float(result["passed"] == result["total"])
+        return job, spec.timeout_s or (len(reference.tests) + 1) * spec.limits.wall_s
+
+    def _score(self, outcome: dict[str, Any] | SandboxUnavailable) -> Score:
+        if isinstance(outcome, SandboxUnavailable):
+            return Score.failed(str(outcome))
+        if any(t["status"] == "sandbox_error" for t in outcome["tests"]):
+            return Score.failed("the sandbox failed while running the tests", **_summary(outcome))
+        if self.spec.scoring == "all_or_nothing":
+            reward = float(outcome["passed"] == outcome["total"])
         else:
-            reward = result["fraction"]
-        return Score(reward=reward, details=_summary(result))
+            reward = outcome["fraction"]
+        return Score(reward=reward, details=_summary(outcome))

@@ -43,6 +43,26 @@ def test_bad_judge_requests_are_422(sandbox_url):
     assert r.status_code == 422
 
 
+def test_judge_batch_keeps_order_and_refuses_only_the_bad_job(sandbox_url):
+    square = [{"type": "call", "fn_name": "square", "args": [3], "expected": 9}]
+    jobs = [{"language": "python", "code": f"def square(x):\n    return x * x + {i % 2}", "tests": square}
+            for i in range(6)]
+    jobs.insert(3, {"language": "cobol", "code": "x", "tests": square})
+    r = httpx.post(sandbox_url + "/v1/judge/batch", json={"jobs": jobs}, timeout=60)
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert len(results) == 7
+    assert "unknown language" in results[3]["error"] and results[3]["result"] is None
+    passed = [item["result"]["passed"] for i, item in enumerate(results) if i != 3]
+    assert passed == [1, 0, 1, 0, 1, 0]
+
+
+@pytest.mark.parametrize("payload", [{"jobs": []}, {"jobs": [{"language": "python", "code": "x", "tests": []}]},
+                                     {"jobs": [{"language": "python", "code": "x"}] * 257}])
+def test_bad_judge_batches_are_422(sandbox_url, payload):
+    assert httpx.post(sandbox_url + "/v1/judge/batch", json=payload, timeout=10).status_code == 422
+
+
 def test_overload_answers_503_with_retry_after():
     with launch(["sandbox", "--workers", "1", "--max-queue", "0"], free_port()) as url:
         slow = threading.Thread(target=run, args=(url, "import time\ntime.sleep(3)"), kwargs={"limits": {"wall_s": 10}})
@@ -50,8 +70,11 @@ def test_overload_answers_503_with_retry_after():
         while httpx.get(url + "/healthz", timeout=10).json()["busy"] == 0:
             time.sleep(0.02)
         r = httpx.post(url + "/v1/run", json={"language": "python", "code": "print(1)"}, timeout=10)
+        job = {"language": "python", "code": "print(1)", "tests": [{"type": "io", "expected_stdout": "1"}]}
+        batch = httpx.post(url + "/v1/judge/batch", json={"jobs": [job]}, timeout=10)
         slow.join()
         assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+        assert batch.status_code == 503 and "busy" in batch.text
         assert run(url, "print(1)")["stdout"] == "1\n"
 
 

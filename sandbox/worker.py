@@ -183,10 +183,12 @@ def _restore(names, done, kept, _snapshot=MODULES, _type=type, _dict=dict, _seta
 
 
 def _import_restored(name, globals=None, locals=None, fromlist=(), level=0, _import=None, _restore=None,  # noqa: A002
-                     _done=None, _kept=None, _str=None, _type=None):
-    """The test's __import__: the module (and what it relies on) as the worker had it, then the real import."""
+                     _done=None, _kept=None, _str=None, _type=None, _always=None):
+    """The test's __import__: the module (and what it relies on) as the worker had it, then the real import.
+
+    The import system itself (sys, builtins, importlib's bootstrap) is put back before the first import."""
     if _type(name) is _str:
-        names, prefix = [], ""
+        names, prefix = [*_always], ""
         for part in name.split("."):
             prefix = prefix + "." + part if prefix else part
             names.append(prefix)
@@ -213,10 +215,11 @@ def _restore_for_test(main, test_builtins, _modules=sys.modules, _entries=ENTRIE
     kept.append(_dict(_cache[0]))
     _cache[0].clear()
     _cache[0].update(_cache[1])
-    held = [_names[_id(value)] for value in _vars(main).values() if _id(value) in _names]
-    _restore([*_always, *held], done, kept)
+    held = [_names[_id(value)] for key, value in _vars(main).items() if _id(value) in _names and key != "__builtins__"]
+    if held:  # else the test reaches no module without importing it, and its imports restore them
+        _restore([*_always, *held], done, kept)
     test_builtins["__import__"] = _private(_import_restored, test_builtins["__import__"], _restore, done, kept,
-                                           _str, _type)
+                                           _str, _type, _always)
     return kept
 
 

@@ -255,6 +255,12 @@ PATCHES = {
                    "    def exec_module(self, module):\n        module.isclose = lambda *a, **k: True\n"
                    "import importlib.util\nsys.meta_path.insert(0, Finder())",
     "imported by the program": "import cmath\ncmath.isclose = lambda *a, **k: True",
+    "patched, then dropped": "import math\nmath.isclose = lambda *a, **k: True\ndel math",
+    "import system, dropped": "import sys, _frozen_importlib as boot\nsys.modules.pop('cmath', None)\n"
+                              "real = boot._find_and_load\n"
+                              "def fake(name, load):\n    module = real(name, load)\n"
+                              "    if name == 'cmath':\n        module.isclose = lambda *a, **k: True\n"
+                              "    return module\nboot._find_and_load = fake\ndel sys, boot",
 }
 
 

@@ -171,7 +171,7 @@ class SandboxSettings(Strict):
     port: int = Field(default=8001, ge=0, le=65535)
     workers: int | None = Field(default=None, ge=1, le=512, description="Warm jailed workers; default 2x CPUs.")
     max_queue: int = Field(default=256, ge=0, description="Requests waiting for a worker before 503s.")
-    runs_per_worker: int = Field(default=200, ge=1, description="A worker is replaced after this many jobs.")
+    runs_per_worker: int = Field(default=1000, ge=1, description="A worker is replaced after this many jobs.")
     disk_mb: int = Field(default=64, ge=1, description="Size of each worker's private work dir (tmpfs).")
     maxima: Limits = Field(
         default_factory=lambda: Limits(wall_s=60, cpu_s=60, memory_mb=4096, output_kb=16384, pids=256),

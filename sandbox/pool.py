@@ -33,6 +33,7 @@ class Worker:
         self.workdir = workdir
         self.jobs = 0
         self.retire = False
+        self.dirty = False  # the work dir holds files: empty it before the next job
 
     @classmethod
     async def start(cls, jail: Jail) -> Worker:
@@ -84,7 +85,15 @@ class Worker:
         return reply
 
     async def run(self, message: dict[str, Any]) -> dict[str, Any]:
-        return await self.call({"op": "run", **message}, message["limits"]["wall_s"] + BACKSTOP_S)
+        reply = await self.call({"op": "run", **message}, message["limits"]["wall_s"] + BACKSTOP_S)
+        self.dirty = self.dirty or reply.get("dirty", True)
+        return reply
+
+    async def reset(self) -> bool:
+        """Empty the work dir; False when it could not be emptied."""
+        clean = (await self.call({"op": "reset"}, BACKSTOP_S))["clean"]
+        self.dirty = not clean
+        return clean
 
     async def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -154,9 +163,9 @@ class WorkerPool:
         finally:
             self.busy -= 1
             worker.jobs += 1
-            if not worker.retire and worker.jobs < self.jobs_per_worker:
+            if not worker.retire and worker.jobs < self.jobs_per_worker and worker.dirty:
                 try:
-                    worker.retire = not (await worker.call({"op": "reset"}, BACKSTOP_S))["clean"]
+                    worker.retire = not await worker.reset()
                 except WorkerDied:
                     worker.retire = True
             if worker.retire or worker.jobs >= self.jobs_per_worker:

@@ -5,7 +5,8 @@ are inside the jail. It runs as PID 1 of its own PID namespace, which makes it i
 it runs; after every run it kills every other process in the namespace, so nothing outlives a run.
 
 Protocol on fds 0 (requests) and 1 (replies), both moved out of the way at start: 4-byte big-endian length +
-JSON. Requests: {"op": "run", ...} -> result; {"op": "reset"} -> {"clean": bool} (empties the work dir).
+JSON. Requests: {"op": "run", ...} -> result (with "dirty": the work dir is not empty); {"op": "reset"} ->
+{"clean": bool} (empties the work dir).
 
 Script and call tests run the test in the program's own process, so the harness guards it (see `_guard`): an
 audit hook that cannot be removed refuses frames, code objects, every-object scans, raw memory, new programs and
@@ -321,10 +322,7 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
     """Run the program in this forked child the way `python main.py` would, then the test part, if any."""
     mode = req.get("mode", "main")
     sys.argv = ["main.py"]
-    sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = STDIO
     stderr, write_status, compile_, exec_ = sys.stderr, os.write, compile, exec
     source, test, fn_name, args = req["source"], req.get("test"), req.get("fn_name"), req.get("args", [])
     del req
@@ -334,9 +332,6 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
     program = main.__dict__
     if mode != "main":
         sys.dont_write_bytecode = True  # bytecode is only trusted from the read-only standard library
-        for key in ("argv", "stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__",
-                    "dont_write_bytecode"):
-            SYS_STATE[key] = _getattr(sys, key)
         sys.addaudithook(_audit)
     try:
         exec_(compile_(source, "main.py", "exec", dont_inherit=True, optimize=0), program)
@@ -376,6 +371,24 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
         _finish(1)
     write_status(STATUS_FD, f"{nonce}\n{_len(payload)}\n{payload}".encode())
     _finish(0)
+
+
+def _make_stdio():
+    """The children's sys.stdin, stdout and stderr, made once here over fds like theirs (a memfd on 0, pipes on
+    1 and 2), so a run pays no codec lookups and buffer set-up. The worker itself never uses them."""
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    stdin, (read_end, write_end) = os.memfd_create("stdin"), os.pipe()
+    for src, dst in ((stdin, 0), (write_end, 1), (write_end, 2)):
+        os.dup2(src, dst)
+    stdio = (open(0, encoding="utf-8", errors="replace", closefd=False),  # noqa: SIM115
+             open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False),  # noqa: SIM115
+             open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False))  # noqa: SIM115
+    for fd, old in enumerate(saved):
+        os.dup2(old, fd)
+        os.close(old)
+    for fd in (stdin, read_end, write_end):
+        os.close(fd)
+    return stdio
 
 
 def _child(req, nonce, stdin_fd, out_w, err_w, status_w, _exit=os._exit):
@@ -474,6 +487,7 @@ def _run(req):
     for fd in (out_r, err_r, st_r):
         os.close(fd)
     _reap()
+    dirty = bool(os.listdir(WORKDIR))
     completed, value = _completion(bytes(buffers[st_r]).decode(errors="replace"), nonce)
     cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000
     signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
@@ -491,6 +505,7 @@ def _run(req):
         "wall_ms": round(wall_ms, 2),
         "cpu_ms": round(cpu_ms, 2),
         "max_rss_kb": usage.ru_maxrss,
+        "dirty": dirty,
     }
 
 
@@ -544,6 +559,11 @@ def main():
     os.close(null)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.makedirs(WORKDIR, exist_ok=True)
+    global STDIO
+    STDIO = _make_stdio()
+    # sys as a test gets it back (see _restore): the children's argv and stdio, and no bytecode writes
+    SYS_STATE.update(argv=["main.py"], stdin=STDIO[0], stdout=STDIO[1], stderr=STDIO[2], __stdin__=STDIO[0],
+                     __stdout__=STDIO[1], __stderr__=STDIO[2], dont_write_bytecode=True)
     gc.freeze()  # children never touch the worker's objects for collection: fewer copied pages per fork
     _send(ctrl_out, {"ready": True, "pid1": PIDNS})
     while True:

@@ -8,10 +8,11 @@ Protocol on fds 0 (requests) and 1 (replies), both moved out of the way at start
 JSON. Requests: {"op": "run", ...} -> result (with "dirty": the work dir is not empty); {"op": "reset"} ->
 {"clean": bool} (empties the work dir).
 
-Script and call tests run the test in the program's own process, so the harness guards it (see `_guard`): an
-audit hook that cannot be removed refuses frames, code objects, every-object scans, raw memory, new programs and
-hand-made bytecode; signal handlers get no frame; the modules the test can reach are put back as the worker had
-them before the test runs. The completion marker is a per-run secret that only the harness writes, after the test.
+Script and call tests run the test in the program's own process, so the harness guards it (see `_audit` and
+`_guard_test`): an audit hook that cannot be removed refuses frames, code objects, every-object scans, raw memory,
+new programs and hand-made bytecode; signal handlers get no frame; the modules the test reaches (those the program
+holds, and what the test imports) are put back as the worker had them before the test uses them. The completion
+marker is a per-run secret that only the harness writes, after the test.
 """
 
 import _imp
@@ -40,6 +41,7 @@ for _module in PRELOAD:
     importlib.import_module(_module)
 
 PRISTINE_BUILTINS = dict(builtins.__dict__)
+TEST_BUILTINS = dict(PRISTINE_BUILTINS)  # a script test's own builtins: what the program patches is not seen
 STATUS_FD = 3
 EXEC_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 CONFIG = json.loads(os.environ.get("SANDBOX_WORKER_CONFIG", "{}"))
@@ -183,45 +185,54 @@ def _restore(names, done, kept, _snapshot=MODULES, _type=type, _dict=dict, _seta
         pending.extend(dependencies)
 
 
-def _import_restored(name, globals=None, locals=None, fromlist=(), level=0, _import=None, _restore=None,  # noqa: A002
-                     _done=None, _kept=None, _str=None, _type=None, _always=None):
-    """The test's __import__: the module (and what it relies on) as the worker had it, then the real import.
+def _restore_imports(names, _main=None, _done=None, _kept=None, _modules=None, _entries=None, _lists=None,
+                     _cache=None, _always=None, _restore=None, _dict=None, _list=None):
+    """`names` as the worker had them, with the import system (sys, builtins, importlib's bootstrap) and all
+    they rely on; the first call also puts back sys.modules, the import hooks and the path cache."""
+    if not _done:
+        _kept.append(_dict(_modules))
+        _modules.clear()
+        _modules.update(_entries)
+        _modules["__main__"] = _main
+        for lst, items in _lists:
+            _kept.append(_list(lst))
+            lst[:] = items
+        _kept.append(_dict(_cache[0]))
+        _cache[0].clear()
+        _cache[0].update(_cache[1])
+    _restore([*_always, *names], _done, _kept)
 
-    The import system itself (sys, builtins, importlib's bootstrap) is put back before the first import."""
+
+def _import_restored(name, globals=None, locals=None, fromlist=(), level=0, _import=None,  # noqa: A002
+                     _restore_imports=None, _str=None, _type=None):
+    """The test's __import__: the module (and what it relies on) as the worker had it, then the real import."""
     if _type(name) is _str:
-        names, prefix = [*_always], ""
+        names, prefix = [], ""
         for part in name.split("."):
             prefix = prefix + "." + part if prefix else part
             names.append(prefix)
-        _restore(names, _done, _kept)
+        _restore_imports(names)
     return _import(name, globals, locals, fromlist, level)
 
 
-def _restore_for_test(main, test_builtins, _modules=sys.modules, _entries=ENTRIES, _lists=LISTS, _cache=CACHE,
-                      _names={id(m[0]): name for name, m in MODULES.items()}, _id=id, _vars=vars, _dict=dict,  # noqa: B006
-                      _list=list, _set=set, _type=type, _str=str, _always=ALWAYS_RESTORED, _restore=_restore,
-                      _private=_private):
-    """sys.modules, import hooks and the modules the test can reach, as the worker had them, before the test.
+def _guard_test(main, _test_builtins=TEST_BUILTINS, _modules=sys.modules, _entries=ENTRIES, _lists=LISTS,
+                _cache=CACHE, _names={id(m[0]): name for name, m in MODULES.items()}, _id=id, _vars=vars,  # noqa: B006
+                _dict=dict, _list=list, _set=set, _type=type, _str=str, _always=ALWAYS_RESTORED,
+                _restore=_restore, _private=_private, _import=PRISTINE_BUILTINS["__import__"]):
+    """The test's builtins, with an __import__ that first puts back what it imports as the worker had it.
 
-    What the test imports is then what the worker imported, not what the program patched (math.isclose,
-    sys.modules, import hooks); modules the program added are dropped, so the test imports them afresh.
+    The modules the program holds are put back now; anything else the test reaches only by importing it. So
+    what the test uses is what the worker imported, not what the program patched (math.isclose, sys.modules,
+    import hooks); modules the program added are dropped, so the test imports them afresh. A program that
+    touches no module costs nothing here: every module put back copies pages out of the fork.
     """
-    kept, done = [_dict(_modules)], _set()
-    _modules.clear()
-    _modules.update(_entries)
-    _modules["__main__"] = main
-    for lst, items in _lists:
-        kept.append(_list(lst))
-        lst[:] = items
-    kept.append(_dict(_cache[0]))
-    _cache[0].clear()
-    _cache[0].update(_cache[1])
-    held = [_names[_id(value)] for key, value in _vars(main).items() if _id(value) in _names and key != "__builtins__"]
-    if held:  # else the test reaches no module without importing it, and its imports restore them
-        _restore([*_always, *held], done, kept)
-    test_builtins["__import__"] = _private(_import_restored, test_builtins["__import__"], _restore, done, kept,
-                                           _str, _type, _always)
-    return kept
+    kept, done = [], _set()
+    restore_imports = _private(_restore_imports, main, done, kept, _modules, _entries, _lists, _cache, _always,
+                               _restore, _dict, _list)
+    if held := [_names[_id(v)] for k, v in _vars(main).items() if _id(v) in _names and k != "__builtins__"]:
+        restore_imports(held)
+    _test_builtins["__import__"] = _private(_import_restored, _import, restore_imports, _str, _type)
+    return _test_builtins, kept
 
 
 def _read_exact(fd, n):
@@ -318,7 +329,7 @@ def _encode(value, depth=0, _type=type, _repr=repr, _float_repr=float.__repr__, 
     raise TypeError(f"returned a {kind.__name__}; only None, bool, int, float, str, list, tuple and dict compare")
 
 
-def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=type, _len=len, _dict=dict):
+def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=type, _len=len):
     """Run the program in this forked child the way `python main.py` would, then the test part, if any."""
     mode = req.get("mode", "main")
     sys.argv = ["main.py"]
@@ -356,8 +367,7 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
         else:
             # The test sees the program's names but pristine builtins: shadowing `abs` or patching
             # `builtins.len` does not reach the test's own checks.
-            test_builtins = _dict(PRISTINE_BUILTINS)
-            kept = _restore_for_test(main, test_builtins)  # noqa: F841 - held until exit: no finalizers
+            test_builtins, kept = _guard_test(main)  # noqa: F841 - kept until exit: no finalizers run
             scope = {k: v for k, v in program.items() if k not in PRISTINE_BUILTINS}
             scope.update(__builtins__=test_builtins, __name__="__main__")
             exec_(compile_(test, "test.py", "exec", dont_inherit=True, optimize=0), scope)

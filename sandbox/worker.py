@@ -41,6 +41,8 @@ for _module in PRELOAD:
     importlib.import_module(_module)
 
 PRISTINE_BUILTINS = dict(builtins.__dict__)
+SET_HANDLER = _signal.signal  # the C function, before _guard_modules wraps it (no enum conversions)
+WORKER_STDIO = (sys.stdin, sys.stdout, sys.stderr)  # held, so a child replacing them frees nothing
 TEST_BUILTINS = dict(PRISTINE_BUILTINS)  # a script test's own builtins: what the program patches is not seen
 STATUS_FD = 3
 EXEC_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
@@ -410,9 +412,9 @@ def _child(req, nonce, stdin_fd, out_w, err_w, status_w, _exit=os._exit):
         os.closerange(STATUS_FD + 1, 65536)
         os.chdir(WORKDIR)
         _set_limits(req["limits"])
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        SET_HANDLER(signal.SIGINT, signal.default_int_handler)  # C handler: takes no frame
         if req.get("argv"):
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            SET_HANDLER(signal.SIGPIPE, signal.SIG_DFL)
             os.execve(req["argv"][0], req["argv"], EXEC_ENV)
         _python_child(req, nonce)
     except BaseException as exc:  # noqa: BLE001 - exec failed or a limit could not be set

@@ -412,9 +412,9 @@ def _child(req, nonce, stdin_fd, out_w, err_w, status_w, _exit=os._exit):
         os.closerange(STATUS_FD + 1, 65536)
         os.chdir(WORKDIR)
         _set_limits(req["limits"])
-        SET_HANDLER(signal.SIGINT, signal.default_int_handler)  # C handler: takes no frame
+        SET_HANDLER(_signal.SIGINT, _signal.default_int_handler)  # C handler: takes no frame
         if req.get("argv"):
-            SET_HANDLER(signal.SIGPIPE, signal.SIG_DFL)
+            SET_HANDLER(_signal.SIGPIPE, _signal.SIG_DFL)
             os.execve(req["argv"][0], req["argv"], EXEC_ENV)
         _python_child(req, nonce)
     except BaseException as exc:  # noqa: BLE001 - exec failed or a limit could not be set

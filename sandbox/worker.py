@@ -499,7 +499,10 @@ def _run(req):
     for fd in (out_r, err_r, st_r):
         os.close(fd)
     _reap()
-    dirty = bool(os.listdir(WORKDIR))
+    try:
+        dirty = bool(os.listdir(WORKDIR))
+    except OSError:  # e.g. the program took away the dir's permissions: the reset retires this worker
+        dirty = True
     completed, value = _completion(bytes(buffers[st_r]).decode(errors="replace"), nonce)
     cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000
     signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None

@@ -177,6 +177,14 @@ open(".hidden", "w").write("x")
     assert out == "[] []\n"
 
 
+def test_locking_the_work_dir_itself(single_worker_url):
+    locked = run(single_worker_url, "import os\nopen('x', 'w').write('x')\nos.chmod('.', 0)\nprint('locked')",
+                 limits=SMALL)
+    assert locked["status"] == "ok" and locked["stdout"] == "locked\n", locked
+    out = run(single_worker_url, "import os\nprint(os.listdir('.'))", limits=SMALL)
+    assert out["stdout"] == "[]\n", out
+
+
 def test_filling_the_disk(single_worker_url):
     code = """
 try:

@@ -118,6 +118,7 @@ class WorkerPool:
         self.waiting = 0
         self.busy = 0
         self.recycled = 0
+        self.jobs = 0  # leases served
 
     async def start(self) -> None:
         workers = await asyncio.gather(*(Worker.start(self.jail) for _ in range(self.size)))
@@ -162,6 +163,7 @@ class WorkerPool:
             raise
         finally:
             self.busy -= 1
+            self.jobs += 1
             worker.jobs += 1
             if not worker.retire and worker.jobs < self.jobs_per_worker and worker.dirty:
                 try:

@@ -80,7 +80,8 @@ def create_app(settings: SandboxSettings) -> FastAPI:
         pool = sandbox.pool
         body: dict[str, Any] = {
             "status": "ok", "isolation": "none" if sandbox.insecure else "bwrap", "insecure": sandbox.insecure,
-            "workers": pool.size, "busy": pool.busy, "waiting": pool.waiting, "recycled": pool.recycled,
+            "workers": pool.size, "busy": pool.busy, "waiting": pool.waiting, "jobs": pool.jobs,
+            "recycled": pool.recycled,
         }
         if sandbox.insecure:
             body["warning"] = INSECURE_WARNING

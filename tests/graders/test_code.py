@@ -95,6 +95,21 @@ def test_a_batch_runs_concurrently_and_keeps_order(server):
     assert rewards == [0.0 if i % 3 == 0 else 1.0 for i in range(24)]
 
 
+def test_a_batch_spreads_over_several_sandboxes_and_skips_samples_without_code(sandbox):
+    with launch(["sandbox", "--workers", "1"], free_port()) as second, \
+            launch(["serve", "--workers", "1", "--sandbox-url", sandbox, "--sandbox-url", second], free_port()) as srv:
+        before = [httpx.get(url + "/healthz", timeout=10).json()["jobs"] for url in (sandbox, second)]
+        items = [{"completion": fenced(f"def square(x):\n    return x * x + {i % 2}"), "reference": SQUARE_TESTS}
+                 for i in range(12)]
+        items[5] = {"completion": fenced("   "), "reference": SQUARE_TESTS}
+        results = score_batch(srv, {"type": "code", "extract": "last_fence"}, items)
+        after = [httpx.get(url + "/healthz", timeout=10).json()["jobs"] for url in (sandbox, second)]
+    assert [r["reward"] for r in results] == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    assert results[5]["details"] == {"reason": "no code in the completion"}
+    assert all(b > a for a, b in zip(before, after, strict=True)), (before, after)
+    assert sum(after) - sum(before) == 11  # the sample without code never went to a sandbox
+
+
 def test_bad_reference_and_unknown_language_are_errors_not_zeros(server):
     item = {"completion": fenced("print(1)"), "reference": {"tests": []}}
     (result,) = score_batch(server, {"type": "code"}, [item])

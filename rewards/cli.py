@@ -95,8 +95,10 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8001,
     workers: Annotated[int | None, typer.Option(help="Warm jailed workers [default: 2x CPU count].")] = None,
-    max_queue: Annotated[int, typer.Option(help="Requests waiting for a worker before 503s.")] = 256,
+    max_queue: Annotated[int, typer.Option(
+        help="Jobs waiting for a worker before 503s (a batch needs room for all its jobs).")] = 256,
     disk_mb: Annotated[int, typer.Option(help="Private work-dir size of each worker (MiB).")] = 64,
+    runs_per_worker: Annotated[int, typer.Option(help="Jobs a worker serves before it is replaced.")] = 1000,
     insecure_no_isolation: Annotated[bool, typer.Option(
         "--insecure-no-isolation", help="Run code WITHOUT bwrap isolation (only for trusted code).")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
@@ -107,7 +109,7 @@ def sandbox(
     from sandbox.service import serve as serve_sandbox
 
     settings = SandboxSettings(host=host, port=port, workers=workers, max_queue=max_queue, disk_mb=disk_mb,
-                               insecure=insecure_no_isolation, log_level=log_level)
+                               runs_per_worker=runs_per_worker, insecure=insecure_no_isolation, log_level=log_level)
     try:
         serve_sandbox(settings)
     except IsolationUnavailable as exc:

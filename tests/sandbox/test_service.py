@@ -78,6 +78,14 @@ def test_overload_answers_503_with_retry_after():
         assert run(url, "print(1)")["stdout"] == "1\n"
 
 
+def test_workers_are_replaced_after_runs_per_worker_jobs():
+    with launch(["sandbox", "--workers", "1", "--runs-per-worker", "2"], free_port()) as url:
+        outputs = [run(url, f"print({i})")["stdout"] for i in range(5)]
+        health = httpx.get(url + "/healthz", timeout=10).json()
+    assert outputs == [f"{i}\n" for i in range(5)]
+    assert health["jobs"] == 5 and health["recycled"] >= 2, health
+
+
 def test_refuses_to_start_without_bwrap():
     env = {**os.environ, "PATH": "/nonexistent"}
     proc = subprocess.run([sys.executable, "-m", "rewards.cli", "sandbox", "--port", str(free_port())], cwd=REPO,

@@ -99,6 +99,8 @@ def sandbox(
         help="Jobs waiting for a worker before 503s (a batch needs room for all its jobs).")] = 256,
     disk_mb: Annotated[int, typer.Option(help="Private work-dir size of each worker (MiB).")] = 64,
     runs_per_worker: Annotated[int, typer.Option(help="Jobs a worker serves before it is replaced.")] = 1000,
+    cgroups: Annotated[bool, typer.Option(
+        help="Bound each run's whole process tree (memory, processes) with a cgroup where the host allows.")] = True,
     insecure_no_isolation: Annotated[bool, typer.Option(
         "--insecure-no-isolation", help="Run code WITHOUT bwrap isolation (only for trusted code).")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
@@ -109,7 +111,8 @@ def sandbox(
     from sandbox.service import serve as serve_sandbox
 
     settings = SandboxSettings(host=host, port=port, workers=workers, max_queue=max_queue, disk_mb=disk_mb,
-                               runs_per_worker=runs_per_worker, insecure=insecure_no_isolation, log_level=log_level)
+                               runs_per_worker=runs_per_worker, cgroups=cgroups, insecure=insecure_no_isolation,
+                               log_level=log_level)
     try:
         serve_sandbox(settings)
     except IsolationUnavailable as exc:

@@ -7,6 +7,7 @@ import os
 import secrets
 
 from sandbox import runner
+from sandbox.cgroups import Cgroups
 from sandbox.compare import parse_value, stdout_matches, values_equal
 from sandbox.jail import Jail
 from sandbox.languages import Language, detect
@@ -46,12 +47,22 @@ class Sandbox:
         self.pool = WorkerPool(self.jail, size, settings.max_queue, settings.runs_per_worker)
 
     async def start(self) -> None:
-        """Check that jails can be made (raises IsolationUnavailable), then warm the pool."""
+        """Check that jails can be made (raises IsolationUnavailable), find cgroups, then warm the pool."""
         await asyncio.to_thread(self.jail.probe)
+        if self.settings.cgroups:
+            self.pool.cgroups = await asyncio.to_thread(Cgroups.detect)
         await self.pool.start()
 
     async def close(self) -> None:
         await self.pool.close()
+        if self.pool.cgroups is not None:
+            await asyncio.to_thread(self.pool.cgroups.close)
+
+    @property
+    def tree_limits(self) -> str:
+        """What bounds a run's whole process tree: "cgroup2", "cgroup1", or "rlimits" (each process alone)."""
+        cgroups = self.pool.cgroups
+        return "rlimits" if cgroups is None else f"cgroup{cgroups.version}"
 
     def language(self, name: str) -> Language:
         try:

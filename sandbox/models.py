@@ -178,4 +178,5 @@ class SandboxSettings(Strict):
         description="The largest limits a request may ask for.",
     )
     insecure: bool = Field(default=False, description="Run without bwrap (no isolation!).")
+    cgroups: bool = Field(default=True, description="Bound each worker's process tree with a cgroup where writable.")
     log_level: str = "warning"

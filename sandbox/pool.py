@@ -11,9 +11,11 @@ import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sandbox.cgroups import Cgroups, WorkerCgroup
 from sandbox.jail import Jail
 
 BACKSTOP_S = 5.0  # a worker that overruns a run's wall limit by this much is broken: kill it
+CGROUP_HEADROOM_MB = 64  # the worker itself, in its cgroup beside the run
 START_TIMEOUT_S = 30.0
 
 
@@ -28,34 +30,44 @@ class WorkerDied(RuntimeError):
 class Worker:
     """One jailed worker process and its framed JSON pipe."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, workdir: str | None) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, workdir: str | None, cgroup: WorkerCgroup | None = None,
+                 disk_mb: int = 0) -> None:
         self.proc = proc
         self.workdir = workdir
+        self.cgroup = cgroup
+        self.disk_mb = disk_mb
         self.jobs = 0
         self.retire = False
         self.dirty = False  # the work dir holds files: empty it before the next job
 
     @classmethod
-    async def start(cls, jail: Jail) -> Worker:
-        argv, env, workdir, fd = jail.worker_command()
+    async def start(cls, jail: Jail, cgroup: WorkerCgroup | None = None) -> Worker:
+        """Spawn a worker and wait for it to say it is ready; then (before any run) put it in `cgroup`."""
+        cgroup_fds = tuple(cgroup.procs_fds()) if cgroup is not None else ()
+        argv, env, workdir, fd = jail.worker_command(cgroup_fds)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
-                pass_fds=() if fd is None else (fd,),
+                pass_fds=cgroup_fds if fd is None else (fd, *cgroup_fds),
             )
+        except BaseException:
+            if cgroup is not None:
+                cgroup.remove()
+            raise
         finally:
-            if fd is not None:
-                os.close(fd)
-        worker = cls(proc, workdir)
+            for passed in (*cgroup_fds, *(() if fd is None else (fd,))):
+                os.close(passed)
+        worker = cls(proc, workdir, cgroup, jail.disk_mb)
         try:
             hello = await worker._read(START_TIMEOUT_S)
-        except WorkerDied:
+            if not hello.get("ready"):
+                raise WorkerDied(f"worker did not start: {hello}")
+            if cgroup is not None:
+                cgroup.attach(proc.pid)
+        except (WorkerDied, OSError):
             await worker.kill()
             raise
-        if not hello.get("ready"):
-            await worker.kill()
-            raise WorkerDied(f"worker did not start: {hello}")
         return worker
 
     async def _read(self, timeout: float) -> dict[str, Any]:
@@ -85,7 +97,19 @@ class Worker:
         return reply
 
     async def run(self, message: dict[str, Any]) -> dict[str, Any]:
-        reply = await self.call({"op": "run", **message}, message["limits"]["wall_s"] + BACKSTOP_S)
+        """One run; in a cgroup, the run's whole process tree shares its memory and process limits."""
+        limits = message["limits"]
+        if self.cgroup is not None:
+            memory_mb = limits["memory_mb"] + self.disk_mb + CGROUP_HEADROOM_MB  # tmpfs files count as memory
+            try:
+                self.cgroup.limit(memory_mb * 1024 * 1024, limits["pids"] + 3)  # + the worker and bwrap
+            except OSError as exc:
+                self.retire = True
+                raise WorkerDied(f"cannot set the worker's cgroup limits: {exc}") from exc
+            kills = self.cgroup.oom_kills()
+        reply = await self.call({"op": "run", **message}, limits["wall_s"] + BACKSTOP_S)
+        if self.cgroup is not None and self.cgroup.oom_kills() > kills:
+            reply["oom_killed"] = True
         self.dirty = self.dirty or reply.get("dirty", True)
         return reply
 
@@ -102,13 +126,18 @@ class Worker:
             await asyncio.wait_for(self.proc.wait(), 10)
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.cgroup is not None:
+            await asyncio.to_thread(self.cgroup.remove)
 
 
 class WorkerPool:
     """`size` warm workers; `lease()` waits for one, or raises Overloaded when `max_queue` already wait."""
 
-    def __init__(self, jail: Jail, size: int, max_queue: int, jobs_per_worker: int) -> None:
+    def __init__(self, jail: Jail, size: int, max_queue: int, jobs_per_worker: int,
+                 cgroups: Cgroups | None = None) -> None:
         self.jail = jail
+        self.cgroups = cgroups
+        self._started = 0
         self.size = size
         self.max_queue = max_queue
         self.jobs_per_worker = jobs_per_worker
@@ -120,8 +149,12 @@ class WorkerPool:
         self.recycled = 0
         self.jobs = 0  # leases served
 
+    def _cgroup(self) -> WorkerCgroup | None:
+        self._started += 1
+        return None if self.cgroups is None else self.cgroups.create(f"worker-{self._started}")
+
     async def start(self) -> None:
-        workers = await asyncio.gather(*(Worker.start(self.jail) for _ in range(self.size)))
+        workers = await asyncio.gather(*(Worker.start(self.jail, self._cgroup()) for _ in range(self.size)))
         for worker in workers:
             self._all.add(worker)
             self._idle.put_nowait(worker)
@@ -132,7 +165,7 @@ class WorkerPool:
         await worker.kill()
         while True:
             try:
-                fresh = await Worker.start(self.jail)
+                fresh = await Worker.start(self.jail, self._cgroup())
                 break
             except (WorkerDied, OSError):
                 await asyncio.sleep(0.5)  # e.g. out of processes for a moment: try again

@@ -21,6 +21,8 @@ class Outcome:
 
 
 def _status(raw: dict[str, Any]) -> str:
+    if raw.get("oom_killed"):  # the kernel killed part of the run's tree for its cgroup's memory
+        return "memory_limit"
     if raw["timeout"]:
         return "timeout"
     if raw["truncated"]:

@@ -81,7 +81,7 @@ def create_app(settings: SandboxSettings) -> FastAPI:
         body: dict[str, Any] = {
             "status": "ok", "isolation": "none" if sandbox.insecure else "bwrap", "insecure": sandbox.insecure,
             "workers": pool.size, "busy": pool.busy, "waiting": pool.waiting, "jobs": pool.jobs,
-            "recycled": pool.recycled,
+            "recycled": pool.recycled, "tree_limits": sandbox.tree_limits,
         }
         if sandbox.insecure:
             body["warning"] = INSECURE_WARNING

@@ -50,6 +50,7 @@ EXEC_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.U
 CONFIG = json.loads(os.environ.get("SANDBOX_WORKER_CONFIG", "{}"))
 WORKDIR = CONFIG.get("workdir", "/tmp")
 PIDNS = CONFIG.get("pidns", False) and os.getpid() == 1  # only then may kill(-1) be used
+CGROUP_FDS = CONFIG.get("cgroup_fds", [])  # the runs' cgroup.procs: each run's first process moves itself in
 MEMORY_RE = re.compile(r"MemoryError|std::bad_alloc|heap out of memory|Cannot allocate memory")
 
 
@@ -405,8 +406,10 @@ def _make_stdio():
 
 
 def _child(req, nonce, stdin_fd, out_w, err_w, status_w, _exit=os._exit):
-    """Between fork and the program: new session, fds, limits, then the program."""
+    """Between fork and the program: its cgroup, new session, fds, limits, then the program."""
     try:
+        for fd in CGROUP_FDS:
+            os.write(fd, b"0")  # "0": the writer itself, and so everything it forks
         os.setsid()
         for src, dst in ((stdin_fd, 0), (out_w, 1), (err_w, 2), (status_w, STATUS_FD)):
             os.dup2(src, dst)

@@ -2,6 +2,9 @@
 
 from urllib.parse import urlparse
 
+import httpx
+import pytest
+
 from tests.procs import REPO
 from tests.sandbox.conftest import SECRET, assert_healthy, judge, run
 
@@ -83,6 +86,48 @@ def test_memory_bomb(sandbox_url):
     assert result["status"] == "memory_limit", result
     assert result["max_rss_kb"] < 200 * 1024
     assert_healthy(sandbox_url)
+
+
+def _tree_limits(url):
+    health = httpx.get(url + "/healthz", timeout=10).json()
+    if health["tree_limits"] == "rlimits":
+        pytest.skip("this host lets the sandbox write no cgroup: memory is bounded per process only")
+    return health
+
+
+def test_memory_bomb_across_processes_is_bounded_as_a_whole(sandbox_url):
+    """Six children of 200 MB each stay under the per-process rlimit of 256 MB; together they far exceed it,
+    and the run's cgroup stops them."""
+    code = """
+import os, time
+children = []
+for _ in range(6):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(200 * 1024 * 1024)
+        block[::4096] = b"x" * len(block[::4096])
+        time.sleep(1.5)
+        os._exit(0)
+    children.append(pid)
+held = sum(os.waitpid(pid, 0)[1] == 0 for pid in children)
+print("children that held 200 MB:", held)
+"""
+    _tree_limits(sandbox_url)
+    result = run(sandbox_url, code, limits={"wall_s": 10, "memory_mb": 256})
+    assert result["status"] == "memory_limit", result
+    held = int(result["stdout"].split(":")[1])
+    assert held <= 2, result  # 256 MB for the run, plus the work dir and headroom: not six times 200 MB
+    assert_healthy(sandbox_url)
+
+
+def test_many_small_processes_cannot_get_the_worker_killed(sandbox_url):
+    """Out of memory, the kernel kills the largest process of the run's cgroup; the worker is not in it."""
+    health = _tree_limits(sandbox_url)
+    code = "for i in $(seq 25); do ( x=$(head -c 10000000 /dev/zero | tr '\\0' a); sleep 2 ) & done; wait; echo done"
+    result = run(sandbox_url, code, language="bash", limits={"wall_s": 10, "memory_mb": 64, "pids": 128})
+    assert result["status"] == "memory_limit" and "Killed" in result["stderr"], result
+    assert_healthy(sandbox_url)
+    assert httpx.get(sandbox_url + "/healthz", timeout=10).json()["recycled"] == health["recycled"]
 
 
 def test_memory_bomb_in_cpp(sandbox_url):

@@ -1,0 +1,39 @@
+"""The cgroup plumbing on this host: where a cgroup's directory is, and one worker's cgroups made and removed."""
+
+import os
+
+import pytest
+
+from sandbox.cgroups import Cgroups, _inside
+
+
+def test_a_cgroup_path_under_its_mount():
+    assert str(_inside("/sys/fs/cgroup/memory", "/", "/a/b")) == "/sys/fs/cgroup/memory/a/b"
+    assert str(_inside("/sys/fs/cgroup", "/", "/")) == "/sys/fs/cgroup"
+    assert str(_inside("/mnt/cg", "/a", "/a/b")) == "/mnt/cg/b"  # a mount of part of the hierarchy
+    assert _inside("/mnt/cg", "/a", "/other") is None
+
+
+def test_worker_cgroups_are_made_limited_and_removed():
+    cgroups = Cgroups.detect()
+    if cgroups is None:
+        pytest.skip("this host lets us write no cgroup with memory and pids controllers")
+    try:
+        worker = cgroups.create("worker-test")
+        assert all((top / leaf).is_dir() for top in worker.top for leaf in ("home", "run"))
+        worker.limit(300 * 1024 * 1024, 17)
+        memory = "memory.max" if cgroups.version == 2 else "memory.limit_in_bytes"
+        assert worker._file(memory).read_text().strip() == str(300 * 1024 * 1024)
+        assert worker._file("pids.max").read_text().strip() == "17"
+        worker.limit(100 * 1024 * 1024, 17)  # lowering: v1 must lower memory before memory+swap
+        assert worker._file(memory).read_text().strip() == str(100 * 1024 * 1024)
+        assert worker.oom_kills() == 0
+        fds = worker.procs_fds()
+        assert len(fds) == len(worker.top)
+        for fd in fds:
+            os.close(fd)
+        worker.remove()
+        assert not any(top.exists() for top in worker.top)
+    finally:
+        cgroups.close()
+    assert not cgroups.memory.exists() and not cgroups.pids.exists()

@@ -92,33 +92,33 @@ def _descendants(pid: int) -> list[int]:
 
 @dataclass
 class WorkerCgroup:
-    """One worker's cgroups: `home` holds the worker, `run` each run's process tree and carries the limits.
+    """One worker's cgroups: memory's `home` holds the worker, its `run` each run's process tree with the limit.
 
     The worker stays out of `run`, so when a run's tree outgrows its memory the kernel kills one of the run's
     processes, never the worker. A run's first process moves itself into `run` through a file descriptor of
-    `run`'s cgroup.procs that the service opened and the worker inherits (`procs_fds`); the program never sees it.
+    `run`'s cgroup.procs that the service opened and the worker inherits (`procs_fds`); the program never sees
+    it. A process limit cannot kill anyone, so in v1 the worker shares its pids cgroup with its runs.
     """
 
     version: int
-    top: tuple[Path, ...]  # worker-N in each hierarchy (one for v2; memory and pids for v1)
+    memory: Path  # worker-N in the memory hierarchy (v2: the only one)
+    pids: Path  # worker-N in the pids hierarchy (v2: the same directory)
     _memory_limit: int = 1 << 62  # v1's "unlimited" is about this large
     _pids_limit: int = 0
 
-    def _dirs(self, leaf: str) -> list[Path]:
-        return [top / leaf for top in self.top]
-
     def _file(self, name: str) -> Path:
-        """A control file of `run` in the hierarchy that has it (memory.* or pids.*)."""
-        return self.top[0 if name.startswith("memory.") or len(self.top) == 1 else 1] / "run" / name
+        """A control file of the runs: memory's `run`, and for pids.* in v1 the pids group itself."""
+        return self.pids / name if name.startswith("pids.") and self.version == 1 else self.memory / "run" / name
 
     def procs_fds(self) -> list[int]:
-        """Write-only fds of `run`'s cgroup.procs: writing "0" to one moves the writer in."""
-        return [os.open(directory / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for directory in self._dirs("run")]
+        """A write-only fd of `run`'s cgroup.procs: writing "0" to it moves the writer in."""
+        return [os.open(self.memory / "run" / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)]
 
     def attach(self, pid: int) -> None:
-        """Move `pid` and its descendants (the worker, and bwrap above it) into `home`."""
+        """Move `pid` and its descendants (the worker, and bwrap above it) in, outside `run`."""
+        homes = [self.memory / "home"] + ([self.pids] if self.version == 1 else [])
         for member in _descendants(pid):
-            for directory in self._dirs("home"):
+            for directory in homes:
                 with contextlib.suppress(ProcessLookupError):
                     _write(directory / "cgroup.procs", str(member))
 
@@ -150,7 +150,7 @@ class WorkerCgroup:
 
     def remove(self) -> None:
         """Kill what is left inside, then delete the directories."""
-        for top in self.top:
+        for top in dict.fromkeys((self.memory, self.pids)):
             _empty_and_remove(top)
 
 
@@ -221,15 +221,17 @@ class Cgroups:
         return cls(1, tops["memory"], tops["pids"])
 
     def create(self, name: str) -> WorkerCgroup:
-        """A worker's cgroups: `name`, with `home` and `run` inside, in each hierarchy."""
-        tops = tuple(dict.fromkeys((self.memory / name, self.pids / name)))
-        for top in tops:
-            top.mkdir()
-            if self.version == 2:  # v2: only leaves hold processes, so the worker lives in `home`
-                _write(top / "cgroup.subtree_control", "+memory +pids")
-            (top / "home").mkdir()
-            (top / "run").mkdir()
-        return WorkerCgroup(self.version, tops)
+        """A worker's cgroups: `name` with `home` and `run` inside in the memory hierarchy (v1: and `name` alone
+        in the pids hierarchy)."""
+        memory, pids = self.memory / name, self.pids / name
+        memory.mkdir()
+        if self.version == 2:  # only leaves hold processes, so the worker lives in `home`
+            _write(memory / "cgroup.subtree_control", "+memory +pids")
+        else:
+            pids.mkdir()
+        (memory / "home").mkdir()
+        (memory / "run").mkdir()
+        return WorkerCgroup(self.version, memory, pids)
 
     def close(self) -> None:
         """Remove this service's directories, and anything still inside them."""

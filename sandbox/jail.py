@@ -89,7 +89,7 @@ class Jail:
         `cgroup_fds` (passed by the caller too) are where each run moves itself (see sandbox.cgroups).
         No /proc in the jail: a program could read its own memory through /proc/self/mem.
         """
-        python = [jail_python(), "-I", "-X", "utf8", "-c", WORKER_SOURCE]
+        python = [jail_python(), "-I", "-S", "-X", "utf8", "-c", WORKER_SOURCE]  # -S: see the worker's top
         if not self.isolated:
             workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
             config = {"workdir": workdir, "pidns": False, "disk_mb": self.disk_mb, "cgroup_fds": list(cgroup_fds)}

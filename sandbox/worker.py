@@ -26,18 +26,26 @@ import os
 import re
 import resource
 import selectors
-import shutil
 import signal
+import site
 import struct
 import sys
 import threading
 import time
 import types
 
+# Started with -S: the site-packages' .pth files (which import whatever they like, 4 MB here) do not run in
+# the worker; programs still get exit(), quit(), help() and site-packages on their path, as under `python`.
+site.setquit()
+site.setcopyright()
+site.sethelper()
+sys.path.extend(path for path in site.getsitepackages() if os.path.isdir(path) and path not in sys.path)
+
 # Imported once here so that the forked children get them for free. Each preload also makes every fork and
-# exit dearer (more pages to map), so only what solutions commonly import: not dataclasses (1 MB with inspect).
-PRELOAD = ("bisect", "collections", "copy", "decimal", "fractions", "functools", "hashlib", "heapq", "io",
-           "itertools", "math", "operator", "random", "statistics", "string", "typing")
+# exit dearer (more pages and mappings), so only what solutions commonly import: not dataclasses (1 MB with
+# inspect) or hashlib (OpenSSL).
+PRELOAD = ("bisect", "collections", "copy", "decimal", "fractions", "functools", "heapq", "io", "itertools",
+           "math", "operator", "random", "statistics", "string", "typing")
 for _module in PRELOAD:
     importlib.import_module(_module)
 
@@ -552,20 +560,24 @@ def _reap(grace_s=2.0):
             time.sleep(0.001)
 
 
+def _remove(path):
+    """Delete `path` and all below it, giving directories back the permissions a program took away. (Not
+    shutil.rmtree: importing shutil maps zlib, bz2 and lzma into the worker, and every fork copies them.)"""
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        for name in os.listdir(path):
+            _remove(os.path.join(path, name))
+        os.rmdir(path)
+    else:
+        os.unlink(path)
+
+
 def _reset():
-    """Empty the work dir; a dir the program made unremovable means this worker is retired."""
+    """Empty the work dir; a dir the program made unremovable (or too deep) means this worker is retired."""
     for name in os.listdir(WORKDIR):
-        path = os.path.join(WORKDIR, name)
-        for root, dirs, _ in os.walk(path):
-            for d in dirs:
-                try:
-                    os.chmod(os.path.join(root, d), 0o700)
-                except OSError:
-                    pass
         try:
-            os.chmod(path, 0o700)
-            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
-        except OSError:
+            _remove(os.path.join(WORKDIR, name))
+        except (OSError, RecursionError):
             pass
     return {"clean": not os.listdir(WORKDIR)}
 
@@ -583,6 +595,7 @@ def main():
     # sys as a test gets it back (see _restore): the children's argv and stdio, and no bytecode writes
     SYS_STATE.update(argv=["main.py"], stdin=STDIO[0], stdout=STDIO[1], stderr=STDIO[2], __stdin__=STDIO[0],
                      __stdout__=STDIO[1], __stderr__=STDIO[2], dont_write_bytecode=True)
+    compile("pass", "warm-up", "exec")  # the compiler's AST types are made on first use: once here, not per run
     gc.freeze()  # children never touch the worker's objects for collection: fewer copied pages per fork
     _send(ctrl_out, {"ready": True, "pid1": PIDNS})
     while True:

@@ -104,3 +104,11 @@ def test_float_compare_and_stop_on_first_failure(sandbox_url):
 def test_files_are_in_the_work_dir(sandbox_url):
     result = run(sandbox_url, "print(open('data/in.txt').read().upper())", files={"data/in.txt": "abc"})
     assert result["stdout"] == "ABC\n"
+
+
+def test_python_programs_get_the_site_builtins_and_packages(sandbox_url):
+    """The worker skips site's .pth hooks, but programs still see exit(), quit() and site-packages."""
+    assert run(sandbox_url, "print(1)\nexit(3)\nprint(2)")["exit_code"] == 3
+    assert run(sandbox_url, "quit()\nprint(2)")["stdout"] == ""
+    out = run(sandbox_url, "import sys\nprint(any(p.endswith('site-packages') for p in sys.path))")["stdout"]
+    assert out == "True\n"

@@ -55,6 +55,7 @@ class Scorer:
         self.thread = threading.Thread(target=self.loop.run_forever, name="rlvr-scorer", daemon=True)
         self.thread.start()
         self.backend = asyncio.run_coroutine_threadsafe(self._open(), self.loop).result()
+        self._in_flight: set[Future[Rewards | None]] = set()
 
     async def _open(self) -> Any:
         if self.cfg.urls:
@@ -83,12 +84,18 @@ class Scorer:
         return rewards
 
     def submit(self, samples: list[Sample]) -> Future[Rewards | None]:
-        return asyncio.run_coroutine_threadsafe(self._score(samples), self.loop)
+        future = asyncio.run_coroutine_threadsafe(self._score(samples), self.loop)
+        self._in_flight.add(future)
+        future.add_done_callback(self._in_flight.discard)
+        return future
 
     def score(self, samples: list[Sample]) -> Rewards | None:
         return self.submit(samples).result()
 
     def close(self) -> None:
+        """Cancel scoring nobody will wait for (the batch after the last step), close the backend, stop."""
+        for future in list(self._in_flight):
+            future.cancel()
         closer = getattr(self.backend, "aclose", None) or self.backend.close
         asyncio.run_coroutine_threadsafe(closer(), self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)

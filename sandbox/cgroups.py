@@ -105,6 +105,7 @@ class WorkerCgroup:
     pids: Path  # worker-N in the pids hierarchy (v2: the same directory)
     _memory_limit: int = 1 << 62  # v1's "unlimited" is about this large
     _pids_limit: int = 0
+    _events_fd: int | None = None
 
     def _file(self, name: str) -> Path:
         """A control file of the runs: memory's `run`, and for pids.* in v1 the pids group itself."""
@@ -139,17 +140,26 @@ class WorkerCgroup:
             self._pids_limit = pids
 
     def oom_kills(self) -> int:
-        """How many of the runs' processes the kernel has killed for exceeding the memory limit."""
-        path = self._file("memory.events" if self.version == 2 else "memory.oom_control")
-        with contextlib.suppress(OSError):
-            for line in path.read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
+        """How many of the runs' processes the kernel has killed for exceeding the memory limit (read twice per
+        run, so through a descriptor kept open)."""
+        try:
+            if self._events_fd is None:
+                name = "memory.events" if self.version == 2 else "memory.oom_control"
+                self._events_fd = os.open(self._file(name), os.O_RDONLY | os.O_CLOEXEC)
+            text = os.pread(self._events_fd, 4096, 0).decode()
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
         return 0
 
     def remove(self) -> None:
         """Kill what is left inside, then delete the directories."""
+        if self._events_fd is not None:
+            os.close(self._events_fd)
+            self._events_fd = None
         for top in dict.fromkeys((self.memory, self.pids)):
             _empty_and_remove(top)
 

@@ -34,6 +34,11 @@ import threading
 import time
 import types
 
+# The harness's own builtins, a private copy: every function below looks names up here, and C code that imports
+# while a harness frame is on top (a traceback's source lines) calls this __import__, not one a program put into
+# the builtins module, which would be handed these globals.
+__builtins__ = dict(vars(builtins))
+
 # Started with -S: the site-packages' .pth files (which import whatever they like, 4 MB here) do not run in
 # the worker; programs still get exit(), quit(), help() and site-packages on their path, as under `python`.
 site.setquit()
@@ -77,6 +82,8 @@ REFUSED_EVENTS = frozenset({
 })
 # The ways from an object to a frame, and the defaults that hide the originals behind the wrappers below.
 REFUSED_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "__defaults__", "__kwdefaults__"})
+# Rewriting a function in place would turn the harness's own functions (the audit hook itself) into the program's.
+REFUSED_WRITES = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 REFUSED_MODULES = frozenset({  # raw memory, other interpreters, or exec without an audit event
     "ctypes", "_ctypes", "_ctypes_test", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
     "_testclinic", "_testimportmultiple", "_xxtestfuzz", "_xxsubinterpreters", "xxlimited", "xxlimited_35",
@@ -89,8 +96,8 @@ def _refuse(what, _refusal=SandboxRefusal):
     raise _refusal(f"sandbox: {what} is not available to programs under script or call tests")
 
 
-def _audit(event, args, _events=REFUSED_EVENTS, _attributes=REFUSED_ATTRIBUTES, _modules=REFUSED_MODULES,
-           _trusted=TRUSTED_BYTECODE, _opened=[None], _type=type, _str=str, _bytes=bytes, _refuse=_refuse,  # noqa: B006
+def _audit(event, args, _events=REFUSED_EVENTS, _attributes=REFUSED_ATTRIBUTES, _writes=REFUSED_WRITES,
+           _modules=REFUSED_MODULES, _trusted=TRUSTED_BYTECODE, _opened=[None], _type=type, _str=str, _bytes=bytes, _refuse=_refuse,  # noqa: B006
            _os_open=os.open, _rdonly=os.O_RDONLY, _read=os.read, _close=os.close, _fstat=os.fstat):
     """The audit hook of script and call runs; bound only to objects captured before the program ran."""
     if event in _events:
@@ -98,6 +105,9 @@ def _audit(event, args, _events=REFUSED_EVENTS, _attributes=REFUSED_ATTRIBUTES, 
     if event == "object.__getattr__":
         if args[1] in _attributes:
             _refuse(f"the attribute {args[1]}")
+    elif event == "object.__setattr__":
+        if args[1] in _writes:
+            _refuse(f"setting the attribute {args[1]}")
     elif event == "import":
         name, path = args[0], args[1]
         parts = name.split(".") if _type(name) is _str else ()
@@ -137,9 +147,9 @@ def _create_builtin(spec, _create=None, _type=None, _str=None, _spec=None, _refu
     return _create(_spec(name=name))
 
 
-def _private(template, *defaults):
+def _private(template, *defaults, _function=types.FunctionType):
     """`template` rebound to empty globals and hidden defaults (reading __defaults__ is refused under test)."""
-    fn = types.FunctionType(template.__code__, {"__builtins__": {}}, template.__name__.strip("_"), defaults)
+    fn = _function(template.__code__, {"__builtins__": {}}, template.__name__.strip("_"), defaults)
     fn.__doc__ = template.__doc__
     return fn
 

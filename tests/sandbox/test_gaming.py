@@ -289,3 +289,50 @@ def test_cpp_script_tests_need_main_to_return(sandbox_url, trick):
     assert script_verdict(sandbox_url, "int square(int x) { return x * x; }\n", CPP_CHECK, "cpp")["passed"]
     verdict = script_verdict(sandbox_url, trick + CPP_WRONG, CPP_CHECK, "cpp")
     assert verdict["status"] in ("incomplete", "compile_error", "runtime_error"), verdict
+
+
+STEAL_MARKER = r'''
+import builtins, os, sys
+real_import = builtins.__import__
+def grab(name, g=None, l=None, fromlist=(), level=0, os=os, sys=sys, real_import=real_import):
+    if type(g) is dict and "_audit" in g:  # the harness's globals: switch its hook off, then find the marker
+        g["_audit"].__code__ = (lambda event, args, *rest, **kw: None).__code__
+        frame = sys._getframe()
+        while frame is not None:
+            nonce = frame.f_locals.get("nonce")
+            if type(nonce) is str and len(nonce) == 32:
+                os.write(3, (nonce + "\n0\n").encode())
+                os._exit(0)
+            frame = frame.f_back
+    return real_import(name, g, l, fromlist, level)
+'''
+HARNESS_TRAPS = {
+    # C code imports while printing a failing test's traceback, through builtins.__import__
+    "import hook, then dropped": STEAL_MARKER + "builtins.__import__ = grab\ndel builtins, os, sys\n" + WRONG,
+    "import hook set by the solution mid-test": STEAL_MARKER + "def square(x):\n    builtins.__import__ = grab\n"
+                                                "    return x + 2\n",
+    # the harness makes its private functions with types.FunctionType: a fake one would get the harness's internals
+    "fake FunctionType": "import types\nreal = types.FunctionType\n"
+                         "def fake(code, g, name=None, argdefs=None, closure=None):\n"
+                         "    for d in argdefs or ():\n"
+                         "        if type(d) is real and d.__name__ == '_restore':\n"
+                         "            d.__globals__['TEST_BUILTINS']['abs'] = lambda x: 0\n"
+                         "    return real(code, g, name, argdefs, closure)\n"
+                         "types.FunctionType = fake\ndel types\n" + WRONG,
+}
+
+
+@pytest.mark.parametrize("program", list(HARNESS_TRAPS.values()), ids=list(HARNESS_TRAPS))
+def test_the_harness_never_runs_program_code_with_its_own_globals(sandbox_url, program):
+    plain = "def check(candidate):\n    assert abs(candidate(3) - 9) < 1e-9\n\ncheck(square)\n"
+    with_import = "import math\ndef check(candidate):\n    assert math.isclose(candidate(3), 9)\n\ncheck(square)\n"
+    for test in (plain, with_import):
+        verdict = script_verdict(sandbox_url, program, test=test)
+        assert not verdict["passed"] and "AssertionError" in verdict["stderr_tail"], verdict
+
+
+def test_functions_cannot_be_rewritten_in_place(sandbox_url):
+    program = "def f():\n    return 1\ntry:\n    f.__code__ = (lambda: 2).__code__\nexcept ValueError as exc:\n" \
+              "    print(exc)\n" + WRONG.replace("x + 2", "x * x")
+    verdict = script_verdict(sandbox_url, program)
+    assert verdict["passed"] and "setting the attribute __code__" in verdict["stdout_tail"], verdict

@@ -82,8 +82,9 @@ REFUSED_EVENTS = frozenset({
 })
 # The ways from an object to a frame, and the defaults that hide the originals behind the wrappers below.
 REFUSED_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "__defaults__", "__kwdefaults__"})
-# Rewriting a function in place would turn the harness's own functions (the audit hook itself) into the program's.
-REFUSED_WRITES = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
+# Rewriting a function's code in place would turn a harness function (the audit hook itself) into the program's.
+# (Defaults stay writable: namedtuple sets them; the harness's own are out of a program's reach.)
+REFUSED_WRITES = frozenset({"__code__"})
 REFUSED_MODULES = frozenset({  # raw memory, other interpreters, or exec without an audit event
     "ctypes", "_ctypes", "_ctypes_test", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
     "_testclinic", "_testimportmultiple", "_xxtestfuzz", "_xxsubinterpreters", "xxlimited", "xxlimited_35",

@@ -19,15 +19,18 @@ JAIL_PATH = "/usr/local/bin:/usr/bin:/bin"
 SANDBOX_UID = 65534
 
 # Syscalls no jailed process may make: they reach into another process (ptrace, process_vm_*, pidfd_getfd,
-# kcmp) or around the other rules (perf events, io_uring). The worker then needs no PR_SET_DUMPABLE, whose
+# kcmp) or around the other rules (perf events, io_uring, and System V IPC objects, which outlive the run in
+# the worker's IPC namespace and hold memory no rlimit counts). The worker then needs no PR_SET_DUMPABLE, whose
 # only route from Python is ctypes, which would leave raw memory access behind in every forked run.
 DENIED_SYSCALLS = {
     "x86_64": (0xC000003E, {"ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312,
                             "perf_event_open": 298, "pidfd_getfd": 438, "io_uring_setup": 425,
-                            "io_uring_enter": 426, "io_uring_register": 427}),
+                            "io_uring_enter": 426, "io_uring_register": 427, "shmget": 29, "semget": 64,
+                            "msgget": 68}),
     "aarch64": (0xC00000B7, {"ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "kcmp": 272,
                              "perf_event_open": 241, "pidfd_getfd": 438, "io_uring_setup": 425,
-                             "io_uring_enter": 426, "io_uring_register": 427}),
+                             "io_uring_enter": 426, "io_uring_register": 427, "shmget": 194, "semget": 190,
+                             "msgget": 186}),
 }
 
 

@@ -255,3 +255,12 @@ def test_cpp_compile_bomb(sandbox_url):
                   limits={"wall_s": 3, "memory_mb": 256})
     assert include["status"] == "compile_error"
     assert_healthy(sandbox_url)
+
+
+def test_no_system_v_shared_memory_to_outlive_the_run(sandbox_url):
+    """A System V segment would outlive the run in the worker's IPC namespace, holding memory no limit counts."""
+    code = "#include <sys/ipc.h>\n#include <sys/shm.h>\n#include <cstdio>\n#include <cerrno>\nint main() {\n" \
+           "  int id = shmget(IPC_PRIVATE, 1 << 28, IPC_CREAT | 0600);\n  printf(\"%d %d\\n\", id, errno);\n}\n"
+    result = run(sandbox_url, code, language="cpp", limits={"wall_s": 10})
+    assert result["status"] == "ok" and result["stdout"] == "-1 1\n", result  # EPERM
+    assert_healthy(sandbox_url)

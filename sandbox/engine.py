@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 
@@ -29,6 +30,7 @@ from sandbox.models import (
 from sandbox.pool import Worker, WorkerPool
 
 TAIL = 2000
+log = logging.getLogger("rlvr.sandbox")
 
 
 class BadRequest(ValueError):
@@ -103,10 +105,14 @@ class Sandbox:
         return JudgeBatchResult(results=list(await asyncio.gather(*(self._judge_item(job) for job in req.jobs))))
 
     async def _judge_item(self, req: JudgeRequest) -> JudgeBatchItem:
+        """One job of a batch; whatever goes wrong with it stays with it."""
         try:
             return JudgeBatchItem(result=await self.judge(req, admitted=True))
         except BadRequest as exc:
             return JudgeBatchItem(error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a sandbox bug on one job must not fail the other jobs
+            log.exception("judging one job of a batch failed")
+            return JudgeBatchItem(error=f"the sandbox failed on this job: {type(exc).__name__}: {exc}"[:500])
 
     async def judge(self, req: JudgeRequest, admitted: bool = False) -> JudgeResult:
         """Every test in one leased worker (a compiled program is built once); verdicts in test order."""
@@ -165,7 +171,10 @@ def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.Outcome, need
     if needs_marker and not outcome.completed:
         return _failed(result, "the test did not run to its end (the program exited early)", "incomplete")
     if isinstance(test, CallTest):
-        actual = parse_value(outcome.value or "null")
+        try:
+            actual = parse_value(outcome.value or "null")
+        except ValueError as exc:  # e.g. an int of more digits than Python converts from text
+            return _failed(result, f"{test.fn_name} returned a value that cannot be read: {exc}"[:300], "wrong_answer")
         if not values_equal(actual, test.expected, test.tolerance):
             shown = repr(actual)
             shown = shown if len(shown) <= 200 else shown[:200] + "..."

@@ -173,8 +173,10 @@ class WorkerPool:
         self._idle.put_nowait(fresh)
 
     def admit(self, jobs: int) -> None:
-        """Raise Overloaded unless `jobs` more can wait for a worker without passing `max_queue`."""
-        if self.waiting + jobs > self.max_queue + self._idle.qsize():
+        """Raise Overloaded unless `jobs` more can wait for a worker without passing `max_queue`; a batch
+        larger than the queue is still taken when a worker is idle and nothing waits (else it never could be)."""
+        idle = self._idle.qsize()
+        if self.waiting + jobs > self.max_queue + idle and not (idle and not self.waiting):
             raise Overloaded(f"all {self.size} sandbox workers are busy and {self.waiting} jobs wait")
 
     @contextlib.asynccontextmanager

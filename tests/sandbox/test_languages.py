@@ -112,3 +112,9 @@ def test_python_programs_get_the_site_builtins_and_packages(sandbox_url):
     assert run(sandbox_url, "quit()\nprint(2)")["stdout"] == ""
     out = run(sandbox_url, "import sys\nprint(any(p.endswith('site-packages') for p in sys.path))")["stdout"]
     assert out == "True\n"
+
+
+def test_a_returned_int_too_long_to_read_is_a_wrong_answer(sandbox_url):
+    code = "import sys\nsys.set_int_max_str_digits(0)\ndef big():\n    return 10 ** 5000\n"
+    body = judge(sandbox_url, code, [{"type": "call", "fn_name": "big", "args": [], "expected": 1}])
+    assert body["tests"][0]["status"] == "wrong_answer" and "cannot be read" in body["tests"][0]["reason"], body

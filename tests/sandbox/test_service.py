@@ -75,6 +75,9 @@ def test_overload_answers_503_with_retry_after():
         slow.join()
         assert r.status_code == 503 and r.headers["Retry-After"] == "1"
         assert batch.status_code == 503 and "busy" in batch.text
+        # idle and nothing waiting: a batch larger than the queue is taken rather than refused forever
+        bigger = httpx.post(url + "/v1/judge/batch", json={"jobs": [job] * 3}, timeout=30)
+        assert bigger.status_code == 200 and [i["result"]["passed"] for i in bigger.json()["results"]] == [1, 1, 1]
         assert run(url, "print(1)")["stdout"] == "1\n"
 
 

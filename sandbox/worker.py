@@ -424,11 +424,20 @@ def _make_stdio():
     return stdio
 
 
-def _child(req, nonce, stdin_fd, out_w, err_w, status_w, _exit=os._exit):
-    """Between fork and the program: its cgroup, new session, fds, limits, then the program."""
+def _child(req, nonce, stdin_fd, out_w, err_w, status_w, setup_w, _exit=os._exit):
+    """Between fork and the program: its cgroup, new session, fds, limits, then the program.
+
+    A failure of the sandbox's own set-up goes to `setup_w`, which the program never holds: the worker reports
+    it as its own failure, which a program cannot fake to turn a wrong answer into a sandbox error.
+    """
     try:
         for fd in CGROUP_FDS:
             os.write(fd, b"0")  # "0": the writer itself, and so everything it forks
+    except OSError as exc:
+        os.write(setup_w, f"cannot move the run into its cgroup: {exc}".encode())
+        _exit(127)
+    os.close(setup_w)
+    try:
         os.setsid()
         for src, dst in ((stdin_fd, 0), (out_w, 1), (err_w, 2), (status_w, STATUS_FD)):
             os.dup2(src, dst)
@@ -508,12 +517,12 @@ def _run(req):
     stdin_fd = os.memfd_create("stdin")
     os.write(stdin_fd, req.get("stdin", "").encode())
     os.lseek(stdin_fd, 0, os.SEEK_SET)
-    (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe()
+    (out_r, out_w), (err_r, err_w), (st_r, st_w), (setup_r, setup_w) = os.pipe(), os.pipe(), os.pipe(), os.pipe()
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        _child(req, nonce, stdin_fd, out_w, err_w, st_w)
-    for fd in (stdin_fd, out_w, err_w, st_w):
+        _child(req, nonce, stdin_fd, out_w, err_w, st_w, setup_w)
+    for fd in (stdin_fd, out_w, err_w, st_w, setup_w):
         os.close(fd)
     cap = limits["output_kb"] * 1024
     buffers, timeout, over = _collect(pid, (out_r, err_r, st_r), cap, start + limits["wall_s"])
@@ -522,9 +531,13 @@ def _run(req):
     for fd in (out_r, err_r, st_r):
         os.close(fd)
     _reap()
+    setup_error = os.read(setup_r, 4096).decode(errors="replace")
+    os.close(setup_r)
+    if setup_error:
+        raise RuntimeError(setup_error)  # the service retires this worker; the run is a sandbox_error
     try:
-        dirty = bool(os.listdir(WORKDIR))
-    except OSError:  # e.g. the program took away the dir's permissions: the reset retires this worker
+        dirty = bool(os.listdir(WORKDIR)) or os.stat(WORKDIR).st_mode != WORKDIR_MODE
+    except OSError:  # the program took away the dir's permissions
         dirty = True
     completed, value = _completion(bytes(buffers[st_r]).decode(errors="replace"), nonce)
     cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000
@@ -584,7 +597,9 @@ def _remove(path):
 
 
 def _reset():
-    """Empty the work dir; a dir the program made unremovable (or too deep) means this worker is retired."""
+    """Empty the work dir and give it back its mode; a dir the program made unremovable (or too deep) means this
+    worker is retired."""
+    os.chmod(WORKDIR, WORKDIR_MODE)
     for name in os.listdir(WORKDIR):
         try:
             _remove(os.path.join(WORKDIR, name))
@@ -601,7 +616,8 @@ def main():
     os.close(null)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.makedirs(WORKDIR, exist_ok=True)
-    global STDIO
+    global STDIO, WORKDIR_MODE
+    WORKDIR_MODE = os.stat(WORKDIR).st_mode
     STDIO = _make_stdio()
     # sys as a test gets it back (see _restore): the children's argv and stdio, and no bytecode writes
     SYS_STATE.update(argv=["main.py"], stdin=STDIO[0], stdout=STDIO[1], stderr=STDIO[2], __stdin__=STDIO[0],

@@ -35,3 +35,29 @@ def test_worker_cgroups_are_made_limited_and_removed():
     finally:
         cgroups.close()
     assert not cgroups.memory.exists() and not cgroups.pids.exists()
+
+
+def test_a_run_that_cannot_enter_its_cgroup_is_the_sandboxs_failure_not_the_programs():
+    """The worker reports it (the service retires the worker: sandbox_error), instead of a runtime error."""
+    import asyncio
+
+    from sandbox.jail import Jail
+    from sandbox.pool import Worker, WorkerDied
+
+    class BrokenCgroupJail(Jail):
+        def worker_command(self, cgroup_fds=()):
+            return super().worker_command((self.unwritable,))
+
+    async def attempt():
+        jail = BrokenCgroupJail()
+        jail.unwritable = os.open(os.devnull, os.O_RDONLY)  # writing "0" to it fails like a lost cgroup would
+        worker = await Worker.start(jail)
+        os.close(jail.unwritable)
+        try:
+            limits = {"wall_s": 5, "cpu_s": 5, "memory_mb": 256, "output_kb": 64, "pids": 16}
+            with pytest.raises(WorkerDied, match="cannot move the run into its cgroup"):
+                await worker.run({"source": "print(1)", "mode": "main", "stdin": "", "files": {}, "limits": limits})
+        finally:
+            await worker.kill()
+
+    asyncio.run(attempt())

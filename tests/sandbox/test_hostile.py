@@ -228,6 +228,10 @@ def test_locking_the_work_dir_itself(single_worker_url):
     assert locked["status"] == "ok" and locked["stdout"] == "locked\n", locked
     out = run(single_worker_url, "import os\nprint(os.listdir('.'))", limits=SMALL)
     assert out["stdout"] == "[]\n", out
+    read_only = run(single_worker_url, "import os\nos.chmod('.', 0o555)", limits=SMALL)
+    assert read_only["status"] == "ok", read_only
+    out = run(single_worker_url, "open('f', 'w').write('x')\nprint('writable')", limits=SMALL)
+    assert out["stdout"] == "writable\n", out
 
 
 def test_filling_the_disk(single_worker_url):

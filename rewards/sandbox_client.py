@@ -40,15 +40,15 @@ class SandboxClient:
     async def judge_many(self, jobs: list[dict[str, Any]], work_s: list[float]) -> list[dict[str, Any] | SandboxUnavailable]:
         """Each job's JudgeResult, or the SandboxUnavailable that stopped it, in order.
 
-        `work_s`: each job's longest run time (its tests' wall limits); a chunk may take their sum plus slack.
+        `work_s`: each job's longest run time (its tests' wall limits). A chunk may wait behind the others, so
+        it gets all of them plus slack: a bound for a sandbox that stopped answering, not a deadline.
         Chunks are small enough that every URL gets at least two, so a batch spreads over all sandboxes.
         """
         size = max(1, min(self.max_chunk, math.ceil(len(jobs) / (2 * len(self.urls)))))
+        timeout_s = self.slack_s + sum(work_s)
         outcomes: list[dict[str, Any] | SandboxUnavailable] = []
-        chunks = [range(start, min(start + size, len(jobs))) for start in range(0, len(jobs), size)]
-        for results in await asyncio.gather(*(self._judge_chunk([jobs[i] for i in chunk],
-                                                                self.slack_s + sum(work_s[i] for i in chunk))
-                                              for chunk in chunks)):
+        chunks = [jobs[start:start + size] for start in range(0, len(jobs), size)]
+        for results in await asyncio.gather(*(self._judge_chunk(chunk, timeout_s) for chunk in chunks)):
             outcomes.extend(results)
         return outcomes
 
@@ -57,6 +57,8 @@ class SandboxClient:
             body = await self._post({"jobs": jobs}, timeout_s)
         except SandboxUnavailable as exc:
             return [exc] * len(jobs)
+        except (ValueError, TypeError) as exc:  # e.g. a reference value JSON cannot carry (NaN)
+            return [SandboxUnavailable(f"the jobs could not be sent: {type(exc).__name__}: {exc}")] * len(jobs)
         return [item["result"] if item.get("error") is None
                 else SandboxUnavailable(f"the sandbox refused the job: {item['error']}") for item in body["results"]]
 

@@ -111,7 +111,8 @@ class CodeGrader(Grader[CodeSpec]):
             reference = CodeReference.model_validate(sample.reference)
         except ValidationError as exc:
             return Score.failed(f"invalid code reference: {exc.errors(include_url=False)[:3]}")
-        code = extract_code(sample.completion, spec.language, spec.extract)
+        # lone surrogates (which no source file can hold) would make the whole chunk's request unsendable
+        code = extract_code(sample.completion, spec.language, spec.extract).encode("utf-8", "replace").decode()
         if not code.strip():
             return Score(reward=0.0, details={"reason": "no code in the completion"})
         limit = min(spec.max_code_chars, MAX_CODE_CHARS - len(reference.prefix) - len(reference.suffix))

@@ -1,5 +1,7 @@
 """The code grader through the real reward service and the real sandbox (both started as `rlvr` commands)."""
 
+import json
+
 import httpx
 import pytest
 
@@ -132,3 +134,15 @@ def test_serve_starts_its_own_sandbox():
         item = {"completion": fenced("def square(x):\n    return x * x"), "reference": SQUARE_TESTS}
         (result,) = score_batch(server, {"type": "code"}, [item])
     assert result["reward"] == 1.0 and result["error"] is None, result
+
+
+def test_one_unsendable_sample_does_not_fail_the_others(server):
+    """A lone surrogate arrives fine as escaped JSON, but no UTF-8 request body can carry it on to the sandbox."""
+    surrogate = {"completion": fenced("def square(x):\n    return x * x  # \ud800"), "reference": SQUARE_TESTS}
+    items = [surrogate, {"completion": fenced("def square(x):\n    return x * x"), "reference": SQUARE_TESTS}]
+    body = json.dumps({"grader": {"type": "code"}, "items": items})  # ensure_ascii: the surrogate as \ud800
+    r = httpx.post(server + "/v1/score/batch", content=body, headers={"content-type": "application/json"},
+                   timeout=120)
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["reward"] for x in results] == [1.0, 1.0] and not any(x["error"] for x in results), results

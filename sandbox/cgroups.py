@@ -70,10 +70,11 @@ def _empty_and_remove(directory: Path, grace_s: float = 2.0) -> None:
 
 
 def _sweep(parent: Path) -> None:
-    """Remove what earlier sandbox services that died without cleaning up left under `parent`."""
+    """Remove what earlier sandbox services that died without cleaning up left under `parent` (one may have had
+    this process's pid, e.g. before a container restarted)."""
     for stale in parent.glob(PREFIX + "*"):
-        pid = stale.name[len(PREFIX):]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+        pid = stale.name[len(PREFIX):].partition("-")[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or not Path(f"/proc/{pid}").exists()):
             _empty_and_remove(stale)
 
 
@@ -234,14 +235,19 @@ class Cgroups:
         """A worker's cgroups: `name` with `home` and `run` inside in the memory hierarchy (v1: and `name` alone
         in the pids hierarchy)."""
         memory, pids = self.memory / name, self.pids / name
-        memory.mkdir()
-        if self.version == 2:  # only leaves hold processes, so the worker lives in `home`
-            _write(memory / "cgroup.subtree_control", "+memory +pids")
-        else:
-            pids.mkdir()
-        (memory / "home").mkdir()
-        (memory / "run").mkdir()
-        return WorkerCgroup(self.version, memory, pids)
+        worker = WorkerCgroup(self.version, memory, pids)
+        try:
+            memory.mkdir()
+            if self.version == 2:  # only leaves hold processes, so the worker lives in `home`
+                _write(memory / "cgroup.subtree_control", "+memory +pids")
+            else:
+                pids.mkdir()
+            (memory / "home").mkdir()
+            (memory / "run").mkdir()
+        except OSError:
+            worker.remove()
+            raise
+        return worker
 
     def close(self) -> None:
         """Remove this service's directories, and anything still inside them."""

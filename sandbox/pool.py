@@ -43,9 +43,11 @@ class Worker:
     @classmethod
     async def start(cls, jail: Jail, cgroup: WorkerCgroup | None = None) -> Worker:
         """Spawn a worker and wait for it to say it is ready; then (before any run) put it in `cgroup`."""
-        cgroup_fds = tuple(cgroup.procs_fds()) if cgroup is not None else ()
-        argv, env, workdir, fd = jail.worker_command(cgroup_fds)
+        cgroup_fds: tuple[int, ...] = ()
+        fd = None
         try:
+            cgroup_fds = tuple(cgroup.procs_fds()) if cgroup is not None else ()
+            argv, env, workdir, fd = jail.worker_command(cgroup_fds)
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
@@ -127,7 +129,8 @@ class Worker:
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         if self.cgroup is not None:
-            await asyncio.to_thread(self.cgroup.remove)
+            with contextlib.suppress(OSError):  # a replacement must go on regardless
+                await asyncio.to_thread(self.cgroup.remove)
 
 
 class WorkerPool:
@@ -187,7 +190,8 @@ class WorkerPool:
             self.admit(1)
         self.waiting += 1
         try:
-            worker = await self._idle.get()
+            while (worker := await self._idle.get()).proc.returncode is not None:
+                self._replace_later(worker)  # died while idle: never hand it a job
         finally:
             self.waiting -= 1
         self.busy += 1
@@ -206,11 +210,14 @@ class WorkerPool:
                 except WorkerDied:
                     worker.retire = True
             if worker.retire or worker.jobs >= self.jobs_per_worker:
-                task = asyncio.get_running_loop().create_task(self._replace(worker))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._replace_later(worker)
             else:
                 self._idle.put_nowait(worker)
+
+    def _replace_later(self, worker: Worker) -> None:
+        task = asyncio.get_running_loop().create_task(self._replace(worker))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         for task in list(self._tasks):

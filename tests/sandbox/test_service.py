@@ -89,6 +89,18 @@ def test_workers_are_replaced_after_runs_per_worker_jobs():
     assert health["jobs"] == 5 and health["recycled"] >= 2, health
 
 
+def test_a_worker_that_died_while_idle_is_replaced_not_handed_a_job():
+    import psutil
+
+    with launch(["sandbox", "--workers", "1"], free_port()) as url:
+        service = next(p for p in psutil.Process().children() if "sandbox" in " ".join(p.cmdline()))
+        for process in service.children(recursive=True):  # bwrap and the worker inside it
+            process.kill()
+        time.sleep(0.5)
+        assert run(url, "print(6 * 7)")["stdout"] == "42\n"
+        assert httpx.get(url + "/healthz", timeout=10).json()["recycled"] >= 1
+
+
 def test_refuses_to_start_without_bwrap():
     env = {**os.environ, "PATH": "/nonexistent"}
     proc = subprocess.run([sys.executable, "-m", "rewards.cli", "sandbox", "--port", str(free_port())], cwd=REPO,

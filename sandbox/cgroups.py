@@ -78,6 +78,29 @@ def _sweep(parent: Path) -> None:
             _empty_and_remove(stale)
 
 
+def _enable_for_children(base: Path) -> bool:
+    """Give `base`'s children the memory and pids controllers (v2). That is allowed only in a cgroup holding no
+    processes, so when this service is what holds it (a delegated unit, a container's root) it first moves
+    itself into a leaf; if other processes are there too, it moves back and gives up."""
+    control = base / "cgroup.subtree_control"
+    if {"memory", "pids"} <= set(control.read_text().split()):
+        return True
+    with contextlib.suppress(OSError):
+        _write(control, "+memory +pids")
+        return True
+    leaf = base / f"{PREFIX}{os.getpid()}-service"
+    try:
+        leaf.mkdir(exist_ok=True)
+        _write(leaf / "cgroup.procs", "0")  # "0": this process
+        _write(control, "+memory +pids")
+        return True
+    except OSError:
+        with contextlib.suppress(OSError):
+            _write(base / "cgroup.procs", "0")
+            leaf.rmdir()
+        return False
+
+
 def _descendants(pid: int) -> list[int]:
     """`pid` and every process below it (from /proc/<pid>/task/*/children)."""
     found, pending = [], [pid]
@@ -189,9 +212,9 @@ class Cgroups:
                 continue
             if not {"memory", "pids"} <= set((base / "cgroup.controllers").read_text().split()):
                 return None
-            with contextlib.suppress(OSError):  # fails where our own group still holds processes
-                _write(base / "cgroup.subtree_control", "+memory +pids")
             _sweep(base)
+            if not _enable_for_children(base):
+                return None
             top = base / f"{PREFIX}{os.getpid()}"
             try:
                 top.mkdir()

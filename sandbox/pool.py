@@ -104,7 +104,7 @@ class Worker:
         if self.cgroup is not None:
             memory_mb = limits["memory_mb"] + self.disk_mb + CGROUP_HEADROOM_MB  # tmpfs files count as memory
             try:
-                self.cgroup.limit(memory_mb * 1024 * 1024, limits["pids"] + 3)  # + the worker and bwrap
+                self.cgroup.limit(memory_mb * 1024 * 1024, limits["pids"] + 3)  # v1: + the worker and bwrap
             except OSError as exc:
                 self.retire = True
                 raise WorkerDied(f"cannot set the worker's cgroup limits: {exc}") from exc

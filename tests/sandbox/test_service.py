@@ -92,8 +92,9 @@ def test_workers_are_replaced_after_runs_per_worker_jobs():
 def test_a_worker_that_died_while_idle_is_replaced_not_handed_a_job():
     import psutil
 
-    with launch(["sandbox", "--workers", "1"], free_port()) as url:
-        service = next(p for p in psutil.Process().children() if "sandbox" in " ".join(p.cmdline()))
+    port = free_port()
+    with launch(["sandbox", "--workers", "1"], port) as url:
+        service = next(p for p in psutil.Process().children() if str(port) in p.cmdline())
         for process in service.children(recursive=True):  # bwrap and the worker inside it
             process.kill()
         time.sleep(0.5)

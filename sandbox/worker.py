@@ -22,6 +22,7 @@ import builtins
 import gc
 import importlib
 import json
+import operator
 import os
 import re
 import resource
@@ -165,6 +166,12 @@ def _dependencies(name, attrs, loaded):
     return tuple(found)
 
 
+def _classes(name, attrs, _immutable=1 << 8):
+    """The classes module `name` defines that a program could patch: each with its metaclass, bases and dict."""
+    return tuple((value, type(value), value.__bases__, dict(vars(value))) for value in attrs.values()
+                 if isinstance(value, type) and value.__module__ == name and not value.__flags__ & _immutable)
+
+
 def _guard_modules():
     """Patch signal and _imp in place (in the worker, so the snapshot below keeps them), then snapshot."""
     _signal.signal = _private(_frameless_signal, _signal.signal, callable)  # signal.signal calls this one
@@ -175,7 +182,8 @@ def _guard_modules():
     modules = {}
     for name, module in loaded.items():
         attrs = dict(vars(module))
-        modules[name] = (module, type(module), vars(module), attrs, _dependencies(name, attrs, loaded))
+        modules[name] = (module, type(module), vars(module), attrs, _dependencies(name, attrs, loaded),
+                         _classes(name, attrs))
     entries = dict(sys.modules)
     del entries["__main__"]
     lists = [(lst, list(lst)) for lst in (sys.meta_path, sys.path_hooks, sys.path)]
@@ -187,8 +195,37 @@ SYS_STATE = MODULES["sys"][3]
 ALWAYS_RESTORED = ("sys", "builtins", "_frozen_importlib", "_frozen_importlib_external")
 
 
-def _restore(names, done, kept, _snapshot=MODULES, _type=type, _dict=dict, _setattr=object.__setattr__):
-    """Put back the modules `names` and everything they rely on: attributes and class, as the worker had them.
+def _restore_classes(classes, kept, _type=type, _vars=vars, _len=len, _all=all, _map=map, _is=operator.is_,
+                     _bases=type.__dict__["__bases__"].__get__, _setattr=object.__setattr__,
+                     _set=type.__setattr__, _delete=type.__delattr__, _dict=dict, _missing=object()):
+    """Put back classes a program patched (`Fraction.__eq__`, an import finder's method): metaclass, bases, dict."""
+    for cls, meta, bases, attrs in classes:
+        if _type(cls) is not meta:
+            _setattr(cls, "__class__", meta)
+        if _bases(cls) is not bases:
+            _set(cls, "__bases__", bases)
+        current = _vars(cls)
+        if _len(current) == _len(attrs) and _all(_map(_is, current, attrs)) and \
+                _all(_map(_is, current.values(), attrs.values())):
+            continue
+        kept.append(_dict(current))
+        for key in [key for key in current if key not in attrs]:
+            try:
+                _delete(cls, key)
+            except (AttributeError, TypeError):
+                pass
+        for key, value in attrs.items():
+            if current.get(key, _missing) is not value:
+                try:
+                    _set(cls, key, value)
+                except (AttributeError, TypeError):
+                    pass
+
+
+def _restore(names, done, kept, _snapshot=MODULES, _type=type, _dict=dict, _setattr=object.__setattr__,
+             _restore_classes=_restore_classes):
+    """Put back the modules `names` and everything they rely on: attributes, class and the classes they define,
+    as the worker had them.
 
     Touching a module's attributes copies its pages out of the fork, so only what the test can reach is put
     back. Everything replaced stays referenced in `kept`, so no finalizer of the program runs in between.
@@ -199,12 +236,13 @@ def _restore(names, done, kept, _snapshot=MODULES, _type=type, _dict=dict, _seta
         if name in done:
             continue
         done.add(name)
-        module, cls, namespace, attrs, dependencies = _snapshot[name]
+        module, cls, namespace, attrs, dependencies, classes = _snapshot[name]
         if _type(module) is not cls:
             _setattr(module, "__class__", cls)
         kept.append(_dict(namespace))
         namespace.clear()
         namespace.update(attrs)
+        _restore_classes(classes, kept)
         pending.extend(dependencies)
 
 

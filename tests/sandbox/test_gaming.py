@@ -336,3 +336,30 @@ def test_functions_cannot_be_rewritten_in_place(sandbox_url):
               "    print(exc)\n" + WRONG.replace("x + 2", "x * x")
     verdict = script_verdict(sandbox_url, program)
     assert verdict["passed"] and "setting the attribute __code__" in verdict["stdout_tail"], verdict
+
+
+CLASS_PATCHES = {
+    "method": ("import fractions\nfractions.Fraction.__eq__ = lambda self, other: True\ndel fractions\n",
+               "from fractions import Fraction\ndef check(candidate):\n    assert Fraction(candidate(3)) == Fraction(9)\n"),
+    "added method": ("import collections\ncollections.Counter.__ne__ = lambda self, other: False\n"
+                     "collections.Counter.__eq__ = lambda self, other: True\ndel collections\n",
+              "from collections import Counter\ndef check(candidate):\n    assert Counter([candidate(3)]) == Counter([9])\n"),
+    "import finder": ("import _frozen_importlib_external as ext, sys\nsys.modules.pop('cmath', None)\n"
+                      "class Loader:\n    def create_module(self, spec):\n        return None\n"
+                      "    def exec_module(self, module):\n        module.isclose = lambda *a, **k: True\n"
+                      "real = ext.FileFinder.find_spec\n"
+                      "def find_spec(self, name, target=None):\n"
+                      "    spec = real(self, name, target)\n"
+                      "    if name == 'cmath' and spec is not None:\n        spec.loader = Loader()\n"
+                      "    return spec\n"
+                      "ext.FileFinder.find_spec = find_spec\ndel ext, sys\n",
+                      "import cmath\ndef check(candidate):\n    assert cmath.isclose(candidate(3), 9)\n"),
+}
+
+
+@pytest.mark.parametrize("patch,test", list(CLASS_PATCHES.values()), ids=list(CLASS_PATCHES))
+def test_patched_classes_are_put_back_before_the_test_uses_them(sandbox_url, patch, test):
+    test += "\ncheck(square)\n"
+    assert script_verdict(sandbox_url, "def square(x):\n    return x * x\n", test=test)["passed"]
+    verdict = script_verdict(sandbox_url, WRONG + patch, test=test)
+    assert verdict["status"] == "runtime_error" and "AssertionError" in verdict["stderr_tail"], verdict

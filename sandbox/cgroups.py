@@ -120,7 +120,7 @@ class WorkerCgroup:
 
     The worker stays out of `run`, so when a run's tree outgrows its memory the kernel kills one of the run's
     processes, never the worker. A run's first process moves itself into `run` through a file descriptor of
-    `run`'s cgroup.procs that the service opened and the worker inherits (`procs_fds`); the program never sees
+    `run`'s cgroup.procs that the service opened and the worker inherits (`procs_fd`); the program never sees
     it. A process limit cannot kill anyone, so in v1 the worker shares its pids cgroup with its runs.
     """
 
@@ -130,14 +130,15 @@ class WorkerCgroup:
     _memory_limit: int = 1 << 62  # v1's "unlimited" is about this large
     _pids_limit: int = 0
     _events_fd: int | None = None
+    _oom_kills_seen: int = 0
 
     def _file(self, name: str) -> Path:
         """A control file of the runs: memory's `run`, and for pids.* in v1 the pids group itself."""
         return self.pids / name if name.startswith("pids.") and self.version == 1 else self.memory / "run" / name
 
-    def procs_fds(self) -> list[int]:
+    def procs_fd(self) -> int:
         """A write-only fd of `run`'s cgroup.procs: writing "0" to it moves the writer in."""
-        return [os.open(self.memory / "run" / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)]
+        return os.open(self.memory / "run" / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
 
     def attach(self, pid: int) -> None:
         """Move `pid` and its descendants (the worker, and bwrap above it) in, outside `run`."""
@@ -163,9 +164,15 @@ class WorkerCgroup:
             _write(self._file("pids.max"), str(pids))
             self._pids_limit = pids
 
-    def oom_kills(self) -> int:
-        """How many of the runs' processes the kernel has killed for exceeding the memory limit (read twice per
-        run, so through a descriptor kept open)."""
+    def new_oom_kills(self) -> int:
+        """How many of the runs' processes the kernel has killed for memory since the last call (once per run:
+        nothing runs in `run` between runs)."""
+        total = self._oom_kills()
+        new, self._oom_kills_seen = total - self._oom_kills_seen, total
+        return new
+
+    def _oom_kills(self) -> int:
+        """The kernel's count of OOM kills in `run`, read through a descriptor kept open."""
         try:
             if self._events_fd is None:
                 name = "memory.events" if self.version == 2 else "memory.oom_control"

@@ -85,21 +85,21 @@ class Jail:
     disk_mb: int = 64
     bwrap: str = field(default_factory=lambda: shutil.which("bwrap") or "")
 
-    def worker_command(self, cgroup_fds: tuple[int, ...] = ()) -> tuple[list[str], dict[str, str], str | None, int | None]:
+    def worker_command(self, cgroup_fd: int | None = None) -> tuple[list[str], dict[str, str], str | None, int | None]:
         """argv, environment, (insecure mode only) a private work dir to remove afterwards, and an fd to pass.
 
         The fd holds the seccomp program; the caller passes it to the child and closes it once started.
-        `cgroup_fds` (passed by the caller too) are where each run moves itself (see sandbox.cgroups).
+        `cgroup_fd` (passed by the caller too) is where each run moves itself (see sandbox.cgroups).
         No /proc in the jail: a program could read its own memory through /proc/self/mem.
         """
         python = [jail_python(), "-I", "-S", "-X", "utf8", "-c", WORKER_SOURCE]  # -S: see the worker's top
         if not self.isolated:
             workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
-            config = {"workdir": workdir, "pidns": False, "disk_mb": self.disk_mb, "cgroup_fds": list(cgroup_fds)}
+            config = {"workdir": workdir, "pidns": False, "disk_mb": self.disk_mb, "cgroup_fd": cgroup_fd}
             env = {"PATH": JAIL_PATH, "HOME": workdir, "SANDBOX_WORKER_CONFIG": json.dumps(config)}
             return python, env, workdir, None
         config = json.dumps({"workdir": JAIL_WORKDIR, "pidns": True, "disk_mb": self.disk_mb,
-                             "cgroup_fds": list(cgroup_fds)})
+                             "cgroup_fd": cgroup_fd})
         seccomp = os.memfd_create("seccomp")
         os.write(seccomp, seccomp_program())
         os.lseek(seccomp, 0, os.SEEK_SET)

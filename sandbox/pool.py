@@ -43,23 +43,26 @@ class Worker:
     @classmethod
     async def start(cls, jail: Jail, cgroup: WorkerCgroup | None = None) -> Worker:
         """Spawn a worker and wait for it to say it is ready; then (before any run) put it in `cgroup`."""
-        cgroup_fds: tuple[int, ...] = ()
-        fd = None
+        passed: list[int] = []  # fds the worker inherits, closed here once it has them
         try:
-            cgroup_fds = tuple(cgroup.procs_fds()) if cgroup is not None else ()
-            argv, env, workdir, fd = jail.worker_command(cgroup_fds)
+            cgroup_fd = cgroup.procs_fd() if cgroup is not None else None
+            if cgroup_fd is not None:
+                passed.append(cgroup_fd)
+            argv, env, workdir, seccomp_fd = jail.worker_command(cgroup_fd)
+            if seccomp_fd is not None:
+                passed.append(seccomp_fd)
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
-                pass_fds=cgroup_fds if fd is None else (fd, *cgroup_fds),
+                pass_fds=passed,
             )
         except BaseException:
             if cgroup is not None:
                 cgroup.remove()
             raise
         finally:
-            for passed in (*cgroup_fds, *(() if fd is None else (fd,))):
-                os.close(passed)
+            for fd in passed:
+                os.close(fd)
         worker = cls(proc, workdir, cgroup, jail.disk_mb)
         try:
             hello = await worker._read(START_TIMEOUT_S)
@@ -108,9 +111,8 @@ class Worker:
             except OSError as exc:
                 self.retire = True
                 raise WorkerDied(f"cannot set the worker's cgroup limits: {exc}") from exc
-            kills = self.cgroup.oom_kills()
         reply = await self.call({"op": "run", **message}, limits["wall_s"] + BACKSTOP_S)
-        if self.cgroup is not None and self.cgroup.oom_kills() > kills:
+        if self.cgroup is not None and self.cgroup.new_oom_kills():
             reply["oom_killed"] = True
         self.dirty = self.dirty or reply.get("dirty", True)
         return reply

@@ -64,7 +64,7 @@ EXEC_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.U
 CONFIG = json.loads(os.environ.get("SANDBOX_WORKER_CONFIG", "{}"))
 WORKDIR = CONFIG.get("workdir", "/tmp")
 PIDNS = CONFIG.get("pidns", False) and os.getpid() == 1  # only then may kill(-1) be used
-CGROUP_FDS = CONFIG.get("cgroup_fds", [])  # the runs' cgroup.procs: each run's first process moves itself in
+CGROUP_FD = CONFIG.get("cgroup_fd")  # the runs' cgroup.procs: each run's first process moves itself in
 MEMORY_RE = re.compile(r"MemoryError|std::bad_alloc|heap out of memory|Cannot allocate memory")
 
 
@@ -99,7 +99,8 @@ def _refuse(what, _refusal=SandboxRefusal):
 
 
 def _audit(event, args, _events=REFUSED_EVENTS, _attributes=REFUSED_ATTRIBUTES, _writes=REFUSED_WRITES,
-           _modules=REFUSED_MODULES, _trusted=TRUSTED_BYTECODE, _opened=[None], _type=type, _str=str, _bytes=bytes, _refuse=_refuse,  # noqa: B006
+           _modules=REFUSED_MODULES, _trusted=TRUSTED_BYTECODE, _opened=[None],  # noqa: B006
+           _type=type, _str=str, _bytes=bytes, _refuse=_refuse,
            _os_open=os.open, _rdonly=os.O_RDONLY, _read=os.read, _close=os.close, _fstat=os.fstat):
     """The audit hook of script and call runs; bound only to objects captured before the program ran."""
     if event in _events:
@@ -469,8 +470,8 @@ def _child(req, nonce, stdin_fd, out_w, err_w, status_w, setup_w, _exit=os._exit
     it as its own failure, which a program cannot fake to turn a wrong answer into a sandbox error.
     """
     try:
-        for fd in CGROUP_FDS:
-            os.write(fd, b"0")  # "0": the writer itself, and so everything it forks
+        if CGROUP_FD is not None:
+            os.write(CGROUP_FD, b"0")  # "0": the writer itself, and so everything it forks
     except OSError as exc:
         os.write(setup_w, f"cannot move the run into its cgroup: {exc}".encode())
         _exit(127)

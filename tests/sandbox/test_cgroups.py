@@ -27,9 +27,8 @@ def test_worker_cgroups_are_made_limited_and_removed():
         assert worker._file("pids.max").read_text().strip() == "17"
         worker.limit(100 * 1024 * 1024, 17)  # lowering: v1 must lower memory before memory+swap
         assert worker._file(memory).read_text().strip() == str(100 * 1024 * 1024)
-        assert worker.oom_kills() == 0
-        for fd in worker.procs_fds():
-            os.close(fd)
+        assert worker.new_oom_kills() == 0
+        os.close(worker.procs_fd())
         worker.remove()
         assert not worker.memory.exists() and not worker.pids.exists()
     finally:
@@ -45,8 +44,8 @@ def test_a_run_that_cannot_enter_its_cgroup_is_the_sandboxs_failure_not_the_prog
     from sandbox.pool import Worker, WorkerDied
 
     class BrokenCgroupJail(Jail):
-        def worker_command(self, cgroup_fds=()):
-            return super().worker_command((self.unwritable,))
+        def worker_command(self, cgroup_fd=None):
+            return super().worker_command(self.unwritable)
 
     async def attempt():
         jail = BrokenCgroupJail()

@@ -17,6 +17,9 @@ class SandboxUnavailable(RuntimeError):
     """No sandbox answered after the retries (down, overloaded, or rejecting the request)."""
 
 
+Outcome = dict[str, Any] | SandboxUnavailable  # a job's JudgeResult, or why it has none
+
+
 class SandboxClient:
     """POSTs judge jobs to /v1/judge/batch, a chunk per request, spread over `urls`; connection errors and 503s
     move a chunk on to the next URL after a pause.
@@ -37,7 +40,7 @@ class SandboxClient:
         self.slack_s = slack_s
         self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=max_in_flight))
 
-    async def judge_many(self, jobs: list[dict[str, Any]], work_s: list[float]) -> list[dict[str, Any] | SandboxUnavailable]:
+    async def judge_many(self, jobs: list[dict[str, Any]], work_s: list[float]) -> list[Outcome]:
         """Each job's JudgeResult, or the SandboxUnavailable that stopped it, in order.
 
         `work_s`: each job's longest run time (its tests' wall limits). A chunk may wait behind the others, so
@@ -46,13 +49,13 @@ class SandboxClient:
         """
         size = max(1, min(self.max_chunk, math.ceil(len(jobs) / (2 * len(self.urls)))))
         timeout_s = self.slack_s + sum(work_s)
-        outcomes: list[dict[str, Any] | SandboxUnavailable] = []
+        outcomes: list[Outcome] = []
         chunks = [jobs[start:start + size] for start in range(0, len(jobs), size)]
         for results in await asyncio.gather(*(self._judge_chunk(chunk, timeout_s) for chunk in chunks)):
             outcomes.extend(results)
         return outcomes
 
-    async def _judge_chunk(self, jobs: list[dict[str, Any]], timeout_s: float) -> list[dict[str, Any] | SandboxUnavailable]:
+    async def _judge_chunk(self, jobs: list[dict[str, Any]], timeout_s: float) -> list[Outcome]:
         try:
             body = await self._post({"jobs": jobs}, timeout_s)
         except SandboxUnavailable as exc:

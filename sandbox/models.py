@@ -170,7 +170,8 @@ class SandboxSettings(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8001, ge=0, le=65535)
     workers: int | None = Field(default=None, ge=1, le=512, description="Warm jailed workers; default 2x CPUs.")
-    max_queue: int = Field(default=256, ge=0, description="Jobs waiting for a worker before 503s; a batch is admitted whole.")
+    max_queue: int = Field(default=256, ge=0,
+                           description="Jobs waiting for a worker before 503s; a batch is admitted whole.")
     runs_per_worker: int = Field(default=1000, ge=1, description="A worker is replaced after this many jobs.")
     disk_mb: int = Field(default=64, ge=1, description="Size of each worker's private work dir (tmpfs).")
     maxima: Limits = Field(

@@ -1,0 +1,182 @@
+"""Math-Verify's own test suite, scored by rlvr's math grader (and by Math-Verify, as a check on the data).
+
+`tests/data/math_verify_suite.jsonl` holds every (gold, prediction, expected) case that Math-Verify's
+test suite checks. Math-Verify's helper parses gold and prediction with the same extraction and
+passes both strings as they are (no `$` wrapping), so both tools get them as they are: rlvr takes
+`gold` as the reference and `prediction` as the completion, with the default `MathSpec()`; Math-Verify
+runs `parse` on each with the case's config and `verify(gold, prediction)` with its comparison
+options. Every case runs in rlvr's worker pool under a per-case CPU budget (sympy can hang).
+Prints the agreement of each tool with `expected` and every case where rlvr disagrees.
+
+    .venv/bin/python -m bench.mv_suite [--timeout 2] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rewards.graders.math import MathSpec, score
+from rewards.pool import DEFAULT_PRELOAD, Outcome, WorkerPool
+from rewards.settings import Settings
+from rewards.types import Sample, Score
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "tests" / "data" / "math_verify_suite.jsonl"
+PRELOAD = (*DEFAULT_PRELOAD, "math_verify")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One tool's verdict on one case: accepted or not, what it extracted, and why (for a rejection)."""
+
+    accepted: bool
+    answer: str = ""
+    reason: str = ""
+    stage: str = ""
+
+
+def math_verify_verdict(gold: str, prediction: str, config: dict[str, Any]) -> tuple[bool, str]:
+    """Math-Verify's verdict and extracted prediction; `config` as in the suite file (absent keys: defaults).
+
+    Runs in a pool worker: Math-Verify's own timeouts use SIGALRM, which works in a worker's main thread.
+    """
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+    latex = (
+        {"boxed_match_priority": config["boxed_match_priority"]} if "boxed_match_priority" in config else {}
+    )
+    targets = [
+        LatexExtractionConfig(**latex) if kind == "latex" else ExprExtractionConfig()
+        for kind in config.get("extraction", ["latex", "expr"])
+    ]
+    gold_parsed = parse(gold, targets)
+    pred_parsed = parse(prediction, targets)
+    ok = verify(
+        gold_parsed,
+        pred_parsed,
+        float_rounding=config.get("float_rounding", 6),
+        strict=config.get("strict", True),
+        allow_set_relation_comp=config.get("allow_set_relation_comp", False),
+    )
+    return bool(ok), str(pred_parsed[-1]) if pred_parsed else ""
+
+
+def ours_verdict(outcome: Outcome) -> Verdict:
+    """rlvr's verdict from a pool outcome of `rewards.graders.math.score` (a timeout or crash is a 0)."""
+    if outcome.timeout:
+        return Verdict(False, reason="timeout")
+    if outcome.crashed is not None:
+        return Verdict(False, reason=f"crashed: {outcome.crashed}")
+    result: Score = outcome.value
+    details = result.details
+    return Verdict(
+        result.reward == 1.0,
+        answer=str(details.get("answer", "")),
+        reason=str(details.get("reason", "")),
+        stage=str(details.get("stage", "")),
+    )
+
+
+def peer_verdict(outcome: Outcome) -> Verdict:
+    """Math-Verify's verdict from a pool outcome of `math_verify_verdict` (a timeout or crash is a 0)."""
+    if outcome.timeout:
+        return Verdict(False, reason="timeout")
+    if outcome.crashed is not None:
+        return Verdict(False, reason=f"crashed: {outcome.crashed}")
+    accepted, answer = outcome.value
+    return Verdict(accepted, answer=answer)
+
+
+async def score_pairs(
+    pairs: Sequence[tuple[str, str, dict[str, Any]]], timeout: float, peer: bool = True
+) -> tuple[list[Verdict], list[Verdict] | None]:
+    """Score (reference, completion, math-verify config) pairs with rlvr and, if `peer`, Math-Verify.
+
+    Each call runs in rlvr's worker pool with `timeout` seconds of CPU; past it the worker is killed.
+    """
+    pool = WorkerPool(preload=PRELOAD if peer else DEFAULT_PRELOAD)
+    await pool.start()
+    try:
+        spec = MathSpec()
+        ours = pool.map(score, [(spec, Sample(completion=c, reference=r)) for r, c, _ in pairs], timeout)
+        theirs = pool.map(math_verify_verdict, list(pairs), timeout) if peer else None
+        ours_out = await ours
+        theirs_out = await theirs if theirs is not None else None
+    finally:
+        await pool.close()
+    return (
+        [ours_verdict(o) for o in ours_out],
+        [peer_verdict(o) for o in theirs_out] if theirs_out is not None else None,
+    )
+
+
+def load_suite(path: Path = SUITE) -> list[dict[str, Any]]:
+    """The suite's cases, in file order."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+async def run_suite(
+    timeout: float, peer: bool = True
+) -> tuple[list[dict[str, Any]], list[Verdict], list[Verdict] | None]:
+    """(cases, rlvr's verdicts, Math-Verify's verdicts or None) for the whole suite."""
+    cases = load_suite()
+    ours, theirs = await score_pairs(
+        [(c["gold"], c["prediction"], c["config"]) for c in cases], timeout, peer
+    )
+    return cases, ours, theirs
+
+
+def disagreements(
+    cases: Sequence[dict[str, Any]], verdicts: Sequence[Verdict]
+) -> list[tuple[dict[str, Any], Verdict]]:
+    """The cases where a verdict differs from the suite's `expected`."""
+    return [(c, v) for c, v in zip(cases, verdicts, strict=True) if v.accepted != c["expected"]]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Score the suite, print both agreements and rlvr's disagreements, then one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timeout", type=float, default=Settings().timeout_s, help="CPU seconds per case")
+    args = parser.parse_args(argv)
+    cases, ours, theirs = asyncio.run(run_suite(args.timeout))
+    assert theirs is not None
+    ours_wrong = disagreements(cases, ours)
+    peer_wrong = disagreements(cases, theirs)
+    print(f"cases: {len(cases)} (expected true: {sum(c['expected'] for c in cases)})")
+    print(f"rlvr agrees with expected:        {len(cases) - len(ours_wrong)}/{len(cases)}")
+    print(f"Math-Verify agrees with expected: {len(cases) - len(peer_wrong)}/{len(cases)}")
+    for case, _ in peer_wrong:
+        print(f"  Math-Verify (installed) differs from its suite: {case['id']}")
+    print(f"\nrlvr disagreements ({len(ours_wrong)}):")
+    for case, verdict in ours_wrong:
+        print(f"- {case['id']}  expected={case['expected']}  ours={verdict.accepted}")
+        print(f"    gold:       {case['gold']!r}")
+        print(f"    prediction: {case['prediction'][:300]!r}")
+        print(f"    ours: answer={verdict.answer!r} stage={verdict.stage!r} reason={verdict.reason!r}")
+    print(
+        json.dumps(
+            {
+                "bench": "mv_suite",
+                "ours": len(cases) - len(ours_wrong),
+                "peer": len(cases) - len(peer_wrong),
+                "cases": len(cases),
+                "unit": "cases agreeing",
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    # Re-enter through the package so the functions pool workers unpickle live in `bench.mv_suite`,
+    # not in `__main__`.
+    from bench.mv_suite import main as _main
+
+    sys.exit(_main())

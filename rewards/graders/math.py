@@ -9,17 +9,33 @@ reference once per sampled completion.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from rewards.graders.base import PooledGrader, SpecBase
-from rewards.mathgrade.compare import Tolerance, equal, stage_of
+from rewards.mathgrade.compare import Tolerance, approximately_equal, equal, stage_of
 from rewards.mathgrade.expr import ParseError, TooLarge
 from rewards.mathgrade.extract import extract_answer
-from rewards.mathgrade.normalize import normalize, squash
-from rewards.mathgrade.parse import Choice, Value, parse_answer, parse_choice, show
+from rewards.mathgrade.interpret import decimal_comma, final_value, is_approximation, prose_value
+from rewards.mathgrade.normalize import Normalized, normalize, squash
+from rewards.mathgrade.parse import (
+    Choice,
+    Num,
+    Relation,
+    Seq,
+    Sym,
+    Text,
+    Union,
+    Value,
+    parse_answer,
+    parse_choice,
+    show,
+)
 from rewards.types import Sample, Score
+
+_LONE_LETTER = re.compile(r"\s*\(?[a-j]\)?\s*")  # `c` or `(c)` against a choice reference
 
 
 class MathSpec(SpecBase):
@@ -46,20 +62,58 @@ def reference_text(reference: Any) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def parse_reference(text: str) -> tuple[str, Value | None, str | None]:
-    """(squashed normal form, parsed value or None, why parsing failed); cached per worker."""
-    squashed = squash(normalize(text).text)
+def parse_reference(text: str) -> tuple[Normalized, Value | None, str | None]:
+    """(normal form, parsed value or None, why parsing failed); cached per worker."""
+    normal = normalize(text)
     try:
-        return squashed, parse_answer(text), None
+        return normal, parse_answer(text), None
     except ParseError as exc:
-        return squashed, None, str(exc)
+        return normal, None, str(exc)
+
+
+def read_answer(text: str, gold: Value) -> Value:
+    """The value one answer states, read the way the reference's kind asks (see `mathgrade.interpret`)."""
+    if isinstance(gold, Choice):
+        choice = parse_choice(text) or (Choice(text.strip().upper()) if _LONE_LETTER.fullmatch(text) else None)
+        if choice is not None:
+            return choice
+    if not isinstance(gold, Relation):
+        text = final_value(text)
+    if isinstance(gold, (Num, Sym)):
+        text = decimal_comma(text) or text
+    value = parse_answer(text)
+    if isinstance(value, Text) and not isinstance(gold, Text):
+        stated = prose_value(text)
+        if stated is not None:
+            value = parse_answer(final_value(stated) if not isinstance(gold, Relation) else stated)
+    return value
+
+
+def combine_parts(values: list[tuple[bool, Value]], gold: Value, tol: Tolerance) -> tuple[Value | None, str]:
+    """One answer from several boxes: approximations of the value before them drop out; what remains is the
+    items of one answer when the reference has items, else must be one value (two values are a hedge)."""
+    kept: list[Value] = []
+    for approximate, value in values:
+        if approximate and kept:
+            if not approximately_equal(kept[-1], value):
+                return None, "an approximation that disagrees with the value it follows"
+            continue
+        kept.append(value)
+    if len(kept) == 1:
+        return kept[0], ""
+    if isinstance(gold, (Seq, Union)):
+        return Seq("list", tuple(kept)), ""
+    if all(equal(kept[0], other, tol) for other in kept[1:]):
+        return kept[0], ""
+    return None, "several different answers"
 
 
 def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
     if sample.reference is None or str(sample.reference).strip() == "":
         return False, {"reason": "no reference answer"}
     gold_text = reference_text(sample.reference)
-    gold_squashed, gold, gold_error = parse_reference(gold_text)
+    gold_normal, gold, gold_error = parse_reference(gold_text)
+    gold_squashed = squash(gold_normal.text)
     details: dict[str, Any] = {"reference": gold_text[:300]}
     found = extract_answer(sample.completion, bare_number=spec.bare_number)
     if found is None:
@@ -67,18 +121,23 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
     details.update(answer=found.answer[:300], method=found.method)
     if not found.answer:
         return False, {**details, "reason": "empty answer"}
-    if squash(normalize(found.answer).text) == gold_squashed and gold_squashed:
+    normal = normalize(found.answer)
+    if gold_squashed and squash(normal.text) == gold_squashed and normal.percent == gold_normal.percent:
         return True, {**details, "stage": "string"}
     if gold is None:
         return False, {**details, "reason": f"reference not parseable: {gold_error}"}
+    tol = Tolerance(spec.rel_tol, spec.abs_tol)
     try:
-        pred = (parse_choice(found.answer) if isinstance(gold, Choice) else None) or parse_answer(found.answer)
+        readings = [(is_approximation(part), read_answer(part, gold)) for part in found.parts or (found.answer,)]
     except TooLarge as exc:
         return False, {**details, "reason": f"answer too large to evaluate: {exc}"}
     except ParseError as exc:
         return False, {**details, "reason": f"answer not parseable: {exc}"}
+    pred, why = combine_parts(readings, gold, tol)
+    if pred is None:
+        return False, {**details, "reason": why}
     details.update(parsed_reference=show(gold), parsed_answer=show(pred), stage=stage_of(gold, pred))
-    ok = equal(gold, pred, Tolerance(spec.rel_tol, spec.abs_tol))
+    ok = equal(gold, pred, tol)
     return ok, details if ok else {**details, "reason": "not equal"}
 
 

@@ -40,20 +40,26 @@ def _close(a: Fraction, b: Fraction, tol: Tolerance) -> bool:
     return abs(a - b) <= Fraction(tol.rel) * max(abs(a), abs(b)) + Fraction(tol.abs)
 
 
+def percent_reading(gold: Num, pred: Num) -> Fraction:
+    """The answer's number on the reference's scale: one reading per reference, so no answer hedges two.
+
+    `%` is a unit: the numbers compare as written (`50` and `50\\%` agree, `5000\\%` is not `50`), except when
+    only the answer has it and the reference is a proportion strictly between -1 and 1: then the answer's
+    percent is its value (`50\\%` is `0.5`, and `0.5\\%` is not `0.5`).
+    """
+    if pred.percent and not gold.percent and 0 < abs(gold.value) < 1:
+        return pred.value / 100
+    return pred.value
+
+
 def _numbers_equal(gold: Num, pred: Num, tol: Tolerance) -> bool:
-    """Exact rationals: equal, or close for a non-integer reference; `50\\%` is both `50` and `0.5`."""
-    pairs = [(gold.value, pred.value)]
-    if gold.percent != pred.percent:
-        pairs.append((gold.value / 100 if gold.percent else gold.value, pred.value / 100 if pred.percent else pred.value))
-    for g, p in pairs:
-        if g == p:
-            return True
-        if g.denominator == 1:  # an integer reference is never relatively "close enough"; abs_tol is explicit
-            if abs(g - p) <= Fraction(tol.abs):
-                return True
-        elif _close(g, p, tol):
-            return True
-    return False
+    """Exact rationals: equal, or close for a non-integer reference (see `percent_reading`)."""
+    g, p = gold.value, percent_reading(gold, pred)
+    if g == p:
+        return True
+    if g.denominator == 1:  # an integer reference is never relatively "close enough"; abs_tol is explicit
+        return abs(g - p) <= Fraction(tol.abs)
+    return _close(g, p, tol)
 
 
 def _to_sympy(value: Num | Sym) -> sympy.Expr:
@@ -71,9 +77,19 @@ def _evaluate(expr: sympy.Expr, subs: dict) -> sympy.Expr | None:
     return value
 
 
+def _certainly_nonzero(value: sympy.Expr) -> bool:
+    """A nonzero value that evalf computed to full precision (an exact zero evaluates with no digits at all)."""
+    if value.is_Rational:
+        return value != 0
+    return bool(value.is_Float and value != 0 and value._prec >= 60)
+
+
 def _values_close(a: sympy.Expr, b: sympy.Expr, tol: Tolerance, diff: sympy.Expr | None = None) -> bool:
     """|a - b| within tolerance; `diff`, when given, is a - b evaluated as one expression (no cancellation)."""
+    exact_diff = diff is not None
     diff = abs((a - b).evalf(PRECISION) if diff is None else diff)
+    if exact_diff and tol.exact and _certainly_nonzero(diff):
+        return bool(diff <= tol.abs)  # `e^{\\pi\\sqrt{163}}` is 7.5e-13 away from an integer: not equal
     scale = max(abs(a), abs(b))
     relative = tol.rel * scale
     if tol.exact:
@@ -172,18 +188,29 @@ def scalars_equal(gold: Num | Sym, pred: Num | Sym, tol: Tolerance) -> bool:
     return expressions_equal(_to_sympy(gold), _to_sympy(pred), tol)
 
 
+def _sign_patterns(point: dict) -> list[dict]:
+    """The point itself, all signs flipped, and alternating signs: relations are not only about positives."""
+    symbols = list(point)
+    alternating = {symbol: -value if i % 2 else value for i, (symbol, value) in enumerate(point.items())}
+    patterns = [point, _negated(point)]
+    return patterns + ([alternating, _negated(alternating)] if len(symbols) > 1 else [])
+
+
 def _ratio_constant(d1: sympy.Expr, d2: sympy.Expr, positive: bool) -> bool:
-    """d1 = c * d2 for one nonzero constant c (positive for inequalities), checked at sample points."""
+    """d1 = c * d2 for one nonzero constant c (positive for inequalities), checked at sample points of every sign
+    where both sides are real (so `|x| = 3` is not `x = 3`)."""
     symbols = sorted(d1.free_symbols | d2.free_symbols, key=lambda s: s.name)
     if not symbols:
         return False
-    ratios = []
-    for subs in sample_points(d1, d2, symbols):
-        v1, v2 = _evaluate_at(d1, subs), _evaluate_at(d2, subs)
-        if v1 is None or v2 is None or v2 == 0 or v1 == 0:
-            continue
-        ratios.append(v1 / v2)
-    if len(ratios) < 2 or not all(_values_close(r, ratios[0], Tolerance(1e-12)) for r in ratios):
+    ratios, positives = [], 0
+    for base in sample_points(d1, d2, symbols):
+        for i, subs in enumerate(_sign_patterns(base)):
+            v1, v2 = _evaluate_at(d1, subs), _evaluate_at(d2, subs)
+            if v1 is None or v2 is None or v2 == 0 or v1 == 0 or not (_is_real(v1) and _is_real(v2)):
+                continue
+            ratios.append(v1 / v2)
+            positives += i == 0
+    if positives < 2 or not all(_values_close(r, ratios[0], Tolerance(1e-12)) for r in ratios):
         return False
     return _is_real(ratios[0]) and (not positive or sympy.re(ratios[0]) > 0)
 
@@ -208,6 +235,8 @@ def _as_interval(rel: Relation) -> Interval | None:
     if not all(isinstance(p, (Num, Sym)) for p in parts) or "=" in rel.ops or "!=" in rel.ops:
         return None
     exprs = [_to_sympy(p) for p in parts]  # type: ignore[arg-type]
+    if len(parts) == 2 and not any(isinstance(e, sympy.Symbol) for e in exprs):
+        return _linear_interval(exprs[0] - exprs[1], rel.ops[0])
     variables = [i for i, e in enumerate(exprs) if isinstance(e, sympy.Symbol)]
     if len(variables) != 1 or any(e.free_symbols for i, e in enumerate(exprs) if i != variables[0]):
         return None
@@ -225,6 +254,29 @@ def _as_interval(rel: Relation) -> Interval | None:
     if len(parts) == 3 and at == 1:
         return Interval(parts[0], parts[2], ops[0] == "<", ops[1] == "<")
     return None
+
+
+def _linear_interval(difference: sympy.Expr, op: str) -> Interval | None:
+    """`a*x + b op 0` for one variable and constants a != 0, b, as the interval of x (`-x > -1` is x < 1)."""
+    symbols = difference.free_symbols
+    if len(symbols) != 1:
+        return None
+    (x,) = symbols
+    poly = sympy.Poly(difference, x) if difference.is_polynomial(x) else None
+    if poly is None or poly.degree() != 1 or any(c.free_symbols for c in poly.all_coeffs()):
+        return None
+    slope, intercept = poly.all_coeffs()
+    if not slope.is_real or slope == 0:
+        return None
+    bound = _scalar_value(-intercept / slope)
+    op = _FLIP[op] if slope < 0 else op  # dividing by a negative slope turns the relation around
+    if op in ("<", "<="):
+        return Interval(Sym(-sympy.oo), bound, True, op == "<")
+    return Interval(bound, Sym(sympy.oo), op == ">", True)
+
+
+def _scalar_value(expr: sympy.Expr) -> Num | Sym:
+    return Num(Fraction(int(expr.p), int(expr.q))) if expr.is_Rational else Sym(expr)
 
 
 def _relations_equal(a: Relation, b: Relation, tol: Tolerance) -> bool:
@@ -286,13 +338,20 @@ def _intervals_equal(a: Interval, b: Interval, tol: Tolerance) -> bool:
     )
 
 
-def _as_open_interval(value: Value) -> Value:
-    """`(a, b)` read as an open interval, for comparing with intervals."""
+def _tuple_as_interval(value: Value) -> Value:
+    """`(a, b)` read as an open interval, for comparing with an interval."""
     if isinstance(value, Seq) and value.kind == "tuple" and len(value.items) == 2:
         return Interval(value.items[0], value.items[1], True, True)
-    if isinstance(value, Relation):
-        return _as_interval(value) or value
     return value
+
+
+def _unbounded(value: Value) -> bool:
+    """A tuple with an infinite end (`(3, \\infty)`) is an interval, never a point."""
+    return isinstance(value, Seq) and any(isinstance(v, Sym) and v.expr.has(sympy.oo, -sympy.oo) for v in value.items)
+
+
+def _relation_as_interval(value: Value) -> Value:
+    return (_as_interval(value) or value) if isinstance(value, Relation) else value
 
 
 def _matrix_items(value: Matrix) -> tuple[Value, ...] | None:
@@ -308,7 +367,12 @@ def equal(gold: Value, pred: Value, tol: Tolerance) -> bool:
     if _is_equation(gold) != _is_equation(pred):
         gold, pred = _unwrap_assignment(gold), _unwrap_assignment(pred)
     if isinstance(gold, (Interval, Relation)) or isinstance(pred, (Interval, Relation)):
-        gold, pred = _as_open_interval(gold), _as_open_interval(pred)
+        # a reference tuple `(1, 2)` may be a point: only interval notation in the answer reads it as an interval
+        if isinstance(pred, Interval) or _unbounded(gold):
+            gold = _tuple_as_interval(gold)
+        gold, pred = _relation_as_interval(gold), _relation_as_interval(pred)
+        if isinstance(gold, Interval):
+            pred = _tuple_as_interval(pred)
     match gold, pred:
         case (Num() | Sym(), Num() | Sym()):
             return scalars_equal(gold, pred, tol)
@@ -333,6 +397,14 @@ def equal(gold: Value, pred: Value, tol: Tolerance) -> bool:
         case (Text(), Text()):
             return gold.text == pred.text
     return False
+
+
+def approximately_equal(exact: Value, approximation: Value) -> bool:
+    """Whether a value written as an approximation (`\\approx 1.414`) states the exact value before it (1%)."""
+    if not isinstance(exact, (Num, Sym)) or not isinstance(approximation, (Num, Sym)):
+        return False
+    a, b = _evaluate(_to_sympy(exact), {}), _evaluate(_to_sympy(approximation), {})
+    return a is not None and b is not None and bool(abs(a - b) <= 0.01 * max(abs(a), abs(b), 1e-3))
 
 
 def stage_of(gold: Value, pred: Value) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_SCAN_CHARS = 100_000  # only the tail of a giant completion is searched
 MAX_ANSWER_CHARS = 1_000
@@ -26,20 +26,32 @@ class Extraction:
     answer: str
     method: str
     position: int
+    parts: tuple[str, ...] = ()  # several boxes that together state the answer, in order
 
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _MARKER = re.compile(
-    r"(?i)(?:\banswer\s*(?:\*\*)?\s*:|final\s+answer\s+is|\b(?:the|my|our)\s+(?:final\s+)?answer\s+"
-    r"(?:is|was|(?:might|may|could|would|will)\s+be)\b|####)\s*(?:\*\*)?\s*:?\s*"
+    r"(?i)(?:\banswer\s*(?:\*\*)?\s*:|final\s+answer\s+is|\b(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+)?"
+    r"(?:answer|option|choice)\s+(?:is|was|(?:might|may|could|would|will|should)\s+be)\b|####)\s*(?:\*\*)?\s*:?\s*"
+)
+_LAST_LINE_A = re.compile(r"(?:^|\n)[ \t*]*A\s*:[ \t]*(\S[^\n]{0,48})\s*$")  # GSM8K few-shot: a last line `A: 18`
+# special tokens that decoding kept (OpenRLHF keeps them): `<|im_end|>`, `</s>`, `<｜end▁of▁sentence｜>`...
+_SPECIAL_TOKEN = re.compile(
+    r"<\|[A-Za-z0-9_]{1,40}\|>|<｜[^｜<>\n]{1,40}｜>|</?s>|<(?:eos|pad|end_of_turn|start_of_turn)>|\[/?INST\]"
+)
+# what may stand between boxes that together state one answer: `\boxed{2} and \boxed{3}`, `\approx`
+_BOX_JOINER = re.compile(
+    r"(?i)[\s,;$]*(?:(?:and|or|\\approx|≈|\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\}|numerically|approximately"
+    r"|about|i\.e\.|\\text\{\s*(?:numerically|approximately)\s*\})[\s,;:$]*)*"
 )
 _NEGATION = re.compile(r"(?i)(?:\bnot|n't|\bnever|\brather\s+than|\binstead\s+of)\s*[$(\\\[]*\s*$")
 _PROSE = re.compile(r"[a-z]{3,}(?:[\s,]+[A-Za-z']+){2,}[\s,.;:!?]*")  # no digits, no math: words
 _TRAILING_MATH = re.compile(r"\d|\$|\\\(|\\\[")
 _MATH_DELIM = re.compile(r"\\\$|\$\$|\$|\\\[|\\\]|\\\(|\\\)")
 _CLOSERS = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
-_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
-_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+|/\d+)?")
+_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*|\\textbf\{([^{}\n]{1,200})\}")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+|/\d+)?")  # not `2` in `AZYUK2A`
+_PROSE_WORD = re.compile(r"(?<!\\)\b[A-Za-z]{3,}\b")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
 
@@ -69,6 +81,7 @@ class _Boxes:
     starts: list[int]
     ends: list[int]
     unclosed_at: int = -1
+    found_ends: list[int] = field(default_factory=list)
 
     def covers(self, position: int) -> bool:
         at = bisect.bisect_right(self.starts, position) - 1
@@ -98,7 +111,35 @@ def _boxes(text: str) -> _Boxes:
         boxes.ends.append(end)
         if not _NEGATION.search(text, max(0, match.start() - 24), match.start()):  # "not \boxed{4}"
             boxes.found.append(Extraction(_unboxed(answer), "boxed", match.start()))
+            boxes.found_ends.append(end)
     return boxes
+
+
+_APPROX_WORD = re.compile(r"(?i)\\approx|≈|numerically|approximately|about")
+
+
+def _approximate(joiner: str, answer: str) -> str:
+    """A box that a joiner calls an approximation (`, numerically \boxed{1.414}`) is marked `\approx`."""
+    if _APPROX_WORD.search(joiner) and not _APPROX_WORD.match(answer.strip()):
+        return "\\approx " + answer
+    return answer
+
+
+def _box_group(text: str, boxes: _Boxes) -> Extraction:
+    """The last box with the boxes right before it that only joiners separate (`\\boxed{2} and \\boxed{3}`)."""
+    first = len(boxes.found) - 1
+    while first > 0:
+        between = text[boxes.found_ends[first - 1] + 1 : boxes.found[first].position]
+        if len(between) > 40 or not _BOX_JOINER.fullmatch(between):
+            break
+        first -= 1
+    if first == len(boxes.found) - 1:
+        return boxes.found[-1]
+    parts = [boxes.found[first].answer]
+    for at in range(first + 1, len(boxes.found)):
+        joiner = text[boxes.found_ends[at - 1] + 1 : boxes.found[at].position]
+        parts.append(_approximate(joiner, boxes.found[at].answer))
+    return Extraction(", ".join(parts), "boxed", boxes.found[-1].position, tuple(parts))
 
 
 def _unboxed(answer: str) -> str:
@@ -162,7 +203,7 @@ def _markers(text: str, boxes: _Boxes) -> list[Extraction]:
     for match in reversed(list(_MARKER.finditer(text))[-MAX_MARKERS:]):
         if boxes.covers(match.start()):
             continue
-        answer = _after_marker(text, match.end()).strip()
+        answer = _after_marker(text, match.end()).strip().strip("*_").strip()  # `Answer: **42**`
         if answer and not _PROSE.fullmatch(answer):
             return [Extraction(answer, "marker", match.start())]
     return []
@@ -178,6 +219,20 @@ def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
     return [Extraction(text[start + len("<answer>") : close], "answer_tag", start)]
 
 
+def _last_line_answer(text: str) -> list[Extraction]:
+    """GSM8K few-shot style: the completion ends with a short line `A: 18`."""
+    match = _LAST_LINE_A.search(text.rstrip())
+    return [Extraction(match.group(1).strip("*_ ").rstrip("."), "marker", match.start(1))] if match else []
+
+
+def _latex_line(text: str) -> list[Extraction]:
+    """A last line that is bare LaTeX with no delimiters (`\frac{10}{9}`): math, not prose."""
+    line = text.rstrip().rpartition("\n")[2].strip()
+    if "\\" not in line or len(line) > 200 or _PROSE_WORD.search(re.sub(r"\\[a-zA-Z]+", " ", line)):
+        return []
+    return [Extraction(line.rstrip("."), "latex_line", len(text) - len(line))]
+
+
 def _looks_like_answer(text: str) -> bool:
     stripped = text.strip()
     return bool(stripped) and not stripped.endswith(":") and len(stripped) <= 100
@@ -185,9 +240,11 @@ def _looks_like_answer(text: str) -> bool:
 
 def extract_answer(completion: str, bare_number: bool = True) -> Extraction | None:
     """The final answer of a completion, or None when it gives none."""
-    text = completion[-MAX_SCAN_CHARS:].replace("\x00", "")
+    text = _SPECIAL_TOKEN.sub("\n", completion[-MAX_SCAN_CHARS:].replace("\x00", ""))
     boxes = _boxes(text)
-    explicit = boxes.found + _answer_tags(text, boxes) + _markers(text, boxes)
+    explicit = _answer_tags(text, boxes) + _markers(text, boxes)
+    if boxes.found:
+        explicit.append(_box_group(text, boxes))
     last = max(explicit, key=lambda e: e.position) if explicit else None
     if boxes.unclosed_at >= 0 and (last is None or boxes.unclosed_at > last.position):
         return None  # the last box was opened but never closed: a truncated answer is no answer
@@ -195,9 +252,13 @@ def extract_answer(completion: str, bare_number: bool = True) -> Extraction | No
         return _bounded(last)
     if boxes.starts:
         return None  # every box was negated
+    last_line = _last_line_answer(text)
+    if last_line:
+        return _bounded(last_line[0])
     implicit = [Extraction(c, "math", p) for p, c in math_spans(text) if c.strip()]
-    implicit += [Extraction(m.group(1), "bold", m.start()) for m in _BOLD.finditer(text)
-                 if _looks_like_answer(m.group(1))]
+    implicit += [Extraction(m.group(1) or m.group(2), "bold", m.start()) for m in _BOLD.finditer(text)
+                 if _looks_like_answer(m.group(1) or m.group(2))]
+    implicit += _latex_line(text)
     if implicit:
         return _bounded(max(implicit, key=lambda e: e.position))
     if bare_number:
@@ -213,4 +274,4 @@ def _bounded(extraction: Extraction) -> Extraction:
     answer = extraction.answer.strip()
     if len(answer) > MAX_ANSWER_CHARS:
         answer = ""  # a giant "answer" is no answer
-    return Extraction(answer, extraction.method, extraction.position)
+    return Extraction(answer, extraction.method, extraction.position, extraction.parts)

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from rewards.mathgrade.extract import brace_pairs
 
-_WRAPPER = re.compile(r"\\(?:boxed|fbox|text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|hbox)\s*\{")
+_WRAPPER = re.compile(
+    r"\\(?:boxed|fbox|text|textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|mbox|hbox"
+    r"|emph)\s*\{"
+)
+_THOUSANDS = re.compile(r"(?<=\d)\s*(?:,\\!|\{,\})\s*(?=\d{3}(?!\d))")  # MATH's `10,\!080`, `50{,}625`
+_BASE = re.compile(r"(?<=\w)_\{(\w+)\}")  # `4210_{5}` -> `4210_5`
+_EMPTY_SET = re.compile(r"\\varnothing\b|\\emptyset\b|∅|^\\\{\s*\\\}$")
+_LT_GT = {"\\lt": "<", "\\gt": ">", "\\leqslant": "\\le", "\\geqslant": "\\ge"}
+_LT_GT_RE = re.compile(r"\\(?:lt|gt|leqslant|geqslant)(?![a-zA-Z])")
 _SPACING = re.compile(
     r"\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle)\b|(?<!\\)\\[,;:! ]|\\q?quad\b|~|\\limits\b"
 )
@@ -77,8 +85,12 @@ def normalize(answer: str) -> Normalized:
             break
         text = wrapped.group(1).strip()
     text = unwrap_commands(text)
+    text = _THOUSANDS.sub("", text)
     text = _SPACING.sub(" ", text)
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", "")
+    text = _BASE.sub(r"_\1", text)
+    text = _EMPTY_SET.sub(lambda _: "\\emptyset", text.strip())
+    text = _LT_GT_RE.sub(lambda m: _LT_GT[m.group(0)], text)
     text = _TEXT_PREFIX.sub("", text.strip())
     degrees = bool(_DEGREES.search(text))
     text = _DEGREES.sub("", text)

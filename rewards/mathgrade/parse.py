@@ -88,7 +88,11 @@ _NUMBER = re.compile(
     rf"^([-+])?\s*((?:{_INT})(?:\.\d*)?|\.\d+)"
     r"(?:\s*[eE]\s*([-+]?\d+)|\s*(?:\\times|\\cdot|\*|×)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?)?$"
 )
-_FRACTION = re.compile(r"^([-+])?\s*(?:(\d+)\s*)?\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}$")
+_FRACTION = re.compile(
+    r"^([-+])?\s*(?:(\d+)\s*)?\\frac\s*(?:\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}|(\d)\s*(\d))$"  # `3\frac{1}{2}`, `3\frac12`
+)
+_REPEATING = re.compile(r"^([-+])?\s*(\d*)\.(\d*)\s*\\overline\s*\{\s*(\d{1,50})\s*\}$")  # `0.1\overline{6}`
+_REALS = re.compile(r"^\\mathbb\s*\{?\s*R\s*\}?$|^(?i:all\s+real\s+numbers)$")
 _SLASH = re.compile(r"^([-+])?\s*(\d+)\s*/\s*(\d+)$")
 _CHOICE = re.compile(r"^(?:(?:option|choice)\s*)?\(?\s*([A-J])\s*\)?$", re.IGNORECASE)
 _CHOICE_LEAD = re.compile(r"^(?:(?i:option|choice)\s*)?\(\s*([A-Ja-j])\s*\)|^(?i:option|choice)\s+([A-Ja-j])\b"
@@ -168,10 +172,19 @@ def parse_number(text: str) -> Fraction | None:
         if abs(exponent) > MAX_SCI_EXPONENT:
             raise TooLarge("exponent too large")
         return _signed(sign, value * Fraction(10) ** exponent)
-    match = _FRACTION.match(text) or _SLASH.match(text)
+    match = _REPEATING.match(text)
     if match:
-        groups = match.groups()
-        sign, whole, num, den = groups if len(groups) == 4 else (groups[0], None, *groups[1:])
+        sign, whole, fixed, period = match.groups()
+        head = Fraction(int((whole or "0") + fixed), 10 ** len(fixed))
+        return _signed(sign, head + Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed)))
+    match = _FRACTION.match(text)
+    if match:
+        sign, whole, num, den, num_digit, den_digit = match.groups()
+        num, den = num or num_digit, den or den_digit
+    elif match := _SLASH.match(text):
+        sign, num, den = match.groups()
+        whole = None
+    if match:
         if int(den) == 0:
             raise ParseError("division by zero")
         return _signed(sign, int(whole or 0) + Fraction(int(num), int(den)))
@@ -221,6 +234,13 @@ def _bracketed(text: str, depth: int) -> Value | None:
     return Seq("tuple", items)
 
 
+def _unbracketed_matrix(text: str) -> str:
+    """`\\left[\\begin{array}{cc}..\\end{array}\\right]` (brackets already bare) -> the environment alone."""
+    if text[:1] in "([" and text[-1:] in ")]" and text[1:].lstrip().startswith("\\begin{"):
+        return text[1:-1].strip()
+    return text
+
+
 def _matrix(body: str, depth: int) -> Matrix:
     rows = [r for r in re.split(r"\\\\", body) if r.strip() and not r.strip().startswith("\\hline")]
     if not rows or len(rows) > MAX_ITEMS:
@@ -251,9 +271,11 @@ def _value(text: str, depth: int = 0, percent: bool = False) -> Value:
     number = parse_number(text)
     if number is not None:
         return Num(number, percent)
-    matrix = _MATRIX.match(text)
+    matrix = _MATRIX.match(_unbracketed_matrix(text))
     if matrix:
         return _matrix(matrix.group(2), depth)
+    if _REALS.match(text):
+        return Interval(Sym(-sympy.oo), Sym(sympy.oo), True, True)
     text = _MEMBER.sub("", text)
     steps: list[Callable[[], Value | None]] = [
         lambda: _equation_prefix(text, depth),

@@ -10,10 +10,13 @@ ambiguous notation are tested explicitly (and explained) so they stay deliberate
 - An integer reference is exact: a nearby decimal (`3.0000000001`) or a non-integer expression never
   matches it, whatever `rel_tol` says (an explicit `abs_tol` still applies); `rel_tol` is for
   non-integer references.
-- A percent sign is notation: `x\\%` equals both `x` (datasets store percent answers without the sign)
-  and `x/100`.
+- A percent sign is a unit, read one way per reference so no answer can hedge: the numbers compare as
+  written (`50\\%` and `50` agree, `5000\\%` is not `50`), except that an answer's `%` against a reference
+  strictly between -1 and 1 (a proportion) is its value (`50\\%` is `0.5`, `0.5\\%` is not `0.5`).
+- Several boxes side by side are one answer: the items of a set or tuple reference, or one value stated
+  again or approximately (`\\boxed{\\frac13} \\approx \\boxed{0.333}`); two different values are a hedge.
 - One-item brackets are grouping (`(3)` and `[3]` are 3); a one-item set `\\{3\\}` is a set, not 3.
-- Numbers are written as numbers: `\\text{three}` is not 3.
+- A number word alone is its number (`five`, `\\text{three}`); a sentence states its one value.
 """
 
 import pytest
@@ -74,7 +77,7 @@ def test_several_answers_at_once_earn_nothing(reference, completion):
 
 @pytest.mark.parametrize("reference, completion", [
     ("B", r"\boxed{(B) 12}"), ("B", r"\boxed{B: 12}"), ("B", r"\boxed{B. 12}"), ("B", r"\boxed{\text{Option B}}"),
-    ("B", r"\boxed{\textbf{(B)}}"), ("B", r"\boxed{(B) I and II}"), ("B", r"\boxed{(b)}"), ("C", r"\boxed{(A)}\boxed{(C)}"),
+    ("B", r"\boxed{\textbf{(B)}}"), ("B", r"\boxed{(B) I and II}"), ("B", r"\boxed{(b)}"), ("C", r"\boxed{(A)} so \boxed{(C)}"),
 ])
 def test_one_choice_with_its_option_text_still_counts(reference, completion):
     assert reward(reference, completion) == 1.0
@@ -99,7 +102,7 @@ def test_one_choice_with_its_option_text_still_counts(reference, completion):
     # bold answer labels (they used to leave `**` in the answer)
     ("**Answer:** 3", "3"), ("**Final Answer:** $3$", "3"), ("**Answer**: 3", "3"),
     # the last of several boxes, tags and markers
-    (r"\boxed{3} \boxed{4}", "4"), (r"<answer>4</answer> \boxed{3}", "3"), (r"\boxed{3} <answer>4</answer>", "4"),
+    (r"\boxed{3}. Then \boxed{4}", "4"), (r"<answer>4</answer> \boxed{3}", "3"), (r"\boxed{3} <answer>4</answer>", "4"),
     ("Answer: 3\n\nAnswer: 4", "4"), ("#### 3\n#### 4", "4"), (r"\boxed{\boxed{3}}", "3"),
 ])
 def test_the_last_stated_answer_is_the_one_that_counts(completion, counted):
@@ -220,16 +223,17 @@ def test_unicode_lookalikes_do_not_fool_the_grader(reference, completion):
 # --- decided notation ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("reference, completion, expected", [
-    # percent is notation: x% equals x and x/100
+    # percent is a unit, except against a proportion (|reference| < 1), where it is the value
     ("0.5", r"\boxed{50\%}", 1.0), ("50", r"\boxed{50\%}", 1.0), (r"50\%", r"\boxed{50}", 1.0),
-    (r"50\%", r"\boxed{0.5}", 1.0), ("0.5", r"\boxed{50}", 0.0), (r"50\%", r"\boxed{5}", 0.0),
-    ("3", r"\boxed{300\%}", 1.0), ("3", r"\boxed{0.03}", 0.0),
+    (r"50\%", r"\boxed{0.5}", 0.0), ("0.5", r"\boxed{50}", 0.0), (r"50\%", r"\boxed{5}", 0.0),
+    ("3", r"\boxed{300\%}", 0.0), ("3", r"\boxed{0.03}", 0.0), ("50", r"\boxed{5000\%}", 0.0),
+    ("0.5", r"\boxed{0.5\%}", 0.0), (r"50\%", r"\boxed{50\%}", 1.0), ("1", r"\boxed{100\%}", 0.0),
     # degrees are notation for the number
     (r"30^\circ", r"\boxed{30}", 1.0), ("30", r"\boxed{30^\circ}", 1.0), ("30", r"\boxed{31^\circ}", 0.0),
     # one-item brackets are grouping; a one-item set is a set
     ("3", r"\boxed{(3)}", 1.0), ("3", r"\boxed{[3]}", 1.0), ("3", r"\boxed{\{3\}}", 0.0),
     # numbers are written as numbers; text answers compare as text
-    ("3", r"\boxed{\text{three}}", 0.0), ("3", r"\boxed{\text{3}}", 1.0), (r"\text{yes}", r"\boxed{Yes}", 1.0),
+    ("3", r"\boxed{\text{three}}", 1.0), ("3", r"\boxed{\text{3}}", 1.0), (r"\text{yes}", r"\boxed{Yes}", 1.0),
     # equations: the same line in any form; a bare right side when the variable is the question's
     ("y = 2x+1", r"\boxed{y - 2x = 1}", 1.0), ("y = 2x+1", r"\boxed{2y = 4x + 2}", 1.0),
     ("y = 2x+1", r"\boxed{2x+1}", 1.0), ("y = 2x+1", r"\boxed{y = 2x + 2}", 0.0),

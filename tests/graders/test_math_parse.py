@@ -144,7 +144,7 @@ def test_tokenizer_whitelist():
     ("42", Num(F(42))),
     (r"50\%", Num(F(50), percent=True)),
     (r"\{1, 2\}", Seq("set", (Num(F(1)), Num(F(2))))),
-    (r"\{\}", Seq("set", ())),
+    (r"\{\}", Text(r"\emptyset")), (r"\varnothing", Text(r"\emptyset")),
     ("(1, 2)", Seq("tuple", (Num(F(1)), Num(F(2))))),
     ("(1, 2, 3)", Seq("tuple", (Num(F(1)), Num(F(2)), Num(F(3))))),
     ("[1, 2, 3]", Seq("tuple", (Num(F(1)), Num(F(2)), Num(F(3))))),

@@ -4,42 +4,150 @@ A call that runs past its budget gets its worker killed (SIGKILL) and replaced; 
 threads, so a hung sympy call can neither stall the service nor leak into the next sample. The
 budget counts the worker's CPU time (capped at MAX_WALL_FACTOR budgets of wall time), so a busy
 machine does not turn honest samples into timeouts.
+
+Every call ends in exactly one `Outcome`: a value, a timeout, a fault of the sample (it killed its
+worker twice, or ran out of memory), or an `error` (the machinery failed: the grader raised, the
+sample could not be sent, a worker could not be started). Nothing else leaves `run`, so no failure
+of the pool can pass for a verdict.
+
+The service talks to each worker over a socket that only the event loop reads and writes (framed
+like `multiprocessing.Connection`, which the worker keeps using, blocking). A blocking send on a
+socket the loop had made non-blocking used to fail large samples with BlockingIOError.
+
 Workers are forked from a forkserver that has the grader modules imported, so a replacement is
-ready in milliseconds.
+ready in milliseconds. A call still running after SLOW_AFTER_S is moved to the slow lane: its
+worker yields the CPU (niceness 19) and, up to `max_slow` at once, a spare worker takes its place,
+so slow samples do not hold up quick ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import logging
 import math
 import multiprocessing as mp
 import os
+import pickle
 import resource
+import signal
+import socket
+import struct
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 import psutil
+
+log = logging.getLogger("rlvr.pool")
 
 DEFAULT_PRELOAD = ("rewards.graders.math", "rewards.graders.format")
 WORKER_NICENESS = 5  # the event loop (HTTP, dispatch) wins CPU over grading when the box is busy
 SLOW_NICENESS = 19  # a call past SLOW_AFTER_S yields the CPU to quick ones until it ends or is killed
 SLOW_AFTER_S = 0.05
+SPARE_AFTER_CPU_S = 0.2  # a call that has burnt this much CPU gets a spare worker started in its place
 MAX_WALL_FACTOR = 4  # the budget is CPU time; a starved call still ends by this many budgets of wall time
+RESPAWN_BACKOFF_S = (0.05, 0.5, 2.0)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What came back from a worker: a value, or why there is none."""
+    """How one call ended; exactly one of: a value, a timeout, a fault of the sample, an error."""
 
     value: Any = None
     timeout: bool = False
-    crashed: str | None = None  # the worker died or raised: its reason
+    fault: str | None = None  # the sample's doing (it killed its worker twice, ran out of memory): a real 0
+    error: str | None = None  # the machinery failed: no verdict at all
+
+    @property
+    def crashed(self) -> str | None:
+        """Why there is no value besides a timeout (the fault or the error), or None."""
+        return self.fault if self.fault is not None else self.error
+
+
+class WorkerDied(ConnectionError):
+    """The worker's end of the socket closed before it replied."""
+
+
+def _frame(payload: bytes) -> bytes:
+    """multiprocessing.Connection's header for a message of this size."""
+    size = len(payload)
+    return struct.pack("!i", size) if size <= 0x7FFFFFFF else struct.pack("!iQ", -1, size)
+
+
+def _unframe(buffer: bytearray) -> bytes | None:
+    """The first whole message in `buffer` (removed from it), or None while it is incomplete."""
+    if len(buffer) < 4:
+        return None
+    (size,), start = struct.unpack_from("!i", buffer), 4
+    if size == -1:
+        if len(buffer) < 12:
+            return None
+        (size,), start = struct.unpack_from("!Q", buffer, 4), 12
+    if len(buffer) < start + size:
+        return None
+    body = bytes(buffer[start:start + size])
+    del buffer[:start + size]
+    return body
+
+
+class _Channel(asyncio.Protocol):
+    """The service's end of a worker's socket; the loop buffers writes, so no send ever blocks or fails half-way."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.lost = False
+        self.on_lost: Callable[[], None] | None = None
+        self._buffer = bytearray()
+        self._reply: asyncio.Future[bytes] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def request(self, payload: bytes) -> asyncio.Future[bytes]:
+        """Send one message; the future gets the reply, or WorkerDied."""
+        self._reply = reply = asyncio.get_running_loop().create_future()
+        reply.add_done_callback(lambda f: f.cancelled() or f.exception())  # a death nobody awaits is no warning
+        if self.lost or self.transport is None:
+            reply.set_exception(WorkerDied("the worker's socket is closed"))
+        else:
+            self.transport.write(_frame(payload))
+            self.transport.write(payload)
+        return reply
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        body = _unframe(self._buffer)
+        if body is not None and self._reply is not None and not self._reply.done():
+            self._reply.set_result(body)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        if self._reply is not None and not self._reply.done():
+            self._reply.set_exception(WorkerDied("the worker closed its socket"))
+        if self.on_lost is not None:
+            self.on_lost()
+
+    def close(self) -> None:
+        self.on_lost = None
+        if self.transport is not None:
+            self.transport.abort()
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this worker when its parent (the forkserver, which ends with the service) goes away."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() == 1:
+        os._exit(0)
 
 
 def _worker_main(conn: Connection, memory_mb: int | None) -> None:
+    _die_with_parent()
     os.nice(WORKER_NICENESS)  # a worker busy with a pathological sample must not starve the event loop
     if memory_mb:
         limit = memory_mb * 1024 * 1024
@@ -50,101 +158,164 @@ def _worker_main(conn: Connection, memory_mb: int | None) -> None:
         except (EOFError, OSError, KeyboardInterrupt):
             return
         try:
-            reply = (True, fn(*args))
+            reply: tuple[str, Any] = ("value", fn(*args))
         except MemoryError:
-            reply = (False, "out of memory")
-        except RecursionError:
-            reply = (False, "recursion too deep")
-        except Exception as exc:  # noqa: BLE001 - a grader bug must not kill the worker loop
-            reply = (False, f"{type(exc).__name__}: {exc}"[:500])
+            reply = ("fault", "out of memory")
+        except Exception as exc:  # noqa: BLE001 - a grader bug must not kill the worker loop; it is an error
+            reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
         try:
             conn.send(reply)
         except Exception as exc:  # noqa: BLE001 - an unpicklable result
-            conn.send((False, f"unsendable result: {exc}"[:500]))
+            conn.send(("error", f"unsendable result: {type(exc).__name__}: {exc}"[:500]))
 
 
-def _cpu_seconds(worker: _Worker) -> float:
+def _cpu_seconds(pid: int) -> float:
     try:
-        times = psutil.Process(worker.process.pid).cpu_times()
+        times = psutil.Process(pid).cpu_times()
     except psutil.Error:
         return math.inf  # gone: no point waiting for it
     return times.user + times.system
 
 
-async def _within_cpu_budget(worker: _Worker, readable: asyncio.Future, budget: float) -> None:
-    """Wait for `readable` while the worker has used under `budget` CPU seconds on this call."""
-    loop = asyncio.get_running_loop()
-    wall_deadline = loop.time() - SLOW_AFTER_S + budget * MAX_WALL_FACTOR
-    cpu_start = _cpu_seconds(worker) - SLOW_AFTER_S  # at most SLOW_AFTER_S were spent before this
-    while True:
-        cpu_left = budget - (_cpu_seconds(worker) - cpu_start)
-        wall_left = wall_deadline - loop.time()
-        if cpu_left <= 0 or wall_left <= 0:
-            raise TimeoutError
-        done, _ = await asyncio.wait({readable}, timeout=min(cpu_left, wall_left))
-        if done:
-            return
-
-
-def _renice(worker: _Worker, niceness: int) -> bool:
+def _renice(pid: int, niceness: int) -> bool:
     try:
-        os.setpriority(os.PRIO_PROCESS, worker.process.pid, niceness)
+        os.setpriority(os.PRIO_PROCESS, pid, niceness)
     except OSError:
         return False
     return True
 
 
 class _Worker:
-    def __init__(self, ctx: Any, memory_mb: int | None) -> None:
-        self.deprioritized = False
-        self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
-        self.process.start()
-        child.close()
+    """One worker process and the service's end of its socket."""
+
+    def __init__(self, process: Any, channel: _Channel) -> None:
+        self.process = process
+        self.channel = channel
+        self.busy = False
+        self.slow = False  # reniced past SLOW_AFTER_S; `spared`: a spare worker was started in its place
+        self.spared = False
+        self.temporary = False  # started for one retry, retired after it
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exit_reason(self) -> str:
+        """How the process ended, e.g. 'killed by SIGKILL', for the reason a sample gets."""
+        self.process.join(timeout=1)
+        code = self.process.exitcode
+        if code is None:
+            return "its socket closed"
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"killed by {signal.Signals(-code).name}"
+        return f"exit code {code}"
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        self.channel.close()
+        with contextlib.suppress(OSError, ValueError):
             self.process.kill()
-        self.process.join(timeout=5)
-        self.conn.close()
 
 
 class WorkerPool:
     """Runs picklable top-level functions in `size` worker processes, one call per worker at a time."""
 
-    def __init__(
-        self, size: int | None = None, memory_mb: int | None = 2048, preload: Sequence[str] = DEFAULT_PRELOAD
-    ) -> None:
+    def __init__(self, size: int | None = None, memory_mb: int | None = 2048,
+                 preload: Sequence[str] = DEFAULT_PRELOAD, max_slow: int | None = None) -> None:
         # one spare worker: a sample stuck for its whole budget does not halve the capacity of a 2-core box
         self.size = size or (os.cpu_count() or 1) + 1
+        self.max_slow = self.size if max_slow is None else max_slow  # spares started for slow calls at once
         self.memory_mb = memory_mb
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(list(preload))
         self._idle: deque[_Worker] = deque()
         self._waiters: deque[asyncio.Future[_Worker]] = deque()  # first come, first served
         self._workers: set[_Worker] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._spares = 0
+        self._recent_losses: list[float] = []
+        self._closed = False
         self.waiting = 0
         self.timeouts = 0
-        self.crashes = 0
+        self.crashes = 0  # workers that died under a call
+        self.restarts = 0  # workers lost (died, killed at their budget, out of step) and replaced
+        self.errors = 0  # calls that ended in a machinery error
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        workers = await asyncio.gather(*(loop.run_in_executor(None, self._spawn) for _ in range(self.size)))
-        for worker in workers:
+        for worker in await asyncio.gather(*(self._spawn() for _ in range(self.size))):
             self._release(worker)
 
-    def _spawn(self) -> _Worker:
-        worker = _Worker(self._ctx, self.memory_mb)
+    def health(self) -> dict[str, Any]:
+        """The pool as it is: live workers against the size, restarts, the slow lane, the queue."""
+        live = sum(not w.channel.lost for w in self._workers if not (w.spared or w.temporary))
+        return {"status": "ok" if live >= self.size else "degraded", "workers": self.size, "live": live,
+                "busy": sum(w.busy for w in self._workers), "slow": sum(w.slow for w in self._workers),
+                "restarts": self.restarts, "timeouts": self.timeouts, "crashes": self.crashes,
+                "errors": self.errors, "queue_depth": self.waiting}
+
+    async def _spawn(self) -> _Worker:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        child = Connection(theirs.detach())
+        process = self._ctx.Process(target=_worker_main, args=(child, self.memory_mb), daemon=True)
+        try:
+            await loop.run_in_executor(None, process.start)  # talks to the forkserver: keep it off the loop
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            child.close()
+        _, channel = await loop.create_unix_connection(_Channel, sock=ours)
+        worker = _Worker(process, channel)
+        channel.on_lost = lambda: self._lost(worker)
         self._workers.add(worker)
         return worker
 
-    def _replace(self, worker: _Worker) -> None:
+    def _lost(self, worker: _Worker) -> None:
+        """A worker's socket closed: if it was idle, nobody else will notice, so replace it now."""
+        if worker.busy or worker not in self._workers:
+            return  # the call in progress handles it
+        with contextlib.suppress(ValueError):
+            self._idle.remove(worker)
+        self._retire(worker)
+        self.restarts += 1
+        self._background(self._replenish())
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker and forget it; its exit is collected off the loop."""
         self._workers.discard(worker)
         worker.kill()
-        self._release(self._spawn())
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().run_in_executor(None, worker.process.join, 5)
+
+    async def _replenish(self, lost: bool = True) -> None:
+        """Start a worker for the pool (for a `lost` one, or a spare), retrying while the forkserver cannot;
+        slower when workers keep dying."""
+        now = asyncio.get_running_loop().time()
+        self._recent_losses = [t for t in self._recent_losses if now - t < 10] + [now] * lost
+        if lost and len(self._recent_losses) > 4 * self.size:
+            await asyncio.sleep(1.0)  # workers dying at start-up must not become a fork loop
+        for attempt in range(len(RESPAWN_BACKOFF_S) + 1):
+            if self._closed:
+                return
+            try:
+                self._release(await self._spawn())
+                return
+            except Exception as exc:  # noqa: BLE001 - logged; health() shows the pool short of workers
+                log.error("cannot start a grading worker (attempt %d): %s", attempt + 1, exc)
+                if attempt < len(RESPAWN_BACKOFF_S):
+                    await asyncio.sleep(RESPAWN_BACKOFF_S[attempt])
 
     def _release(self, worker: _Worker) -> None:
         """Hand a free worker to the longest waiter (asyncio.Queue lets newcomers barge in: p99 tails)."""
+        if self._closed or worker.channel.lost:
+            self._retire(worker)
+            return
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -153,8 +324,13 @@ class WorkerPool:
         self._idle.append(worker)
 
     async def _acquire(self) -> _Worker:
-        if self._idle and not self._waiters:
-            return self._idle.popleft()
+        while self._idle and not self._waiters:
+            worker = self._idle.popleft()
+            if not worker.channel.lost:
+                return worker
+            self._retire(worker)
+            self.restarts += 1
+            self._background(self._replenish())
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -165,60 +341,135 @@ class WorkerPool:
             raise
 
     async def run(self, fn: Callable[..., Any], *args: Any, timeout: float) -> Outcome:
-        """Call `fn(*args)` in a worker; past `timeout` seconds the worker is killed."""
-        self.waiting += 1
+        """Call `fn(*args)` in a worker; past `timeout` seconds of its CPU the worker is killed.
+
+        A worker that dies under the call is replaced and the call tried once more on the fresh
+        worker; dying again is the sample's fault. Never raises but CancelledError.
+        """
         try:
-            worker = await self._acquire()
-        finally:
-            self.waiting -= 1
+            payload = bytes(ForkingPickler.dumps((fn, args)))
+        except Exception as exc:  # noqa: BLE001 - e.g. a reference too deep to pickle
+            self.errors += 1
+            return Outcome(error=f"the sample cannot be sent to a worker: {type(exc).__name__}: {exc}"[:500])
         try:
-            worker.conn.send((fn, args))
-            ok, value = await self._reply(worker, timeout)
+            self.waiting += 1
+            try:
+                worker = await self._acquire()
+            finally:
+                self.waiting -= 1
+            first = await self._call(worker, payload, timeout)
+            if not isinstance(first, WorkerDied):
+                return first
+            if self._closed:
+                return Outcome(error="the grading pool is shutting down")
+            log.warning("a grading worker died under a call (%s); trying it once more on a fresh worker", first)
+            fresh = await self._spawn()
+            fresh.temporary = True  # the dead worker's replacement is started by the pool as usual
+            second = await self._call(fresh, payload, timeout)
+            if isinstance(second, WorkerDied):
+                return Outcome(fault=f"the sample killed its grading worker twice ({second})")
+            return second
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, it is not a verdict
+            self.errors += 1
+            log.exception("grading pool failure")
+            return Outcome(error=f"grading pool failure: {type(exc).__name__}: {exc}"[:500])
+
+    async def _call(self, worker: _Worker, payload: bytes, timeout: float) -> Outcome | WorkerDied:
+        """One call on `worker`, which it then gives back (or replaces); a death is returned, not raised."""
+        worker.busy = True
+        try:
+            kind, value = pickle.loads(await self._reply(worker, worker.channel.request(payload), timeout))
         except TimeoutError:
             self.timeouts += 1
-            self._replace(worker)
+            self._finish(worker, keep=False)
             return Outcome(timeout=True)
-        except (EOFError, OSError) as exc:
+        except WorkerDied:
             self.crashes += 1
-            self._replace(worker)
-            return Outcome(crashed=f"worker died: {type(exc).__name__}")
-        except asyncio.CancelledError:
-            self._replace(worker)  # the reply may still come: this worker is no longer in step
+            reason = await asyncio.get_running_loop().run_in_executor(None, worker.exit_reason)
+            self._finish(worker, keep=False)
+            return WorkerDied(f"worker {reason}")
+        except BaseException:
+            self._finish(worker, keep=False)  # cancelled, or a reply we cannot read: out of step with us
             raise
-        if worker.deprioritized and not _renice(worker, WORKER_NICENESS):
-            self._replace(worker)  # unprivileged: niceness cannot go back down, so start afresh
-        else:
-            worker.deprioritized = False
-            self._release(worker)
-        if not ok:
-            self.crashes += 1
-            return Outcome(crashed=value)
-        return Outcome(value=value)
+        self._finish(worker, keep=True)
+        if kind == "value":
+            return Outcome(value=value)
+        if kind == "fault":
+            return Outcome(fault=value)
+        self.errors += 1
+        return Outcome(error=f"grader failed: {value}")
 
-    @staticmethod
-    async def _reply(worker: _Worker, timeout: float) -> tuple[bool, Any]:
-        """The worker's reply within `timeout` seconds of its CPU time (TimeoutError past it).
+    def _finish(self, worker: _Worker, keep: bool) -> None:
+        """After a call: give the worker back, or retire it and start its replacement.
 
-        Counting CPU rather than wall time keeps a busy machine from failing honest samples; a
-        call still running after SLOW_AFTER_S yields the CPU to quicker ones.
+        A worker that a spare already replaced (slow lane), or a temporary one (a retry), just retires.
         """
+        worker.busy = False
+        if worker.spared:
+            self._spares -= 1
+        replaced = worker.spared or worker.temporary
+        if keep and not replaced and (not worker.slow or _renice(worker.pid, WORKER_NICENESS)):
+            worker.slow = False  # (unprivileged, niceness cannot go back down: then it is replaced)
+            self._release(worker)
+            return
+        self._retire(worker)
+        if not worker.temporary:
+            self.restarts += 1
+        if not replaced and not self._closed:
+            self._background(self._replenish())
+
+    async def _reply(self, worker: _Worker, reply: asyncio.Future[bytes], timeout: float) -> bytes:
+        """The reply within `timeout` seconds of the worker's CPU time (TimeoutError past it).
+
+        Counting CPU rather than wall time keeps a busy machine from failing honest samples. A call
+        still running after SLOW_AFTER_S yields the CPU; one that has burnt SPARE_AFTER_CPU_S gets
+        a spare worker started in its place.
+        """
+        done, _ = await asyncio.wait({reply}, timeout=min(SLOW_AFTER_S, timeout))
+        if done:
+            return reply.result()
+        worker.slow = _renice(worker.pid, SLOW_NICENESS)
         loop = asyncio.get_running_loop()
-        readable = loop.create_future()
-        fd = worker.conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        wall_deadline = loop.time() - SLOW_AFTER_S + timeout * MAX_WALL_FACTOR
+        cpu_start = _cpu_seconds(worker.pid) - SLOW_AFTER_S  # at most SLOW_AFTER_S were spent before this
         try:
-            done, _ = await asyncio.wait({readable}, timeout=min(SLOW_AFTER_S, timeout))
-            if not done:
-                worker.deprioritized = _renice(worker, SLOW_NICENESS)
-                await _within_cpu_budget(worker, readable, timeout)
+            while True:
+                used = _cpu_seconds(worker.pid) - cpu_start
+                wall_left = wall_deadline - loop.time()
+                if used >= timeout or wall_left <= 0:
+                    raise TimeoutError
+                if used >= SPARE_AFTER_CPU_S:
+                    self._spare_for(worker)
+                until_spare = SPARE_AFTER_CPU_S - used if used < SPARE_AFTER_CPU_S else math.inf
+                done, _ = await asyncio.wait({reply}, timeout=min(timeout - used, wall_left, until_spare))
+                if done:
+                    return reply.result()
         finally:
-            loop.remove_reader(fd)
-        return worker.conn.recv()
+            if not reply.done():
+                reply.cancel()
+
+    def _spare_for(self, worker: _Worker) -> None:
+        """Start a spare in a slow call's place (up to `max_slow` at once), so new work does not queue behind it."""
+        if worker.spared or worker.temporary or self._spares >= self.max_slow or self._closed:
+            return
+        worker.spared = True
+        self._spares += 1
+        self._background(self._replenish(lost=False))
 
     async def map(self, fn: Callable[..., Any], items: Sequence[tuple], timeout: float) -> list[Outcome]:
         return list(await asyncio.gather(*(self.run(fn, *args, timeout=timeout) for args in items)))
 
     async def close(self) -> None:
-        for worker in list(self._workers):
-            worker.kill()
-        self._workers.clear()
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        for waiter in self._waiters:
+            waiter.cancel()
+        workers = list(self._workers)
+        for worker in workers:
+            self._retire(worker)
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: [w.process.join(timeout=5) for w in workers])
+        self._idle.clear()

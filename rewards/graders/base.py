@@ -14,14 +14,14 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rewards.pool import WorkerPool
+from rewards.pool import Outcome, WorkerPool
 from rewards.types import Sample, Score
 
 
 class SpecBase(BaseModel):
     """Common fields of every grader spec; unknown fields are rejected so typos are 422s."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # NaN/inf tolerances: 422
 
     timeout_s: float | None = Field(
         default=None, gt=0, le=600, description="Per-sample time budget; the server default when unset."
@@ -70,19 +70,26 @@ class Grader(ABC, Generic[SpecT]):
 
 
 class PooledGrader(Grader[SpecT]):
-    """A grader whose work is a pure function run in the worker pool."""
+    """A grader whose work is a pure function run in the worker pool.
+
+    Only a Score the function returned, a timeout, or a fault of the sample (it killed its worker
+    twice, ran out of memory) is a verdict; every other way out of the pool is an `error`.
+    """
 
     score_fn: ClassVar[Callable[[Any, Sample], Score]]
 
     async def grade(self, samples: list[Sample]) -> list[Score]:
         fn = type(self).score_fn
         outcomes = await self.context.pool.map(fn, [(self.spec, s) for s in samples], timeout=self.timeout_s)
-        scores = []
-        for outcome in outcomes:
-            if outcome.timeout:
-                scores.append(Score(reward=0.0, details={"timeout": True, "timeout_s": self.timeout_s}))
-            elif outcome.crashed is not None:
-                scores.append(Score(reward=0.0, details={"crashed": True, "reason": outcome.crashed}))
-            else:
-                scores.append(outcome.value)
-        return scores
+        return [self._verdict(outcome) for outcome in outcomes]
+
+    def _verdict(self, outcome: Outcome) -> Score:
+        if outcome.error is not None:
+            return Score.failed(outcome.error)
+        if outcome.timeout:
+            return Score(reward=0.0, details={"timeout": True, "timeout_s": self.timeout_s})
+        if outcome.fault is not None:
+            return Score(reward=0.0, details={"crashed": True, "reason": outcome.fault})
+        if not isinstance(outcome.value, Score):
+            return Score.failed(f"the grader returned {type(outcome.value).__name__}, not a Score")
+        return outcome.value

@@ -39,3 +39,23 @@ def spin(seconds: float) -> float:
     while time.process_time() < end:
         pass
     return seconds
+
+
+def echo_size(payload: str) -> int:
+    return len(payload)
+
+
+def big_reply(megabytes: int) -> str:
+    return "x" * (megabytes * 1024 * 1024)
+
+
+def die_once(marker: str) -> str:
+    """Dies the first time (the marker file does not exist yet), answers the second."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(9)
+    return "second try"
+
+
+def unpicklable() -> object:
+    return lambda: None

@@ -49,7 +49,7 @@ DEFAULT_PRELOAD = ("rewards.graders.math", "rewards.graders.format")
 WORKER_NICENESS = 5  # the event loop (HTTP, dispatch) wins CPU over grading when the box is busy
 SLOW_NICENESS = 19  # a call past SLOW_AFTER_S yields the CPU to quick ones until it ends or is killed
 SLOW_AFTER_S = 0.05
-SPARE_AFTER_CPU_S = 0.2  # a call that has burnt this much CPU gets a spare worker started in its place
+SPARE_AFTER_S = 0.2  # a call running this long (wall time) gets a spare worker started in its place
 MAX_WALL_FACTOR = 4  # the budget is CPU time; a starved call still ends by this many budgets of wall time
 RESPAWN_BACKOFF_S = (0.05, 0.5, 2.0)
 
@@ -424,15 +424,16 @@ class WorkerPool:
         """The reply within `timeout` seconds of the worker's CPU time (TimeoutError past it).
 
         Counting CPU rather than wall time keeps a busy machine from failing honest samples. A call
-        still running after SLOW_AFTER_S yields the CPU; one that has burnt SPARE_AFTER_CPU_S gets
-        a spare worker started in its place.
+        still running after SLOW_AFTER_S yields the CPU; one still running after SPARE_AFTER_S gets a
+        spare worker started in its place.
         """
         done, _ = await asyncio.wait({reply}, timeout=min(SLOW_AFTER_S, timeout))
         if done:
             return reply.result()
         worker.slow = _renice(worker.pid, SLOW_NICENESS)
         loop = asyncio.get_running_loop()
-        wall_deadline = loop.time() - SLOW_AFTER_S + timeout * MAX_WALL_FACTOR
+        started = loop.time() - SLOW_AFTER_S
+        wall_deadline = started + timeout * MAX_WALL_FACTOR
         cpu_start = _cpu_seconds(worker.pid) - SLOW_AFTER_S  # at most SLOW_AFTER_S were spent before this
         try:
             while True:
@@ -440,9 +441,10 @@ class WorkerPool:
                 wall_left = wall_deadline - loop.time()
                 if used >= timeout or wall_left <= 0:
                     raise TimeoutError
-                if used >= SPARE_AFTER_CPU_S:
+                until_spare = started + SPARE_AFTER_S - loop.time()
+                if until_spare <= 0:
                     self._spare_for(worker)
-                until_spare = SPARE_AFTER_CPU_S - used if used < SPARE_AFTER_CPU_S else math.inf
+                    until_spare = math.inf
                 done, _ = await asyncio.wait({reply}, timeout=min(timeout - used, wall_left, until_spare))
                 if done:
                     return reply.result()

@@ -7,21 +7,16 @@ overloaded sets `error` (never a silent 0).
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rewards.graders.base import Grader, SpecBase
+from rewards.graders.codeextract import extract
 from rewards.sandbox_client import SandboxClient, SandboxUnavailable
 from rewards.types import Sample, Score
 from sandbox.models import MAX_CODE_CHARS, Limits, Test
 
-FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
-ALIASES = {
-    "python": {"python", "py", "python3"}, "cpp": {"cpp", "c++", "cc", "cxx"},
-    "javascript": {"javascript", "js", "node"}, "bash": {"bash", "sh", "shell"},
-}
 CLIENT_KEY = "code.sandbox_client"
 
 
@@ -34,10 +29,13 @@ class CodeSpec(SpecBase):
 
     type: Literal["code"] = "code"
     language: str = Field(default="python", description="A language of the sandbox's /v1/languages.")
-    extract: Literal["last_fence", "whole"] = Field(
-        default="last_fence",
-        description="last_fence: the last ``` block tagged with the language (else the last untagged one, "
-        "else the whole text); whole: the completion as is.",
+    extract: Literal["auto", "continuation", "last_fence", "whole"] = Field(
+        default="auto",
+        description="auto: the program the completion presents (the latest definitions of the names the tests "
+        "use and what they need, or for io tests the block that is the program), found without running "
+        "anything; continuation: a bare continuation of the prefix's open function, cut at the first new "
+        "top-level statement; last_fence: the last ``` block tagged with the language (else the last "
+        "untagged one, else the whole text); whole: the completion as is.",
     )
     scoring: Literal["fraction", "all_or_nothing"] = "fraction"
     limits: Limits = Field(default_factory=lambda: Limits(wall_s=5.0), description="Per test run.")
@@ -52,19 +50,6 @@ class CodeReference(BaseModel):
     tests: list[Test] = Field(min_length=1, max_length=1024)
     prefix: str = ""
     suffix: str = ""
-
-
-def extract_code(completion: str, language: str, how: str) -> str:
-    """The program in a completion (see CodeSpec.extract)."""
-    if how == "whole":
-        return completion
-    blocks = FENCE.findall(completion)
-    names = ALIASES.get(language, {language})
-    for wanted in (lambda tag: tag.lower() in names, lambda tag: tag == ""):
-        tagged = [body for tag, body in blocks if wanted(tag)]
-        if tagged:
-            return tagged[-1]
-    return completion
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -104,38 +89,48 @@ class CodeGrader(Grader[CodeSpec]):
         outcomes = await client.judge_many([prepared[i][0] for i in pending],  # type: ignore[index]
                                            [prepared[i][1] for i in pending])  # type: ignore[index]
         for i, outcome in zip(pending, outcomes, strict=True):
-            prepared[i] = self._score(outcome)
+            prepared[i] = self._score(outcome, prepared[i][2])  # type: ignore[index]
         return prepared  # type: ignore[return-value]
 
-    def _prepare(self, sample: Sample) -> Score | tuple[dict[str, Any], float]:
-        """The sandbox's judge request for a sample and its run time budget; or, for a sample that needs no
-        run (bad reference, no code, code too long), its score."""
+    def _prepare(self, sample: Sample) -> Score | tuple[dict[str, Any], float, dict[str, Any]]:
+        """The sandbox's judge request for a sample, its run time budget and how its program was found; or,
+        for a sample that needs no run (bad reference, no program, code too long), its score."""
         spec = self.spec
         try:
             reference = CodeReference.model_validate(sample.reference)
         except ValidationError as exc:
             return Score.failed(f"invalid code reference: {exc.errors(include_url=False)[:3]}")
         # lone surrogates (which no source file can hold) would make the whole chunk's request unsendable
-        code = extract_code(sample.completion, spec.language, spec.extract).encode("utf-8", "replace").decode()
-        if not code.strip():
-            return Score(reward=0.0, details={"reason": "no code in the completion"})
+        completion = sample.completion.encode("utf-8", "replace").decode()
+        try:
+            found = extract(completion, language=spec.language, mode=spec.extract,
+                            tests=[t.model_dump() for t in reference.tests], prefix=reference.prefix,
+                            prompt=sample.prompt)
+        except Exception as exc:  # a bug of ours on odd text is a machinery failure, never a made-up 0
+            return Score.failed(f"code extraction failed: {exc!r}")
+        if found.code is None or not found.code.strip():
+            reason = found.details.get("reason", "no code in the completion")
+            return Score(reward=0.0, details={"reason": reason, "extraction": found.details})
+        code = found.code
         limit = min(spec.max_code_chars, MAX_CODE_CHARS - len(reference.prefix) - len(reference.suffix))
         if len(code) > limit:
-            return Score(reward=0.0, details={"reason": f"code longer than the limit of {limit} characters"})
+            return Score(reward=0.0, details={"reason": f"code longer than the limit of {limit} characters",
+                                              "extraction": found.details})
         job = {
             "language": spec.language, "code": reference.prefix + code + reference.suffix,
             "tests": [t.model_dump() for t in reference.tests], "limits": spec.limits.model_dump(),
             "stop_on_first_failure": spec.scoring == "all_or_nothing",
         }
-        return job, spec.timeout_s or (len(reference.tests) + 1) * spec.limits.wall_s
+        return job, spec.timeout_s or (len(reference.tests) + 1) * spec.limits.wall_s, found.details
 
-    def _score(self, outcome: dict[str, Any] | SandboxUnavailable) -> Score:
+    def _score(self, outcome: dict[str, Any] | SandboxUnavailable, extraction: dict[str, Any]) -> Score:
         if isinstance(outcome, SandboxUnavailable):
             return Score.failed(str(outcome))
+        details = {**_summary(outcome), "extraction": extraction}
         if any(t["status"] == "sandbox_error" for t in outcome["tests"]):
-            return Score.failed("the sandbox failed while running the tests", **_summary(outcome))
+            return Score.failed("the sandbox failed while running the tests", **details)
         if self.spec.scoring == "all_or_nothing":
             reward = float(outcome["passed"] == outcome["total"])
         else:
             reward = outcome["fraction"]
-        return Score(reward=reward, details=_summary(outcome))
+        return Score(reward=reward, details=details)

@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from rewards.graders.code import extract_code
+from rewards.graders.codeextract import extract
 from tests.procs import free_port, launch
 
 SQUARE_TESTS = {"tests": [{"type": "call", "fn_name": "square", "args": [n], "expected": n * n} for n in (2, 3, 4)]}
@@ -33,13 +33,17 @@ def fenced(code, tag="python"):
     return f"Here is my solution:\n```{tag}\n{code}\n```\nDone."
 
 
-def test_extract_code_prefers_the_last_block_of_the_language():
+def test_last_fence_and_whole_work_as_before():
     text = "```python\na = 1\n```\ntext\n```bash\necho hi\n```\n```py\nb = 2\n```\n"
-    assert extract_code(text, "python", "last_fence") == "b = 2\n"
-    assert extract_code(text, "bash", "last_fence") == "echo hi\n"
-    assert extract_code("```\nplain\n```", "cpp", "last_fence") == "plain\n"
-    assert extract_code("no fences", "python", "last_fence") == "no fences"
-    assert extract_code(text, "python", "whole") == text
+
+    def last(completion, language):
+        return extract(completion, language=language, mode="last_fence").code
+
+    assert last(text, "python") == "b = 2\n"
+    assert last(text, "bash") == "echo hi\n"
+    assert last("```\nplain\n```", "cpp") == "plain\n"
+    assert last("no fences", "python") == "no fences"
+    assert extract(text, language="python", mode="whole").code == text
 
 
 def test_fraction_and_all_or_nothing(server):
@@ -86,8 +90,10 @@ def test_io_and_script_tests_with_prefix_and_suffix_in_cpp_and_python(server):
 def test_exiting_early_earns_nothing(server):
     item = {"completion": fenced("import sys\ndef square(x):\n    return 0\nsys.exit(0)"),
             "reference": {"tests": [{"type": "script", "code": "assert square(3) == 9"}]}}
-    (result,) = score_batch(server, {"type": "code"}, [item])
+    (result,) = score_batch(server, {"type": "code", "extract": "last_fence"}, [item])
     assert result["reward"] == 0.0 and result["details"]["statuses"] == ["incomplete"]
+    (result,) = score_batch(server, {"type": "code"}, [item])  # auto leaves the top-level exit out: a real fail
+    assert result["reward"] == 0.0 and result["details"]["statuses"] == ["runtime_error"]
 
 
 def test_a_batch_runs_concurrently_and_keeps_order(server):
@@ -107,7 +113,7 @@ def test_a_batch_spreads_over_several_sandboxes_and_skips_samples_without_code(s
         results = score_batch(srv, {"type": "code", "extract": "last_fence"}, items)
         after = [httpx.get(url + "/healthz", timeout=10).json()["jobs"] for url in (sandbox, second)]
     assert [r["reward"] for r in results] == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
-    assert results[5]["details"] == {"reason": "no code in the completion"}
+    assert results[5]["details"]["reason"] == "no code in the completion"
     assert all(b > a for a, b in zip(before, after, strict=True)), (before, after)
     assert sum(after) - sum(before) == 11  # the sample without code never went to a sandbox
 

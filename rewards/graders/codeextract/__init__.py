@@ -1,0 +1,127 @@
+"""Find the program a completion presents as its answer, for the code grader. Pure functions: nothing is run.
+
+Modes: `auto` (find the intended program among the completion's blocks, by the names the tests use, or as
+the program for io tests), `continuation` (a base model's bare continuation of the prefix, cut at the usual
+stop sequences), `last_fence` (the last block tagged with the language, else the last untagged one, else the
+whole text) and `whole` (the completion as is). `extract` returns the code (None when the completion
+presents no program) and details saying which blocks were used and why, and what was dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from rewards.graders.codeextract import langs
+from rewards.graders.codeextract.continuation import Body, split_body
+from rewards.graders.codeextract.fences import Block, find_blocks, last_fence, outside_blocks
+from rewards.graders.codeextract.program import Choice, Source, as_program, by_names
+from rewards.graders.codeextract.python import declared_names, quoted_definitions, test_names
+
+MODES = ("auto", "continuation", "last_fence", "whole")
+
+__all__ = ["MODES", "Extraction", "extract", "last_fence"]
+
+
+@dataclass
+class Extraction:
+    """The code to run (None: the completion presents no program) and `details.extraction`."""
+
+    code: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _target_names(tests: list[dict[str, Any]], prefix: str, language: str) -> set[str] | None:
+    """Names the tests reach in the solution (call fn_name, names a script test uses, what the prefix
+    declares); None when the tests look at the program as a whole (io tests)."""
+    if not tests or any(t.get("type") == "io" for t in tests):
+        return None
+    names: set[str] = set()
+    for test in tests:
+        if test.get("type") == "call":
+            names.add(str(test.get("fn_name", "")).split(".")[0])
+        elif test.get("type") == "script":
+            code = str(test.get("code", ""))
+            names |= test_names(code) if language == "python" else langs.test_calls(language, code)
+    if language == "python":
+        names |= declared_names(prefix)
+    return names or None
+
+
+def _candidates(completion: str, language: str) -> tuple[list[Block], list[Block]]:
+    """(blocks that may hold code of the language, blocks tagged as something else)."""
+    blocks = find_blocks(completion)
+    keep = [b for b in blocks if not b.is_other_language(language)]
+    return keep, [b for b in blocks if b.is_other_language(language)]
+
+
+@lru_cache(maxsize=256)
+def _quoted(prompt: str, prefix: str) -> frozenset[str]:
+    """The definitions written in the prompt (and the reference's prefix): never the model's answer."""
+    texts = [prompt, prefix] + [b.body for b in find_blocks(prompt)]
+    return frozenset(quoted_definitions([t for t in texts if t.strip()]))
+
+
+def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: str, mode: str) -> Extraction:
+    details: dict[str, Any] = {"mode": mode}
+    quoted = set(_quoted(prompt, prefix))
+    names = _target_names(tests, prefix, "python")
+    if mode == "continuation":
+        body = split_body(prefix, completion)
+        if isinstance(body, Body):
+            details["joined_to_prefix"] = body.name
+            sources = [Source(0, "continuation", completion)]
+        elif isinstance(body, str):
+            return Extraction(None, {**details, "reason": body})
+        else:
+            details["note"] = "the completion does not continue the prefix's open function; read as an answer"
+            sources = [Source(0, "", completion)]
+    else:
+        blocks, others = _candidates(completion, "python")
+        sources = [Source(b.index, b.tag, b.body) for b in blocks]
+        if others:
+            details["other_language_blocks"] = [b.index for b in others]
+        if any(not b.closed for b in blocks):
+            details["unclosed_fence"] = True
+        if not blocks:
+            sources = [Source(-1, "(no fence)", outside_blocks(completion, others))]
+    choice: Choice = as_program(sources, prefix, quoted) if names is None else by_names(sources, names, prefix,
+                                                                                          quoted)
+    if choice.code is None and names is not None and mode == "auto" and sources and sources[0].index >= 0:
+        # nothing defined in the fences: the answer may be unfenced code between them
+        outside = [Source(-1, "(outside fences)", outside_blocks(completion, find_blocks(completion)))]
+        retry = by_names(outside, names, prefix, quoted)
+        if retry.code is not None:
+            choice = retry
+    return _finish(details, choice, names)
+
+
+def _finish(details: dict[str, Any], choice: Choice | langs.LangChoice, names: set[str] | None) -> Extraction:
+    details["looked_for"] = sorted(names) if names is not None else "a program (io tests)"
+    details["blocks"] = [{"index": i, "reasons": r} for i, r in sorted(choice.used.items())]
+    if choice.dropped:
+        details["dropped"] = choice.dropped
+    if choice.reason:
+        details["reason"] = choice.reason
+    return Extraction(choice.code if choice.code and choice.code.strip() else None, details)
+
+
+def extract(completion: str, *, language: str, mode: str, tests: list[dict[str, Any]] | None = None,
+            prefix: str = "", prompt: str = "") -> Extraction:
+    """The program in `completion` to run after `prefix` against `tests` (see the module docstring)."""
+    if mode == "whole":
+        return Extraction(completion, {"mode": "whole"})
+    if mode == "last_fence":
+        return Extraction(last_fence(completion, language), {"mode": "last_fence"})
+    tests = tests or []
+    if language == "python":
+        return _python(completion, tests, prefix, prompt, mode)
+    if not langs.supported(language):
+        return Extraction(last_fence(completion, language), {"mode": "last_fence",
+                                                             "note": f"no analysis for {language}"})
+    blocks, others = _candidates(completion, language)
+    sources = [(b.index, b.body) for b in blocks] or [(-1, outside_blocks(completion, others))]
+    names = _target_names(tests, prefix, language)
+    details: dict[str, Any] = {"mode": mode}
+    return _finish(details, langs.choose(language, sources, names), names)

@@ -1,0 +1,136 @@
+"""Code blocks in a completion: markdown fences as models really write them.
+
+Handles fences that never close (a cut-off or forgotten closing fence: the block runs to the end of the
+text), indented fences (inside list items; the indentation is removed from the body), tags with odd
+spellings (`py`, `Python3`, `{.python}`, `python title="x.py"`), stray closing fences, longer fences
+(```` ```` ````) and the `[PYTHON]...[/PYTHON]` tags some models use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ALIASES: dict[str, frozenset[str]] = {
+    "python": frozenset({"python", "py", "python3", "py3", "python2", "ipython", "pycon", "sage"}),
+    "cpp": frozenset({"cpp", "c++", "cc", "cxx", "c", "hpp", "h"}),
+    "javascript": frozenset({"javascript", "js", "node", "nodejs", "jsx", "mjs", "ecmascript"}),
+    "bash": frozenset({"bash", "sh", "shell", "zsh", "shellscript"}),
+}
+# tags that say the block is not code of any language we run: output, data, prose
+NOT_CODE = frozenset({
+    "text", "txt", "plaintext", "plain", "output", "console", "stdout", "stdin", "input", "json", "yaml", "yml",
+    "markdown", "md", "csv", "xml", "html", "diff", "log", "terminal", "none", "math", "latex", "tex", "toml",
+    "ini", "sql", "java", "go", "rust", "ruby", "c#", "csharp", "kotlin", "swift", "php", "typescript", "ts",
+    "powershell", "bat", "cmd", "r", "scala", "haskell", "perl", "lua", "dart",
+})
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_BRACKET_OPEN = re.compile(r"^[ \t]*\[(?P<tag>[A-Za-z][\w+#]*)\][ \t]*$")
+_BRACKET_CLOSE = re.compile(r"^[ \t]*\[/(?P<tag>[A-Za-z][\w+#]*)\][ \t]*$")
+_TAG = re.compile(r"[A-Za-z0-9_+#-]+")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One code block: its body (fence indentation removed), normalized tag, and where it sits in the text."""
+
+    index: int
+    tag: str
+    body: str
+    start: int  # offset of the opening fence line in the completion
+    end: int  # offset just past the closing fence line (the text's end when unclosed)
+    closed: bool
+
+    def is_language(self, language: str) -> bool:
+        return self.tag in ALIASES.get(language, frozenset({language}))
+
+    def is_other_language(self, language: str) -> bool:
+        """Tagged with something that is not this language (another language, output, data)."""
+        return bool(self.tag) and not self.is_language(language) and (
+            self.tag in NOT_CODE or any(self.tag in names for names in ALIASES.values()))
+
+
+def normalize_tag(info: str) -> str:
+    """`Python3 title="a.py"` -> python3; `{.py}` -> py; `` -> ``."""
+    match = _TAG.match(info.strip().lstrip("{.").strip())
+    return match.group(0).lower() if match else ""
+
+
+def _dedent_by(line: str, indent: str) -> str:
+    width = len(indent)
+    stripped = len(line) - len(line.lstrip(" \t"))
+    return line[min(width, stripped):]
+
+
+def find_blocks(text: str) -> list[Block]:
+    """Every fenced block, in order. A fence left open runs to the end of the text."""
+    lines = text.splitlines(keepends=True)
+    blocks: list[Block] = []
+    offset = 0
+    i = 0
+    starts = []
+    for line in lines:
+        starts.append(offset)
+        offset += len(line)
+    starts.append(offset)
+    while i < len(lines):
+        line = lines[i].rstrip("\r\n")
+        fence = _FENCE.match(line)
+        bracket = _BRACKET_OPEN.match(line)
+        if bracket is not None and not any(bracket["tag"].lower() in names for names in ALIASES.values()):
+            bracket = None
+        if fence is None and bracket is None:
+            i += 1
+            continue
+        if fence is not None:
+            indent, char, width = fence["indent"], fence["fence"][0], len(fence["fence"])
+            tag = normalize_tag(fence["info"])
+
+            def closes(candidate: str, char: str = char, width: int = width) -> bool:
+                m = _FENCE.match(candidate)
+                return bool(m) and m["fence"][0] == char and len(m["fence"]) >= width and not m["info"].strip()
+        else:
+            indent, tag = "", bracket["tag"].lower()
+
+            def closes(candidate: str, tag: str = tag) -> bool:
+                m = _BRACKET_CLOSE.match(candidate)
+                return bool(m) and m["tag"].lower() == tag
+        j = i + 1
+        while j < len(lines) and not closes(lines[j].rstrip("\r\n")):
+            j += 1
+        closed = j < len(lines)
+        body = "".join(_dedent_by(x, indent) for x in lines[i + 1:j])
+        blocks.append(Block(len(blocks), tag, body, starts[i], starts[j + 1] if closed else len(text), closed))
+        i = j + 1
+    return blocks
+
+
+def outside_blocks(text: str, blocks: list[Block]) -> str:
+    """The text with every block blanked out (line structure kept), for looking at the prose only."""
+    out, last = [], 0
+    for block in blocks:
+        out.append(text[last:block.start])
+        out.append("\n" * text.count("\n", block.start, block.end))
+        last = block.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+_LEGACY_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
+_LEGACY_ALIASES = {
+    "python": {"python", "py", "python3"}, "cpp": {"cpp", "c++", "cc", "cxx"},
+    "javascript": {"javascript", "js", "node"}, "bash": {"bash", "sh", "shell"},
+}
+
+
+def last_fence(completion: str, language: str) -> str:
+    """The `last_fence` rule: the last closed block tagged with the language, else the last untagged one, else
+    the whole text."""
+    blocks = _LEGACY_FENCE.findall(completion)
+    names = _LEGACY_ALIASES.get(language, {language})
+    for wanted in (lambda tag: tag.lower() in names, lambda tag: tag == ""):
+        tagged = [body for tag, body in blocks if wanted(tag)]
+        if tagged:
+            return tagged[-1]
+    return completion

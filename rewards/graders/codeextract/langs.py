@@ -1,0 +1,213 @@
+"""C++, JavaScript and bash programs in a completion, read with tree-sitter (nothing is run).
+
+The same ideas as for Python, on each language's top-level declarations: for io tests the program is the
+latest block with an entry (C++ `main`; JavaScript or bash reading stdin, else the latest block); for script
+tests, the latest block that defines a function the test calls, without its own `main` (the test brings one)
+or top-level calls. Functions, includes and requires it needs that sit in other blocks are added; a name
+defined in several blocks is taken from one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from tree_sitter import Language, Node, Parser
+
+ERROR_SHARE = 0.5  # a block whose parse is more than this share of error nodes is not code of the language
+
+
+@cache
+def _parser(language: str) -> Parser | None:
+    if language == "cpp":
+        import tree_sitter_cpp as grammar
+    elif language == "javascript":
+        import tree_sitter_javascript as grammar
+    elif language == "bash":
+        import tree_sitter_bash as grammar
+    else:
+        return None
+    return Parser(Language(grammar.language()))
+
+
+def supported(language: str) -> bool:
+    return language in ("cpp", "javascript", "bash")
+
+
+@dataclass
+class Decl:
+    """A top-level declaration: its text, the function/class names it defines, and the names it calls."""
+
+    block: int
+    pos: int
+    text: str
+    kind: str  # function, include, require, main, call, other
+    defines: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+def _declared_name(node: Node) -> str | None:
+    """The identifier a declarator chain ends in (C++: `int *f(int x)` -> f; `Solution::f` -> f)."""
+    while node is not None:
+        if node.type in ("identifier", "field_identifier", "type_identifier", "word", "property_identifier"):
+            return _text(node)
+        if node.type in ("qualified_identifier",):
+            node = node.child_by_field_name("name")
+            continue
+        nxt = node.child_by_field_name("declarator") or node.child_by_field_name("name")
+        if nxt is None:
+            return None
+        node = nxt
+    return None
+
+
+def _calls(node: Node) -> set[str]:
+    """Identifiers called anywhere under `node` (and, for bash, command names)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in ("call_expression", "command"):
+            fn = current.child_by_field_name("function") or current.child_by_field_name("name")
+            if fn is not None:
+                found.add(_text(fn).split("<")[0].strip())
+        stack.extend(current.children)
+    return found
+
+
+def _errors(root: Node) -> float:
+    total = errors = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        total += 1
+        errors += node.type == "ERROR" or node.is_missing
+        stack.extend(node.children)
+    return errors / max(total, 1)
+
+
+def _decls(language: str, text: str, block: int) -> list[Decl] | None:
+    parser = _parser(language)
+    if parser is None:
+        return None
+    root = parser.parse(text.encode("utf-8", "replace")).root_node
+    if _errors(root) > ERROR_SHARE or not root.children:
+        return None
+    out: list[Decl] = []
+    for pos, node in enumerate(root.children):
+        source = _text(node)
+        decl = Decl(block, pos, source, "other", calls=_calls(node))
+        kind = node.type
+        if kind in ("function_definition", "function_declaration", "generator_function_declaration",
+                    "class_declaration", "class_specifier", "struct_specifier", "template_declaration"):
+            name = _declared_name(node.child_by_field_name("declarator") or node.child_by_field_name("name")
+                                  or node) if kind != "template_declaration" else None
+            if kind == "template_declaration":
+                inner = next((c for c in node.children if c.type in ("function_definition", "class_specifier",
+                                                                     "struct_specifier")), None)
+                name = _declared_name(inner.child_by_field_name("declarator") or inner.child_by_field_name(
+                    "name")) if inner is not None else None
+            decl.kind = "main" if name == "main" else "function"
+            decl.defines = {name} if name else set()
+        elif kind == "declaration" and node.child_by_field_name("type") is not None and \
+                _text(node.child_by_field_name("type")) in ("struct", "class"):
+            decl.kind = "other"
+        elif kind in ("lexical_declaration", "variable_declaration"):
+            names = {_declared_name(c) for c in node.children if c.type == "variable_declarator"}
+            decl.defines = {n for n in names if n}
+            decl.kind = "require" if "require(" in source and not any(
+                c.type == "variable_declarator" and (c.child_by_field_name("value") or node).type in (
+                    "arrow_function", "function_expression", "function") for c in node.children) else "function"
+        elif kind in ("preproc_include", "using_declaration", "import_statement", "alias_declaration",
+                      "type_definition", "namespace_definition"):
+            decl.kind = "include"
+        elif kind == "expression_statement" and any(c.type == "call_expression" for c in node.children) or \
+                kind in ("command", "pipeline", "list"):
+            decl.kind = "call"
+        elif kind == "comment":
+            continue
+        out.append(decl)
+    return out
+
+
+def reads_stdin(language: str, text: str) -> bool:
+    markers = {
+        "javascript": ("process.stdin", "readFileSync(0", "readFileSync('/dev/stdin'", 'readFileSync("/dev/stdin"',
+                       "readline"),
+        "bash": ("read ", "cat", "$(<", "/dev/stdin", "awk", "sed", "while read"),
+        "cpp": ("cin", "scanf", "getline", "getchar", "fread", "stdin"),
+    }[language]
+    return any(m in text for m in markers)
+
+
+def test_calls(language: str, code: str) -> set[str]:
+    """Names a script test calls that it does not define itself."""
+    decls = _decls(language, code, -1) or []
+    defined = set().union(*(d.defines for d in decls)) if decls else set()
+    return set().union(*(d.calls for d in decls)) - defined if decls else set()
+
+
+@dataclass
+class LangChoice:
+    code: str | None
+    used: dict[int, list[str]] = field(default_factory=dict)
+    dropped: list[dict[str, object]] = field(default_factory=list)
+    reason: str | None = None
+
+
+def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None) -> LangChoice:
+    """The program in these blocks: by the names a script test calls (`names`), or for io tests (None)."""
+    parsed = {index: decls for index, text in sources if (decls := _decls(language, text, index))}
+    if not parsed:
+        return LangChoice(None, reason=f"no {language} code in the completion")
+    texts = dict(sources)
+    dropped: list[dict[str, object]] = [{"block": i, "what": t.strip().splitlines()[0][:100] if t.strip() else "",
+                                         "why": f"not {language} code"} for i, t in sources if i not in parsed]
+    defs: dict[str, Decl] = {}
+    for index in sorted(parsed):
+        for decl in parsed[index]:
+            for name in decl.defines:
+                defs[name] = decl  # the latest definition of each name
+    if names is None:
+        entry = [i for i in parsed if any(d.kind == "main" for d in parsed[i])] if language == "cpp" else \
+            [i for i in parsed if reads_stdin(language, texts[i])] or list(parsed)
+        if not entry:
+            return LangChoice(None, reason="no block has a main function")
+        block = entry[-1]
+        keep = list(parsed[block])
+        used = {block: ["the program" + (" (defines main)" if language == "cpp" else "")]}
+    else:
+        wanted = sorted(n for n in names if n in defs)
+        if not wanted:
+            return LangChoice(None, reason=f"the completion defines none of the functions the tests call "
+                                           f"({', '.join(sorted(names)) or '?'})")
+        block = defs[wanted[-1]].block
+        keep = [d for d in parsed[block] if d.kind not in ("main", "call")]
+        used = {block: [f"defines {', '.join(n for n in wanted if defs[n].block == block)} (the tests call it)"]}
+        dropped += [{"block": block, "what": d.text.strip().splitlines()[0][:100],
+                     "why": "main or top-level call (the test brings its own)"}
+                    for d in parsed[block] if d.kind in ("main", "call")]
+    have = set().union(*(d.defines for d in keep))
+    extra: list[Decl] = []
+    queue = list(keep)
+    while queue:
+        decl = queue.pop()
+        for name in sorted(decl.calls - have):
+            dep = defs.get(name)
+            if dep is not None and dep.block != block:
+                have |= dep.defines
+                extra.append(dep)
+                queue.append(dep)
+                used.setdefault(dep.block, []).append(f"defines {name}")
+    lines = {d.text.strip() for d in keep}
+    includes = [d for i in sorted(parsed) if i != block for d in parsed[i]
+                if d.kind in ("include", "require") and d.text.strip() not in lines]
+    for d in includes:
+        used.setdefault(d.block, []).append(f"needed include: {d.text.strip()[:60]}")
+    program = [d.text for d in includes] + [d.text for d in sorted(extra, key=lambda d: (d.block, d.pos))]
+    program += [texts[block]] if names is None else [d.text for d in keep]
+    return LangChoice("\n".join(program) + "\n", used, dropped)

@@ -1,0 +1,272 @@
+"""Assemble the Python program a completion presents, from its blocks' top-level units.
+
+Two ways to look: by names (call and script tests: the latest definition of each name the tests use, the
+definitions those need, transitively, and the imports that bind them; top-level usage, self-tests and
+`__main__` blocks are left out), or as a program (io tests: the latest block that reads input is the program,
+whole, plus definitions from other blocks that it uses). A name defined in several blocks is taken from one
+only: the block being assembled if it defines it, else the latest definition; two versions are never mixed.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import dataclass, field, replace
+
+from rewards.graders.codeextract.continuation import Body, open_function, split_body, starts_indented
+from rewards.graders.codeextract.python import (
+    BUILTINS,
+    Parsed,
+    Unit,
+    function_free,
+    parse_block,
+    reads_input,
+)
+
+MAX_DROPPED = 30
+BINDING_KINDS = ("def", "assign", "import", "other", "body", "setup")
+
+
+@dataclass
+class Source:
+    """A candidate block: its index in the completion (or -1 for text outside fences), tag and text."""
+
+    index: int
+    tag: str
+    text: str
+
+
+@dataclass
+class Choice:
+    """The assembled program (None: nothing to run) and how it was found."""
+
+    code: str | None
+    used: dict[int, list[str]] = field(default_factory=dict)
+    dropped: list[dict[str, object]] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class _Pool:
+    units: list[Unit] = field(default_factory=list)
+    broken: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # name -> (block, pos) of broken defs
+    dropped: list[dict[str, object]] = field(default_factory=list)
+    bodies: dict[int, Body] = field(default_factory=dict)
+
+    def drop(self, block: int, what: str, why: str) -> None:
+        if len(self.dropped) < MAX_DROPPED:
+            first = next((line.strip() for line in what.splitlines() if line.strip()), "")
+            self.dropped.append({"block": block, "what": first[:100], "why": why})
+
+
+def _first_line(unit: Unit) -> str:
+    return next((x.strip() for x in unit.source.splitlines() if x.strip() and not x.startswith("@")), "")[:100]
+
+
+def _can_bind(unit: Unit) -> bool:
+    """Whether a unit may be taken as the definition of a name it binds (not usage code that binds a loop var)."""
+    if unit.kind not in BINDING_KINDS or unit.stub:
+        return False
+    if unit.kind == "other":
+        return not reads_input(unit.node) and not any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
+            for n in ast.walk(unit.node))
+    return True
+
+
+def _load(sources: list[Source], prefix: str, quoted: set[str]) -> _Pool:
+    pool = _Pool()
+    for source in sources:
+        text, offset = source.text, 0
+        if starts_indented(text):
+            body = split_body(prefix, text)
+            if isinstance(body, Body):
+                uses = frozenset(function_free(body.node) - BUILTINS - {body.name})
+                pool.bodies[source.index] = body
+                pool.units.append(Unit(source.index, -1, body.text, body.node, "body",
+                                       frozenset({body.name}), uses))
+                text, offset = body.rest, 1
+            elif isinstance(body, str):
+                pool.broken.setdefault(open_function(prefix) or "", []).append((source.index, -1))
+                pool.drop(source.index, text, body)
+                continue
+            else:
+                text = textwrap.dedent(text)
+        parsed: Parsed = parse_block(text, source.index)
+        for chunk in parsed.broken:
+            pool.drop(source.index, chunk, "does not parse")
+        for name, pos in parsed.broken_defs.items():
+            pool.broken.setdefault(name, []).append((source.index, pos + offset))
+        for unit in parsed.units:
+            unit.pos += offset
+            if unit.kind == "def" and ast.dump(unit.node) in quoted:
+                pool.drop(source.index, unit.source, "quoted from the prompt")
+                continue
+            pool.units.append(unit)
+    return pool
+
+
+class _Resolver:
+    """Finds, for a name, the unit that defines it: in the block asking, else the latest anywhere."""
+
+    def __init__(self, pool: _Pool) -> None:
+        self.pool = pool
+
+    def definers(self, name: str, block: int | None = None) -> list[tuple[int, int, Unit | None]]:
+        found: list[tuple[int, int, Unit | None]] = [
+            (u.block, u.pos, u) for u in self.pool.units if name in u.defines and _can_bind(u)]
+        found += [(b, p, None) for b, p in self.pool.broken.get(name, [])]
+        if block is not None:
+            found = [f for f in found if f[0] == block]
+        return sorted(found, key=lambda f: (f[0], f[1]))
+
+    def latest(self, name: str, block: int | None = None) -> tuple[bool, Unit | None]:
+        """(found, unit); found with unit None means the latest definition does not parse."""
+        here = self.definers(name, block) if block is not None else []
+        pick = here or self.definers(name)
+        if not pick:
+            return False, None
+        return True, pick[-1][2]
+
+
+def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]]) -> tuple[list[Unit], list[str]]:
+    """The roots and every unit they need, transitively; names whose latest definition is broken."""
+    resolver = _Resolver(pool)
+    chosen: list[Unit] = []
+    seen: set[int] = set()
+    broken: list[str] = []
+    queue = list(roots)
+    while queue:
+        unit = queue.pop(0)
+        if id(unit) in seen:
+            continue
+        seen.add(id(unit))
+        chosen.append(unit)
+        for name in sorted(unit.uses):
+            if name in unit.defines:
+                continue
+            found, dep = resolver.latest(name, unit.block)
+            if found and dep is None:
+                broken.append(name)
+            elif dep is not None and id(dep) not in seen:
+                used.setdefault(dep.block, []).append(
+                    f"{'imports' if dep.kind == 'import' else 'defines'} {name} (used by {_label(unit)})")
+                queue.append(dep)
+    for block in {u.block for u in chosen}:  # star imports and setup calls of the blocks taken
+        for unit in pool.units:
+            if unit.block == block and id(unit) not in seen and (
+                    unit.kind == "setup" or isinstance(unit.node, ast.ImportFrom)
+                    and any(a.name == "*" for a in unit.node.names)):
+                seen.add(id(unit))
+                chosen.append(unit)
+    return chosen, broken
+
+
+def _label(unit: Unit) -> str:
+    return ", ".join(sorted(unit.defines)) if unit.kind in ("def", "body") else f"block {unit.block} top level"
+
+
+def _emit(pool: _Pool, chosen: list[Unit], prefix: str, main: int) -> str:
+    """Body (joined to the prefix) first, then imports, then the other blocks' units, then block `main`'s."""
+    body = [u for u in chosen if u.kind == "body"]
+    rest = sorted((u for u in chosen if u.kind != "body"), key=lambda u: (u.block == main, u.block, u.pos))
+    future = [u for u in rest if isinstance(u.node, ast.ImportFrom) and u.node.module == "__future__"]
+    if prefix:
+        for unit in future:
+            pool.drop(unit.block, unit.source, "a __future__ import cannot follow the prefix")
+        future = []
+    imports = [u for u in rest if u.kind == "import" and u not in future]
+    others = [u for u in rest if u.kind != "import"]
+    parts = [body[-1].source] if body else []
+    parts += [u.source for u in future] + [u.source for u in imports]
+    previous = None
+    for unit in others:
+        if parts and (previous is not None and previous != unit.block or unit.kind == "def"):
+            parts.append("\n")
+        parts.append(unit.source)
+        previous = unit.block
+    return "".join(parts)
+
+
+def _report_dropped(pool: _Pool, chosen: list[Unit], superseded: dict[int, int]) -> None:
+    taken = {id(u) for u in chosen}
+    for unit in pool.units:
+        if id(unit) in taken or unit.kind == "noop":
+            continue
+        if id(unit) in superseded:
+            why = f"superseded by the definition in block {superseded[id(unit)]}"
+        elif unit.kind == "main":
+            why = "__main__ block"
+        elif unit.kind == "usage" or unit.kind == "other" and not _can_bind(unit):
+            why = "top-level usage or self-test"
+        elif unit.stub:
+            why = "a stub, not an answer"
+        else:
+            why = "not needed by the tested names"
+        pool.drop(unit.block, unit.source, why)
+
+
+def by_names(sources: list[Source], targets: set[str], prefix: str, quoted: set[str]) -> Choice:
+    """The latest definition of each name the tests use, with what it needs (call and script tests)."""
+    pool = _load(sources, prefix, quoted)
+    resolver = _Resolver(pool)
+    used: dict[int, list[str]] = {}
+    roots: list[Unit] = []
+    for name in sorted(targets):
+        found, unit = resolver.latest(name)
+        if found and unit is None:
+            return Choice(None, {}, pool.dropped, f"the latest definition of {name} does not parse")
+        if unit is not None and unit.kind in ("def", "body", "assign", "other"):
+            roots.append(unit)
+            used.setdefault(unit.block, []).append(f"defines {name} (the tests use it)")
+    if not roots:
+        wanted = ", ".join(sorted(targets)) or "?"
+        return Choice(None, {}, pool.dropped, f"the completion defines none of the names the tests use ({wanted})")
+    chosen, broken = _closure(pool, roots, used)
+    superseded = _superseded(pool, chosen)
+    _report_dropped(pool, chosen, superseded)
+    if broken:
+        return Choice(None, used, pool.dropped, f"the latest definition of {', '.join(broken)} does not parse")
+    return Choice(_emit(pool, chosen, prefix, roots[0].block), used, pool.dropped)
+
+
+def _superseded(pool: _Pool, chosen: list[Unit]) -> dict[int, int]:
+    """Units left out because a chosen unit (another version) defines the same name."""
+    out: dict[int, int] = {}
+    taken = {id(u) for u in chosen}
+    for unit in pool.units:
+        if id(unit) in taken or unit.kind not in ("def", "body", "assign"):
+            continue
+        other = next((c for c in chosen if c.kind in ("def", "body", "assign") and c.defines & unit.defines), None)
+        if other is not None:
+            out[id(unit)] = other.block
+    return out
+
+
+def as_program(sources: list[Source], prefix: str, quoted: set[str]) -> Choice:
+    """The latest block that reads input (else the latest with top-level code) is the program (io tests)."""
+    pool = _load(sources, prefix, quoted)
+    blocks = sorted({u.block for u in pool.units})
+    readers = [b for b in blocks if any(reads_input(u.node) for u in pool.units if u.block == b)]
+    runners = [b for b in blocks if any(u.kind in ("main", "usage", "other") for u in pool.units if u.block == b)]
+    if not readers and not runners:
+        return Choice(None, {}, pool.dropped, "no block is a program (none reads input or runs anything)")
+    block = (readers or runners)[-1]
+    used = {block: ["the program (reads input)" if readers else "the program (runs code at top level)"]}
+    resolver = _Resolver(pool)
+    roots: list[Unit] = []
+    for unit in (u for u in pool.units if u.block == block and u.kind != "noop"):
+        newer = None
+        if unit.kind == "def" and len(unit.defines) == 1:
+            (name,) = unit.defines
+            newer = resolver.latest(name)[1]
+        if newer is not None and newer is not unit and newer.block > block and newer.kind == "def":
+            used.setdefault(newer.block, []).append(f"defines {name} (a later version than block {block}'s)")
+            roots.append(replace(newer, block=unit.block, pos=unit.pos))
+        else:
+            roots.append(unit)
+    chosen, broken = _closure(pool, roots, used)
+    _report_dropped(pool, chosen, _superseded(pool, chosen))
+    if broken:
+        return Choice(None, used, pool.dropped, f"the latest definition of {', '.join(broken)} does not parse")
+    return Choice(_emit(pool, chosen, prefix, block), used, pool.dropped)

@@ -1,0 +1,307 @@
+"""Python analysis with `ast` only (nothing is ever run): top-level units of a block, what each defines and
+uses, which names the tests reach, and the program assembled from the definitions those names need.
+
+A block that does not parse as a whole is split at its top-level statements; a statement that cannot be
+parsed (a truncated last line, prose inside a fence) is dropped on its own, and a dropped `def f` still
+counts as the block's (broken) version of `f`, so an earlier version never stands in for it.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass, field
+
+BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__"}
+MAX_CHUNKS = 400  # top-level statements looked at per block; the rest are dropped as too many
+MAX_MERGE = 40  # a statement may span this many column-0 lines (strings, closing brackets)
+_CONTINUES = re.compile(r"^(else\b|elif\b|except\b|finally\b|case\b|[)\]}])")
+_DEF_GUESS = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)")
+_INPUT_CALLS = frozenset({"input", "raw_input"})
+
+
+def parse(source: str) -> ast.Module | None:
+    """The module, or None when it does not parse (also for inputs that crash the parser)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+@dataclass
+class Unit:
+    """One top-level statement (decorators included) of a block."""
+
+    block: int
+    pos: int
+    source: str
+    node: ast.stmt
+    kind: str  # import, def, assign, main, usage, setup, noop, other
+    defines: frozenset[str]
+    uses: frozenset[str]
+    stub: bool = False
+
+
+@dataclass
+class Parsed:
+    """A block's units, the chunks that did not parse, and the names those broken chunks would define."""
+
+    units: list[Unit] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)
+    broken_defs: dict[str, int] = field(default_factory=dict)  # name -> position among the units
+
+
+def _chunks(source: str) -> list[str]:
+    """Split at lines that start a top-level statement (column 0), keeping decorators with their def."""
+    chunks: list[list[str]] = []
+    for line in source.splitlines(keepends=True):
+        starts = line[:1] not in ("", " ", "\t", "\n", "\r", "#") and not _CONTINUES.match(line)
+        if starts and chunks and not all(x.startswith("@") or not x.strip() or x.startswith("#")
+                                         for x in chunks[-1]):
+            chunks.append([line])
+        elif chunks:
+            chunks[-1].append(line)
+        else:
+            chunks.append([line])
+    return ["".join(c) for c in chunks]
+
+
+def _scope_free(nodes: list[ast.AST], bound: set[str]) -> set[str]:
+    """Names a scope (function, lambda, comprehension) reads but does not bind: its free names."""
+    loads: set[str] = set()
+    stores = set(bound)
+    globs: set[str] = set()
+    for node in nodes:
+        _visit(node, loads, stores, globs)
+    return loads - (stores - globs)
+
+
+def function_free(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    args = fn.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    body = fn.body if isinstance(fn.body, list) else [fn.body]
+    return _scope_free(body, params)
+
+
+def _visit(node: ast.AST, loads: set[str], stores: set[str], globs: set[str]) -> None:
+    """Collect what one scope loads and binds; nested scopes contribute their free names as loads."""
+    if isinstance(node, ast.Name):
+        (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
+    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        stores.add(node.name)
+        args = node.args
+        for part in [*node.decorator_list, *args.defaults, *[d for d in args.kw_defaults if d is not None],
+                     *[a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                              args.vararg, args.kwarg] if a is not None and a.annotation],
+                     *([node.returns] if node.returns else [])]:
+            _visit(part, loads, stores, globs)
+        loads |= function_free(node)
+    elif isinstance(node, ast.Lambda):
+        for part in node.args.defaults:
+            _visit(part, loads, stores, globs)
+        loads |= function_free(node)
+    elif isinstance(node, ast.ClassDef):
+        stores.add(node.name)
+        for part in [*node.decorator_list, *node.bases, *[k.value for k in node.keywords]]:
+            _visit(part, loads, stores, globs)
+        loads |= _scope_free(node.body, set())
+    elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        targets: set[str] = set()
+        for gen in node.generators:
+            targets |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
+        loads |= _comprehension_free(node, targets)
+    elif isinstance(node, ast.Global | ast.Nonlocal):
+        globs.update(node.names)
+    elif isinstance(node, ast.Import | ast.ImportFrom):
+        for alias in node.names:
+            if alias.name != "*":
+                stores.add(alias.asname or alias.name.split(".")[0])
+    elif isinstance(node, ast.ExceptHandler):
+        if node.name:
+            stores.add(node.name)
+        for child in ast.iter_child_nodes(node):
+            _visit(child, loads, stores, globs)
+    elif isinstance(node, ast.MatchAs | ast.MatchStar):
+        if node.name:
+            stores.add(node.name)
+        for child in ast.iter_child_nodes(node):
+            _visit(child, loads, stores, globs)
+    else:
+        for child in ast.iter_child_nodes(node):
+            _visit(child, loads, stores, globs)
+
+
+def _comprehension_free(node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp,
+                        targets: set[str]) -> set[str]:
+    loads: set[str] = set()
+    stores = set(targets)
+    globs: set[str] = set()
+    parts: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+    for gen in node.generators:
+        parts += [gen.iter, *gen.ifs]
+    for part in parts:
+        _visit(part, loads, stores, globs)
+    return loads - stores
+
+
+def names_of(node: ast.AST) -> tuple[set[str], set[str]]:
+    """(names a top-level statement reads, names it binds at module level)."""
+    loads: set[str] = set()
+    stores: set[str] = set()
+    _visit(node, loads, stores, set())
+    return loads, stores
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return isinstance(test, ast.Compare) and any(
+        isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(test)) and any(
+        isinstance(n, ast.Constant) and n.value == "__main__" for n in ast.walk(test))
+
+
+def is_stub(node: ast.stmt) -> bool:
+    """A def whose body is only a docstring, `pass`, `...` or `raise NotImplementedError`: no answer."""
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    for stmt in node.body:
+        if isinstance(stmt, ast.Pass) or isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue
+        if isinstance(stmt, ast.Raise) and "NotImplementedError" in ast.dump(stmt):
+            continue
+        return False
+    return True
+
+
+def reads_input(node: ast.AST) -> bool:
+    """Whether code reads standard input (input(), sys.stdin, open(0), fileinput)."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id in _INPUT_CALLS:
+            return True
+        if isinstance(n, ast.Attribute) and n.attr == "stdin" or isinstance(n, ast.Name) and n.id == "fileinput":
+            return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "open" and n.args and \
+                isinstance(n.args[0], ast.Constant) and n.args[0].value == 0:
+            return True
+    return False
+
+
+def _classify(node: ast.stmt) -> str:
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return "import"
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return "def"
+    if _is_main_guard(node):
+        return "main"
+    if isinstance(node, ast.Assign | ast.AugAssign) or isinstance(node, ast.AnnAssign) and node.value is not None:
+        return "assign"
+    if isinstance(node, ast.Pass) or isinstance(node, ast.AnnAssign) or isinstance(node, ast.Expr) and \
+            isinstance(node.value, ast.Constant | ast.Name | ast.Attribute):
+        return "noop"
+    if isinstance(node, ast.Assert):
+        return "usage"
+    if isinstance(node, ast.Expr):
+        return "setup" if _is_setup_call(node.value) else "usage"
+    return "other"
+
+
+def _is_setup_call(value: ast.expr) -> bool:
+    """A call on an imported module's attribute that neither prints nor reads input (sys.setrecursionlimit)."""
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+        isinstance(value.func.value, ast.Name) and value.func.value.id in ("sys", "random", "threading", "gc", "os") \
+        and value.func.attr in ("setrecursionlimit", "seed", "stack_size", "disable", "set_int_max_str_digits")
+
+
+def _unit(block: int, pos: int, source: str, node: ast.stmt) -> Unit:
+    loads, stores = names_of(node)
+    kind = _classify(node)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        loads.discard(node.name)
+    return Unit(block, pos, source, node, kind, frozenset(stores), frozenset(loads - BUILTINS),
+                stub=is_stub(node))
+
+
+def _units_of(module: ast.Module, source: str, block: int, first_pos: int) -> list[Unit]:
+    lines = source.splitlines(keepends=True)
+    units: list[Unit] = []
+    for node in module.body:
+        start = min([node.lineno, *[d.lineno for d in getattr(node, "decorator_list", [])]])
+        end = node.end_lineno or node.lineno
+        if units and start <= units[-1].node.end_lineno:  # several statements on one line: keep them together
+            previous = units.pop()
+            merged = ast.Module(body=[previous.node, node], type_ignores=[])
+            loads, stores = names_of(merged)
+            units.append(Unit(block, previous.pos, previous.source, previous.node, "other", frozenset(stores),
+                              frozenset(loads - BUILTINS)))
+            continue
+        text = "".join(lines[start - 1:end])
+        units.append(_unit(block, first_pos + len(units), text if text.endswith("\n") else text + "\n", node))
+    return units
+
+
+def _may_continue(chunk: str) -> bool:
+    """Whether a statement that does not parse alone may go on past the next column-0 line: only an open
+    string, bracket or backslash continuation can carry it there."""
+    opened = sum(chunk.count(c) for c in "([{") > sum(chunk.count(c) for c in ")]}")
+    return opened or '"""' in chunk or "\'\'\'" in chunk or chunk.rstrip().endswith("\\")
+
+
+def parse_block(source: str, block: int) -> Parsed:
+    """The block's top-level units; statements that do not parse are dropped one by one (never a part of one)."""
+    result = Parsed()
+    module = parse(source)
+    if module is not None:
+        result.units = _units_of(module, source, block, 0)
+        return result
+    chunks = _chunks(source)
+    if len(chunks) > MAX_CHUNKS:
+        result.broken.append(f"{len(chunks) - MAX_CHUNKS} statements past the first {MAX_CHUNKS}")
+        chunks = chunks[:MAX_CHUNKS]
+    i = 0
+    while i < len(chunks):
+        reach = MAX_MERGE if _may_continue(chunks[i]) else 1
+        for j in range(i + 1, min(len(chunks), i + reach) + 1):
+            text = "".join(chunks[i:j])
+            module = parse(text)
+            if module is not None:
+                result.units += _units_of(module, text, block, len(result.units))
+                i = j
+                break
+        else:
+            guess = next((m for m in map(_DEF_GUESS.match, chunks[i].splitlines()) if m), None)
+            if guess:
+                result.broken_defs[guess.group(1)] = len(result.units)
+            if chunks[i].strip():
+                result.broken.append(chunks[i])
+            i += 1
+    return result
+
+
+def test_names(code: str) -> set[str]:
+    """Names a script test reads but does not define itself (the solution's functions it calls)."""
+    module = parse(code)
+    if module is None:
+        return set()
+    loads, stores = names_of(module)
+    return loads - stores - BUILTINS
+
+
+def declared_names(prefix: str) -> set[str]:
+    """Functions and classes the reference's prefix declares (what the model is asked to write)."""
+    module = parse(prefix)
+    if module is None:
+        return set()
+    return {n.name for n in module.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+
+
+def quoted_definitions(texts: list[str]) -> set[str]:
+    """ast dumps of the functions and classes written in these texts (the prompt's own code)."""
+    dumps: set[str] = set()
+    for text in texts:
+        for unit in parse_block(text, -1).units:
+            if unit.kind == "def":
+                dumps.add(ast.dump(unit.node))
+    return dumps

@@ -6,19 +6,24 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from rewards.graders import GRADERS, Grader
 from rewards.service import ForbiddenResource, GraderBuildError, InvalidGrader, RewardService, UnknownGrader
 from rewards.types import Sample, Score
+from sandbox.httpkit import error_responses, unprocessable, validation_errors
+from sandbox.models import clean
 
 router = APIRouter()
+SCORING_ERRORS = error_responses(401, 403, 413, 503)
 
 GraderField = Field(description="A grader spec ({'type': ...}) or the name of a configured grader.")
+_clean = field_validator("grader")(clean)  # lone surrogates replaced; nested too deep is a 422
 
 
 class ScoreRequest(Sample):
     grader: str | dict[str, Any] = GraderField
+    _grader = _clean
 
 
 class ScoreResult(Score):
@@ -27,6 +32,7 @@ class ScoreResult(Score):
 
 class BatchRequest(BaseModel):
     grader: str | dict[str, Any] = GraderField
+    _grader = _clean
     items: list[Sample] = Field(min_length=1)
 
 
@@ -40,6 +46,8 @@ class GetRewardRequest(BaseModel):
     query: list[str]
     prompts: list[str] | None = None
     labels: list[Any] | None = None
+
+    _labels = field_validator("labels")(clean)
 
 
 class GetRewardResponse(BaseModel):
@@ -64,9 +72,9 @@ async def _grader(service: RewardService, grader: str | dict[str, Any]) -> Grade
     try:
         return await service.grader_for(service.resolve(grader, from_request=True))
     except (UnknownGrader, GraderBuildError) as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise unprocessable(str(exc), ("body", "grader")) from exc
     except InvalidGrader as exc:
-        raise HTTPException(422, {"message": "invalid grader spec", "errors": exc.errors}) from exc
+        raise HTTPException(422, validation_errors(exc.errors, ("body", "grader"))) from exc
     except ForbiddenResource as exc:
         raise HTTPException(403, str(exc)) from exc
 
@@ -86,26 +94,26 @@ async def _score(request: Request, grader: str | dict[str, Any], samples: list[S
     return [ScoreResult(**s.model_dump(), elapsed_ms=elapsed_ms) for s in scores]
 
 
-@router.post("/v1/score", response_model=ScoreResult)
+@router.post("/v1/score", response_model=ScoreResult, responses=SCORING_ERRORS)
 async def score(body: ScoreRequest, request: Request) -> ScoreResult:
     """Score one completion."""
     sample = Sample(prompt=body.prompt, completion=body.completion, reference=body.reference, metadata=body.metadata)
     return (await _score(request, body.grader, [sample]))[0]
 
 
-@router.post("/v1/score/batch", response_model=BatchResponse)
+@router.post("/v1/score/batch", response_model=BatchResponse, responses=SCORING_ERRORS)
 async def score_batch(body: BatchRequest, request: Request) -> BatchResponse:
     """Score many completions with one grader; results come back in the order of `items`."""
     return BatchResponse(results=await _score(request, body.grader, body.items))
 
 
-@router.post("/get_reward", response_model=GetRewardResponse)
+@router.post("/get_reward", response_model=GetRewardResponse, responses=SCORING_ERRORS)
 async def get_reward(body: GetRewardRequest, request: Request) -> GetRewardResponse:
     """OpenRLHF's remote reward API: the completion is each query minus its prompt prefix."""
     n = len(body.query)
     for name, values in (("prompts", body.prompts), ("labels", body.labels)):
         if values is not None and len(values) != n:
-            raise HTTPException(422, f"'{name}' has {len(values)} entries but 'query' has {n}")
+            raise unprocessable(f"'{name}' has {len(values)} entries but 'query' has {n}", ("body", name))
     prompts = body.prompts or [""] * n
     labels = body.labels if body.labels is not None else [None] * n
     samples = []
@@ -122,6 +130,7 @@ async def get_reward(body: GetRewardRequest, request: Request) -> GetRewardRespo
 
 class CompareRequest(BaseModel):
     grader: str | dict[str, Any] = GraderField
+    _grader = _clean
     prompt: str = ""
     a: str
     b: str
@@ -133,21 +142,21 @@ class CompareResponse(BaseModel):
     reward_b: float
 
 
-@router.post("/v1/compare", response_model=CompareResponse)
+@router.post("/v1/compare", response_model=CompareResponse, responses=SCORING_ERRORS)
 async def compare(body: CompareRequest, request: Request) -> CompareResponse:
     """Which of two completions a reward model prefers (Bradley-Terry probability)."""
     from rewards.graders.reward_model import RewardModelGrader
 
     grader = await _grader(_service(request), body.grader)
     if not isinstance(grader, RewardModelGrader):
-        raise HTTPException(422, "compare needs a reward_model grader")
+        raise unprocessable("compare needs a reward_model grader", ("body", "grader"))
     try:
         return CompareResponse(**await grader.compare(body.prompt, body.a, body.b))
     except Exception as exc:  # noqa: BLE001 - the model could not load or run: machinery, not the request
         raise HTTPException(503, f"reward model failed: {exc}"[:500], headers={"Retry-After": "1"}) from exc
 
 
-@router.get("/v1/graders")
+@router.get("/v1/graders", responses=error_responses(401))
 async def graders(request: Request) -> dict[str, Any]:
     """Grader types with their JSON schemas, and the configured named graders."""
     service = _service(request)
@@ -159,10 +168,10 @@ async def graders(request: Request) -> dict[str, Any]:
 
 @router.get("/healthz")
 async def healthz(request: Request) -> dict[str, Any]:
-    service = _service(request)
-    return {"status": "ok", "workers": service.pool.size, "queue_depth": service.pool.waiting}
+    """The grading pool as it is: live workers against its size, restarts, timeouts, errors, the queue."""
+    return _service(request).pool.health()
 
 
-@router.get("/metrics")
+@router.get("/metrics", responses=error_responses(401))
 async def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")

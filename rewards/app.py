@@ -7,15 +7,15 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rewards.api import router
 from rewards.metrics import Metrics
 from rewards.service import RewardService
 from rewards.settings import Settings
+from sandbox import httpkit
+from sandbox.httpkit import SafeJSONResponse
 
 OPEN_PATHS = {"/healthz"}
 
@@ -50,7 +50,7 @@ class BodyLimit:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"request body over the limit of {self.limit} bytes"
-        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+        await SafeJSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
 
 
 def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
@@ -92,7 +92,7 @@ class AuthAndMetrics:
             if self.expected is not None and path not in OPEN_PATHS:
                 given = dict(scope["headers"]).get(b"authorization", b"")
                 if not secrets.compare_digest(given, self.expected):
-                    response = JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401,
+                    response = SafeJSONResponse({"detail": "missing or wrong bearer token"}, status_code=401,
                                             headers={"WWW-Authenticate": "Bearer"})
                     return await response(scope, receive, send_and_record)
             await self.app(scope, receive, send_and_record)
@@ -114,19 +114,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await service.close()
 
-    app = FastAPI(title="rlvr reward service", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="rlvr reward service", version="0.1.0", lifespan=lifespan,
+                  default_response_class=SafeJSONResponse)
     app.state.service = service
     app.state.metrics = metrics
     app.include_router(router)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
-        content_type = request.headers.get("content-type", "")
-        if request.method == "POST" and "json" not in content_type:
-            errors.insert(0, {"type": "content_type", "loc": ["header", "content-type"],
-                              "msg": f"send the body as JSON with 'Content-Type: application/json', not {content_type!r}"})
-        return JSONResponse({"detail": errors}, status_code=422)
+    httpkit.install(app)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AuthAndMetrics, api_key=settings.api_key, metrics=metrics,

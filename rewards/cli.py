@@ -31,8 +31,6 @@ def serve(
                                                     help="Log every request [default: off].")] = None,
 ) -> None:
     """Start the reward service."""
-    import uvicorn
-
     from rewards.app import create_app
     from rewards.settings import load_settings
 
@@ -42,6 +40,7 @@ def serve(
                                  access_log=access_log)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    from sandbox.httpkit import serve as serve_app
     from sandbox.local import ServiceStartError, local_sandbox
 
     with contextlib.ExitStack() as stack:
@@ -50,8 +49,8 @@ def serve(
                 settings.sandbox_urls = [stack.enter_context(local_sandbox())]
             except ServiceStartError as exc:
                 typer.echo(f"warning: no code sandbox ({exc}); code graders will report errors", err=True)
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                    access_log=settings.access_log, timeout_graceful_shutdown=5)
+        serve_app(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                  access_log=settings.access_log, timeout_graceful_shutdown=5)
 
 
 @app.command("train-rm")

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from sandbox.models import MAX_DEPTH, clean, clean_text
 
 
 class Sample(BaseModel):
-    """One completion to grade, with what the grader may compare it against."""
+    """One completion to grade, with what the grader may compare it against.
+
+    Lone surrogates (JSON can carry them, UTF-8 cannot) become U+FFFD, so one odd completion cannot make
+    a batch's answer unrenderable; a reference or metadata nested deeper than MAX_DEPTH is refused.
+    """
 
     prompt: str = ""
     completion: str
     reference: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("prompt", "completion")
+    @classmethod
+    def _valid_text(cls, text: str) -> str:
+        return clean_text(text)
+
+    @field_validator("reference", "metadata")
+    @classmethod
+    def _valid_data(cls, value: Any) -> Any:
+        return clean(value, MAX_DEPTH)
 
 
 class Score(BaseModel):
@@ -24,7 +40,7 @@ class Score(BaseModel):
     never an error: it earns 0 with the reason in `details`.
     """
 
-    reward: float = 0.0
+    reward: float = Field(default=0.0, allow_inf_nan=False)  # a NaN reward from a grader is its error
     details: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RunStatus = Literal[
     "ok", "runtime_error", "compile_error", "timeout", "memory_limit", "output_limit", "sandbox_error"
@@ -18,8 +18,45 @@ MAX_CODE_CHARS = 1_000_000
 MAX_BATCH_JOBS = 256
 
 
+MAX_DEPTH = 64  # nesting of request data; deeper data fails pickling and recursion later
+
+
+def clean_text(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD (a no-op for valid text)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def clean(value: Any, max_depth: int = MAX_DEPTH) -> Any:
+    """JSON-like `value` with every string (keys too) cleaned; ValueError when nested deeper than `max_depth`."""
+
+    def walk(node: Any, depth: int) -> Any:
+        if isinstance(node, str):
+            return clean_text(node)
+        if isinstance(node, (dict, list, tuple)):
+            if depth >= max_depth:
+                raise ValueError(f"nested deeper than {max_depth} levels")
+            if isinstance(node, dict):
+                return {walk(k, depth + 1): walk(v, depth + 1) for k, v in node.items()}
+            return [walk(v, depth + 1) for v in node]
+        return node
+
+    return walk(value, 0)
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN/inf limits and tolerances: 422
+
+
+def _clean_request(data: Any) -> Any:
+    """A request's data with lone surrogates replaced (they cannot be written to a file or a pipe as UTF-8);
+    ValueError (a 422) when nested deeper than MAX_DEPTH."""
+    return clean(data) if isinstance(data, dict) else data
 
 
 class Limits(Strict):
@@ -42,10 +79,15 @@ class Limits(Strict):
 
 
 def _check_files(files: dict[str, str]) -> dict[str, str]:
+    """Names must be plain relative paths inside the work dir, and no file may be another's directory."""
     for name in files:
         path = PurePosixPath(name)
-        if not name or path.is_absolute() or ".." in path.parts or len(name) > 255:
-            raise ValueError(f"file name {name!r} must be a relative path inside the work directory")
+        if (not path.parts or "\0" in name or path.is_absolute() or ".." in path.parts or len(name) > 255
+                or str(path) != name):  # str() drops a trailing slash, "./" and "//"
+            raise ValueError(f"file name {name!r} must be a relative path inside the work directory "
+                             "(no NUL, '..', '.', empty parts or trailing slash)")
+        if clash := next((str(p) for p in path.parents if str(p) in files), None):
+            raise ValueError(f"file name {clash!r} is also the directory of {name!r}")
     return files
 
 
@@ -61,6 +103,7 @@ class RunRequest(Strict):
     limits: Limits = Field(default_factory=Limits)
 
     _files = field_validator("files")(_check_files)
+    _clean = model_validator(mode="before")(_clean_request)
 
 
 class RunResult(Strict):
@@ -120,6 +163,7 @@ class JudgeRequest(Strict):
     stop_on_first_failure: bool = False
 
     _files = field_validator("files")(_check_files)
+    _clean = model_validator(mode="before")(_clean_request)
 
 
 class TestResult(Strict):

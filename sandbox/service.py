@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
+from sandbox import httpkit
 from sandbox.engine import BadRequest, Sandbox
+from sandbox.httpkit import SafeJSONResponse, error_responses
 from sandbox.jail import Jail
 from sandbox.models import (
     JudgeBatchRequest,
@@ -37,8 +38,10 @@ def create_app(settings: SandboxSettings) -> FastAPI:
         finally:
             await sandbox.close()
 
-    app = FastAPI(title="rlvr sandbox", lifespan=lifespan)
+    app = FastAPI(title="rlvr sandbox", lifespan=lifespan, default_response_class=SafeJSONResponse)
     app.state.sandbox = sandbox
+    httpkit.install(app)
+    busy = error_responses(503)
 
     if sandbox.insecure:
         @app.middleware("http")
@@ -48,24 +51,25 @@ def create_app(settings: SandboxSettings) -> FastAPI:
             return response
 
     @app.exception_handler(BadRequest)
-    async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+    async def bad_request(request: Request, exc: BadRequest) -> SafeJSONResponse:
+        return SafeJSONResponse({"detail": [{"type": "bad_request", "loc": ["body"], "msg": str(exc)}]},
+                                status_code=422)
 
     @app.exception_handler(Overloaded)
-    async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+    async def overloaded(request: Request, exc: Overloaded) -> SafeJSONResponse:
+        return SafeJSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
 
-    @app.post("/v1/run")
+    @app.post("/v1/run", responses=busy)
     async def run(req: RunRequest) -> RunResult:
         """Run one program with stdin and limits."""
         return await sandbox.run(req)
 
-    @app.post("/v1/judge")
+    @app.post("/v1/judge", responses=busy)
     async def judge(req: JudgeRequest) -> JudgeResult:
         """Run a solution against io, script and call tests."""
         return await sandbox.judge(req)
 
-    @app.post("/v1/judge/batch")
+    @app.post("/v1/judge/batch", responses=busy)
     async def judge_batch(req: JudgeBatchRequest) -> JudgeBatchResult:
         """Several judge jobs in one round trip, run concurrently; a job this sandbox cannot serve gets an
         `error` instead of a result, and a queue too full for all of them is a 503."""
@@ -92,8 +96,6 @@ def create_app(settings: SandboxSettings) -> FastAPI:
 
 def serve(settings: SandboxSettings) -> None:
     """Run the sandbox service in the foreground; refuse to start without isolation unless told to."""
-    import uvicorn
-
     Jail(isolated=not settings.insecure, disk_mb=settings.disk_mb).probe()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5)
+    httpkit.serve(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                  timeout_graceful_shutdown=5)

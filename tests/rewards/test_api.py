@@ -49,7 +49,9 @@ def test_malformed_model_output_gets_a_reward_not_an_error(server, completion):
 def test_unknown_grader_lists_the_known_ones(server):
     r = post(server, "/v1/score", {"grader": "nope", "completion": "1"})
     assert r.status_code == 422
-    assert "unknown grader 'nope'" in r.json()["detail"] and "boxed_math" in r.json()["detail"]
+    [error] = r.json()["detail"]
+    assert "unknown grader 'nope'" in error["msg"] and "boxed_math" in error["msg"]
+    assert error["loc"] == ["body", "grader"]
     r = post(server, "/v1/score", {"grader": {"type": "nope"}, "completion": "1"})
     assert r.status_code == 422
 
@@ -106,7 +108,7 @@ def test_get_reward_strips_the_prompt(server):
 
 def test_get_reward_checks_lengths(server):
     r = post(server, "/get_reward", {"query": ["a", "b"], "prompts": ["a"], "labels": ["1", "2"]})
-    assert r.status_code == 422 and "prompts" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "prompts"]
 
 
 def test_graders_lists_types_with_schemas(server):

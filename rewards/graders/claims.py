@@ -1,31 +1,77 @@
 """Equalities a reasoning step claims (`8 + 2 = 10`, chains like `42 = 6 \\cdot 7 = 43`), checked exactly.
 
-Parsing goes through `rewards.mathgrade.expr` (no eval, size-checked numbers). A claim counts only
-if both sides parse and the claim is decidable: closed expressions (no variables), or identities
-that hold for every value of their variables. `x = 5` is an equation to solve, not a claim.
-Trivial claims (both sides written the same) and repeats are ignored, so padding a step with
-`1 = 1` earns nothing.
+Reading. Steps are normalised first: `$`/`\\(`/`\\[` delimiters and currency signs go, `==` is `=`,
+`6 x 7` / `6 × 7` / `3 times 4` are products, `1,000` / `1{,}000` / `1\\,000` are 1000, `20\\%` is
+20/100, `1\\frac{1}{2}` is the mixed number 3/2, `30^\\circ` is 30 degrees, `\\text{...}` is plain text,
+and a word right after a number (`5 cm`, `8 apples`) is a unit. Runs of math (numbers, operators,
+brackets, LaTeX arithmetic and function commands such as `\\cos`, `\\sqrt`, `\\binom`, lone letters)
+are cut at every `=`; a side that text cuts through (`20% of 50 = 10` read as `50 = 10`, `= 5
+squared`) is dropped rather than guessed. A claim whose sides carry different units (`2 hours = 120
+minutes`) is a conversion, not checked.
+
+Judging. Parsing goes through `rewards.mathgrade.expr` (no eval, size-checked numbers). A claim is
+decidable when it is closed (no variables; `e` written as a variable, as in `3p + e = 124`, makes it
+open) or an identity for every value of its variables; `x = 5` is an equation to solve. A closed
+claim holds when both sides agree to 40 significant digits; a side written as a decimal (`1.414`)
+against a side that is computed (`\\sqrt{2}`) holds when the decimal is the computed value rounded
+or truncated to the digits written (`\\sqrt{2} = 1.414`, `2/3 = 0.666` and `0.667`; not `\\pi = 3.15`).
+Trigonometric functions of a number without `\\pi` or a degree mark are read in radians or degrees,
+whichever makes the claim hold (`\\sin(30) = 0.5`).
+
+Counting. A claim counts as work only when it is not trivial and is tied to the problem: trivial
+means it still holds with some number in it replaced by anything (`1 = 1.0`, `1 + 0 = 1`, `8 \\cdot 1
+= 8`, `0 \\cdot 5 = 0`, `a = a + 0`); tied means it computes with a number of the problem (the
+prompt; digits or number words) or of an earlier counted claim: `1 + 1 = 2` is not tied to a problem
+about 2 apples, `8 + 2 = 10` is. Claims repeated from earlier count once.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sympy
 
 from rewards.mathgrade.expr import ParseError, parse_expr
 
-# a run of math: numbers, operators, brackets, LaTeX arithmetic commands, and lone one-letter variables
-_MATH_RUN = re.compile(
-    r"(?:\\(?:d?frac|tfrac|cdot|times|div|sqrt|left|right|pi)(?![a-zA-Z])"
-    r"|[0-9.+\-*/×÷−·^(){}\[\]=\s]|(?<![A-Za-z\\])[a-zA-Z](?![A-Za-z]))+"
-)
-_UNICODE = str.maketrans({"×": "*", "·": "*", "÷": "/", "−": "-"})
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_DELIMITERS = re.compile(r"\$|\\[()\[\]]")
-_DECIMAL = re.compile(r"^-?\d*\.(\d+)$")
 MAX_CLAIMS = 64  # per step: enough for any honest step, bounds the work per sample
+MAX_TEXT = 20_000  # characters of one step that are read
+
+_FUNCTIONS = "arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|exp|ln|log|lg"
+_COMMANDS = rf"d?frac|tfrac|d?binom|tbinom|cdot|times|div|sqrt|left|right|pi|{_FUNCTIONS}"
+_MATH_RUN = re.compile(
+    rf"(?:\\(?:{_COMMANDS})(?![a-zA-Z])|(?<![A-Za-z\\])(?:{_FUNCTIONS}|sqrt|pi)(?![A-Za-z])"
+    r"|\uE000[a-z]+\uE001|[0-9+\-*/^(){}\[\]|!_=\s]|\.(?!\s|$)|(?<![A-Za-z\\])[a-zA-Z](?![A-Za-z]))+"
+)
+_UNICODE = str.maketrans({"×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "−": "-", "π": "\\pi ", "°": "^\\circ", "²": "^2", "³": "^3"})
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\.?\d)")
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000, "dozen": 12,
+    "half": 2, "twice": 2, "double": 2, "triple": 3, "quarter": 4, "third": 3,
+}
+_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+# words that continue an expression: a run of math next to one of them is cut mid-expression
+_GLUE = {"of", "by", "over", "to", "squared", "cubed", "factorial", "root", "power", "percent", "mod", "choose",
+         "plus", "minus", "times", "divided", "multiplied"}
+# words after a number that are sentence, not unit
+_NOT_UNITS = _GLUE | set(_FUNCTIONS.split("|")) | {
+    "sqrt", "pi", "is", "are", "was", "and", "or", "so", "then", "to", "the", "a", "an", "as", "at", "in",
+    "on", "for", "if", "it", "we", "be", "but", "which", "that", "this", "gives", "get", "equals", "from",
+    "with", "into", "than", "less", "more", "left", "right", "cdot", "frac", "dfrac", "tfrac", "text",
+}
+_WORD_AFTER_NUMBER = re.compile(r"(\d)(\s*)([A-Za-z]{2,})\b(\s*\^\s*\{?\d\}?)?")
+# written against the number (`5cm`), only these or longer words are units; `2ab` is a product
+_SHORT_UNITS = {"cm", "mm", "km", "kg", "mg", "ml", "ft", "yd", "mi", "hr", "hrs", "lb", "lbs", "oz", "mph", "min"}
+_DECIMAL = re.compile(r"^-?\d*\.(\d+)$")
+_PLAIN_NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+_LONE_E = re.compile(r"(?<![A-Za-z\\])e(?![A-Za-z])(?!\s*\^)")
+_LONE_LETTER = re.compile(r"^[A-Za-z]$")
+_TRIG = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
 
 
 @dataclass(frozen=True)
@@ -33,19 +79,84 @@ class Claim:
     lhs: str
     rhs: str
     holds: bool
+    counted: bool = True  # does work tied to the problem (see the module docstring)
+    why: str = ""  # for a claim that is not counted: "trivial", "unrelated" or "repeated"
+
+
+def _sub_all(text: str, rules: list[tuple[str, str]]) -> str:
+    for pattern, replacement in rules:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def _mark_units(text: str) -> str:
+    """`5 cm` -> `5\\uE000cm\\uE001`: a word right after a number is a unit (kept apart from variables)."""
+    def unit(match: re.Match[str]) -> str:
+        digit, space, word = match.group(1), match.group(2), match.group(3).lower()
+        if word in _NOT_UNITS or not (space or len(word) > 2 or word in _SHORT_UNITS):
+            return match.group()
+        return f"{digit}\uE000{word.removesuffix('s') or word}\uE001"
+    return _WORD_AFTER_NUMBER.sub(unit, text)
+
+
+def normalize(text: str) -> str:
+    """Step text in the one notation the claim reader and the parser share (see the module docstring)."""
+    text = text[:MAX_TEXT].translate(_UNICODE)
+    text = _sub_all(text, [
+        (r"\\(?:text|textrm|mbox|mathrm|operatorname)\s*\{([^{}]*)\}", r" \1 "),
+        (r"\\\$", " "), (r"\\%", "%"), (r"\\[()\[\]]", " "), (r"\$", " "),
+        (r"(?<=\d)(?:,|\{,\}|\\,)(?=\d{3}(?!\d))", ""), (r"==+", "="), (r"\\[dt]frac", r"\\frac"),
+        (r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree\b|degrees?\b)", r"(\1\\cdot\\frac{\\pi}{180})"),
+        (r"(?<=[\d)}])\s*\bsquared\b", "^2"), (r"(?<=[\d)}])\s*\bcubed\b", "^3"),
+        (r"(\d+(?:\.\d+)?)\s*(?:%|\bpercent\b)", r"(\1/100)"),
+        (r"(?<=[)}])\s*\bof\b\s*(?=[\d(\\])", r" \\cdot "),
+        (r"(?<![\d.])(\d+)\s*\\frac\s*\{(\d+)\}\s*\{(\d+)\}",
+         lambda m: f"({m[1]} + \\frac{{{m[2]}}}{{{m[3]}}})" if int(m[2]) < int(m[3]) else m[0]),
+        (r"(?<=\d)\s*[xX]\s*(?=\d)", r" \\times "),
+        (r"(?<=\d)\s+(?:times|multiplied\s+by)\s+(?=[\d(\\])", r" \\times "),
+        (r"(?<=\d)\s+divided\s+by\s+(?=[\d(\\])", " / "), (r"(?<=\d)\s+plus\s+(?=[\d(\\])", " + "),
+        (r"(?<=\d)\s+minus\s+(?=[\d(\\])", " - "),
+        (r"(\d)\s*(" + "|".join(_SCALES) + r")\b", lambda m: f"({m[1]} \\cdot {_SCALES[m[2]]})"),
+        (r"\b(?:equals|is\s+equal\s+to)\b", "="), (r"\.(?=\s|$)", " ; "),
+    ])
+    return _mark_units(text)
+
+
+def _cut_before(text: str, start: int) -> bool:
+    """True when the text just before a run continues its first expression (`of 50 = ...`, `\\angle A = `)."""
+    before = text[:start]
+    if before and not text[start].isspace() and (before[-1].isalnum() or before[-1] in "\\^_})]%.'"):
+        return True
+    words = re.findall(r"[A-Za-z]+", before[-20:])
+    return bool(words) and before.rstrip().endswith(words[-1]) and words[-1].lower() in _GLUE
+
+
+def _cut_after(text: str, end: int) -> bool:
+    """True when the text just after a run continues its last expression (`= 5 squared`, `= 3\\angle`)."""
+    after = text[end:]
+    if text[:end].rstrip().endswith("\uE001"):
+        return False  # a unit ends the expression: `= 2 ways to arrange them`
+    if after and not text[end - 1].isspace() and (after[0].isalnum() or after[0] in "\\^_{('%"):
+        return True
+    match = re.match(r"\s*([A-Za-z]+)", after)
+    return bool(match) and match.group(1).lower() in _GLUE
 
 
 def _clean(side: str) -> str:
-    return side.strip().rstrip(".").strip()
+    return side.strip().strip(";").strip()
 
 
 def claimed_equalities(text: str) -> list[tuple[str, str]]:
-    """Adjacent (lhs, rhs) pairs of every equality chain in `text`, non-trivial and without repeats."""
-    text = _DELIMITERS.sub(" ", _THOUSANDS.sub("", text)).translate(_UNICODE)
+    """Adjacent (lhs, rhs) pairs of every equality chain in `text` (normalised), without trivial repeats."""
+    text = normalize(text)
     pairs: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     for run in _MATH_RUN.finditer(text):
         sides = [_clean(s) for s in run.group().split("=")]
+        if _cut_before(text, run.start()):
+            sides = sides[1:]
+        if _cut_after(text, run.end()):
+            sides = sides[:-1]
         for lhs, rhs in zip(sides, sides[1:], strict=False):
             key = (re.sub(r"\s+", "", lhs), re.sub(r"\s+", "", rhs))
             if not lhs or not rhs or key[0] == key[1] or key in seen:
@@ -55,36 +166,185 @@ def claimed_equalities(text: str) -> list[tuple[str, str]]:
     return pairs[:MAX_CLAIMS]
 
 
-def _rounds_to(value: sympy.Expr, literal: str) -> bool:
-    """`1/3 = 0.333`: a decimal written with d places is right if the exact value rounds to it."""
+def _without_units(lhs: str, rhs: str) -> tuple[str, str] | None:
+    """Both sides without their unit marks, or None when they carry different units (a conversion)."""
+    units = set(re.findall(r"\uE000([a-z]+)\uE001", lhs + rhs))
+    if len(units) > 1:
+        return None
+    strip = re.compile(r"\uE000[a-z]+\uE001")
+    return strip.sub(" ", lhs).strip(), strip.sub(" ", rhs).strip()
+
+
+def _parse(side: str) -> sympy.Expr | None:
+    try:
+        return parse_expr(side)
+    except (ParseError, ValueError, TypeError, ZeroDivisionError, ArithmeticError, RecursionError):
+        return None
+
+
+def _value(expr: sympy.Expr, digits: int) -> Decimal | None:
+    """`expr` (a real number) to `digits` significant digits, or None if it is not one."""
+    try:
+        number = sympy.N(expr, digits)
+        if not number.is_real:
+            return None
+        return Decimal(str(sympy.Float(number, digits)))
+    except (TypeError, ValueError, ArithmeticError, InvalidOperation):
+        return None
+
+
+def _as_written(value: sympy.Expr, literal: str) -> bool:
+    """The decimal `literal` is `value` rounded (either way at a tie) or truncated to the digits written."""
     match = _DECIMAL.match(literal.replace(" ", ""))
-    if not match or not value.is_number:
+    exact = _value(value, 60)
+    if not match or exact is None:
         return False
-    places = len(match.group(1))
-    return sympy.Float(value, 30).round(places) == sympy.Float(literal.replace(" ", ""), 30).round(places)
+    written, unit = Decimal(literal.replace(" ", "")), Decimal(1).scaleb(-len(match.group(1)))
+    try:
+        return any(exact.quantize(unit, rounding=how) == written for how in (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN))
+    except InvalidOperation:  # more digits than the context holds: no decimal written that way
+        return False
+
+
+def _numerically_zero(diff: sympy.Expr, scale: sympy.Expr) -> bool | None:
+    """|diff| below 1e-40 of the scale (True), clearly not (False), or None if not a number."""
+    d, s = _value(diff, 60), _value(scale, 60)
+    if d is None or s is None:
+        try:
+            return bool(abs(complex(sympy.N(diff, 60))) <= 1e-40 * max(1.0, abs(complex(sympy.N(scale, 60)))))
+        except (TypeError, ValueError, ArithmeticError):
+            return None
+    return abs(d) <= Decimal("1e-40") * max(Decimal(1), abs(s))
+
+
+def _in_degrees(expr: sympy.Expr) -> sympy.Expr:
+    return expr.replace(lambda e: isinstance(e, _TRIG) and e.args[0].is_number and not e.args[0].has(sympy.pi),
+                        lambda e: e.func(e.args[0] * sympy.pi / 180))
+
+
+def _closed_claim_holds(left: sympy.Expr, right: sympy.Expr, lhs: str, rhs: str) -> bool | None:
+    readings = [(left, right)]
+    if any(isinstance(e, _TRIG) for e in sympy.preorder_traversal(left - right)):
+        readings.append((_in_degrees(left), _in_degrees(right)))
+    verdicts = []
+    for a, b in readings:
+        zero = _numerically_zero(a - b, abs(a) + abs(b))
+        if zero is None:
+            verdicts.append(None)
+            continue
+        rounded = (_PLAIN_NUMBER.match(rhs) and not _PLAIN_NUMBER.match(lhs) and _as_written(a, rhs)) or \
+                  (_PLAIN_NUMBER.match(lhs) and not _PLAIN_NUMBER.match(rhs) and _as_written(b, lhs))
+        verdicts.append(zero or bool(rounded))
+    if True in verdicts:
+        return True
+    return None if None in verdicts else False
 
 
 def check(lhs: str, rhs: str) -> bool | None:
     """True or False for a decidable claim; None when a side does not parse or the claim is an equation."""
-    try:
-        left, right = parse_expr(lhs), parse_expr(rhs)
-    except (ParseError, ValueError, TypeError, ZeroDivisionError):
+    sides = _without_units(lhs, rhs)
+    if sides is None or any(_LONE_LETTER.match(s) for s in sides) or _LONE_E.search(sides[0] + " " + sides[1]):
+        return None  # a conversion, an assignment (`e = 37`), or `e` used as a variable
+    lhs, rhs = sides
+    left, right = _parse(lhs), _parse(rhs)
+    if left is None or right is None:
         return None
-    diff = sympy.simplify(left - right)
-    if diff == 0:
+    if left == right:
         return True
-    if diff.free_symbols:
-        return None
-    if _rounds_to(left, rhs) or _rounds_to(right, lhs):
-        return True
+    if (left - right).free_symbols:
+        try:
+            return True if sympy.simplify(left - right) == 0 else None
+        except (TypeError, ValueError, ArithmeticError, RecursionError):
+            return None
+    return _closed_claim_holds(left, right, lhs, rhs)
+
+
+def _identity(lhs: str, rhs: str) -> bool:
+    """Both sides parse and agree at two random points of their variables."""
+    left, right = _parse(lhs), _parse(rhs)
+    if left is None or right is None:
+        return False
+    diff = left - right
+    symbols = sorted(left.free_symbols | right.free_symbols, key=str)
+    rng = random.Random(f"{lhs}={rhs}")
+    for _ in range(2):
+        point = {s: sympy.Rational(rng.randint(2, 97), rng.randint(2, 97)) for s in symbols}
+        try:
+            if not _numerically_zero(diff.subs(point), abs(left.subs(point)) + abs(right.subs(point))):
+                return False
+        except (TypeError, ValueError, ArithmeticError, RecursionError):
+            return False
+    return True
+
+
+def numbers_in(text: str) -> set[sympy.Rational]:
+    """The absolute values of the numbers written in `text` (digits, and number words like `twelve`)."""
+    text = _sub_all(text, [(r"(?<=\d)(?:,|\{,\}|\\,)(?=\d{3}(?!\d))", "")])
+    found = {sympy.Rational(n) for n in _NUMBER.findall(text)}
+    found |= {sympy.Integer(_NUMBER_WORDS[w.lower()]) for w in re.findall(r"[A-Za-z]+", text)
+              if w.lower() in _NUMBER_WORDS}
+    return found
+
+
+def is_trivial(lhs: str, rhs: str) -> bool:
+    """True when the claim holds whatever one of its numbers is (`1 + 0 = 1`, `0 \\cdot 5 = 0`, `1 = 1.0`)."""
+    sides = _without_units(lhs, rhs) or (lhs, rhs)
+    text = sides[0] + "=" + sides[1]
+    left, right = _parse(sides[0]), _parse(sides[1])
+    if left is not None and left == right and left.free_symbols:
+        return True  # the sides are the same expression once written out: `a = a + 0`, `x \cdot 1 = x`
+    letters = set(re.findall(r"(?<![A-Za-z\\])[a-zA-Z](?![A-Za-z])", text))
+    fresh = next(c for c in "qkmnwzuv" if c not in letters)
+    values = {sympy.Rational(n) for n in _NUMBER.findall(text)}
+    for value in values:
+        def swap(side: str, value: sympy.Rational = value) -> str:
+            return _NUMBER.sub(lambda m: f"{{{fresh}}}" if sympy.Rational(m.group()) == value else m.group(), side)
+        if _identity(swap(sides[0]), swap(sides[1])):
+            return True
     return False
 
 
-def check_claims(text: str) -> list[Claim]:
-    """The decidable claims of `text`, each with whether it holds."""
+def check_claims(text: str, known: set[sympy.Rational] | None = None,
+                 seen: set[tuple[str, str]] | None = None) -> list[Claim]:
+    """The decidable claims of `text`, each with whether it holds and whether it counts as work.
+
+    `known` (the problem's numbers and earlier claims' sides) and `seen` (earlier claims) are updated
+    in place, so calling this step after step ties each claim to what came before it. Without
+    `known`, every non-trivial claim counts."""
     claims = []
     for lhs, rhs in claimed_equalities(text):
         holds = check(lhs, rhs)
-        if holds is not None:
-            claims.append(Claim(lhs, rhs, holds))
+        if holds is None:
+            continue
+        key = (re.sub(r"\s+", "", lhs), re.sub(r"\s+", "", rhs))
+        numbers = numbers_in(lhs + " " + rhs)
+        if holds and is_trivial(lhs, rhs):
+            why = "trivial"
+        elif holds and known is not None and not _operands(lhs, rhs) & known:
+            why = "unrelated"
+        elif holds and seen is not None and key in seen:
+            why = "repeated"
+        else:
+            why = ""
+        claims.append(Claim(lhs, rhs, holds, counted=holds and not why, why=why))
+        if seen is not None:
+            seen.add(key)
+        if known is not None and (not holds or why == ""):  # padding adds nothing to build on
+            known |= numbers | _side_values(lhs, rhs)
     return claims
+
+
+def _operands(lhs: str, rhs: str) -> set[sympy.Rational]:
+    """The numbers a claim computes with: those of its sides that are more than a plain number."""
+    sides = _without_units(lhs, rhs) or (lhs, rhs)
+    return set().union(*(numbers_in(side) for side in sides if not _PLAIN_NUMBER.match(side.strip("() "))))
+
+
+def _side_values(lhs: str, rhs: str) -> set[sympy.Rational]:
+    """The rational values of the claim's sides (results that later claims may build on)."""
+    values = set()
+    for side in _without_units(lhs, rhs) or ():
+        expr = _parse(side)
+        if expr is not None and expr.is_Rational:
+            values.add(abs(expr))
+    return values

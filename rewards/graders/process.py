@@ -1,11 +1,20 @@
 """Process rewards: a score for every reasoning step, folded into one reward.
 
-`scorer: "arithmetic"` checks every equality a step claims (no model; runs in the worker pool under
-the time budget). `scorer: "model"` reads a PRM's probability at a tag placed after each step, in
-either layout: a token classifier (Qwen2.5-Math-PRM style, positive-class probability at the tag) or a
-causal LM (Math-Shepherd style, p("+") against p("-") at the tag). `details.steps` lists each step's
-text and score; a step without a score (nothing checkable, or cut by truncation) is left out of the
-aggregate, and a solution with no scored step earns 0.
+`scorer: "arithmetic"` checks the equalities each step claims (no model; runs in the worker pool
+under the time budget; reading and judging claims: `rewards.graders.claims`). A step is wrong (0)
+when any claim in it is false, as in PRM800K's labels: `42 = 6 \\cdot 7 = 43` is a wrong step, not
+half a right one. A step is right (1) when its claims all hold and at least one of them counts as
+work: not trivial (`1 + 0 = 1`, `1 = 1.0`, `a = a + 0` hold whatever the number is) and tied to the
+problem (one of its numbers is in the prompt, or is a side of an earlier counted claim), counted
+once however often it is repeated. Any other step (prose, trivial or unrelated claims) is
+unverified: it has no score and is left out of the aggregate, so padding cannot lift any
+aggregate. A completion without a counted claim, or a sample without a prompt to tie claims to,
+earns 0 with the reason in details.
+
+`scorer: "model"` reads a PRM's probability at a tag placed after each step, in either layout: a
+token classifier (Qwen2.5-Math-PRM style, positive-class probability at the tag) or a causal LM
+(Math-Shepherd style, p("+") against p("-") at the tag); steps cut by truncation are unscored.
+`details.steps` lists each step's text and score.
 """
 
 from __future__ import annotations
@@ -72,17 +81,26 @@ def _result(steps: list[str], scores: list[float | None], how: Aggregate, **deta
 
 
 def score_arithmetic(spec: ProcessSpec, sample: Sample) -> Score:
-    """Each step's score is the fraction of its decidable equalities that hold (pure; runs in the pool)."""
-    from rewards.graders.claims import check_claims
+    """Each step 0 (a false claim), 1 (counted claims, all true) or unscored (pure; runs in the pool)."""
+    from rewards.graders.claims import check_claims, numbers_in
 
     steps = split_steps(sample.completion, spec.split)
+    known, seen = numbers_in(sample.prompt), set()
     scores: list[float | None] = []
-    wrong = []
+    wrong, uncounted = [], []
     for index, step in enumerate(steps):
-        claims = check_claims(step)
-        scores.append(sum(c.holds for c in claims) / len(claims) if claims else None)
-        wrong += [{"step": index, "claim": f"{c.lhs} = {c.rhs}"} for c in claims if not c.holds]
-    return _result(steps, scores, spec.aggregate, false_claims=wrong)
+        claims = check_claims(step, known, seen)
+        false = [c for c in claims if not c.holds]
+        scores.append(0.0 if false else 1.0 if any(c.counted for c in claims) else None)
+        wrong += [{"step": index, "claim": f"{c.lhs} = {c.rhs}"} for c in false]
+        uncounted += [{"step": index, "claim": f"{c.lhs} = {c.rhs}", "why": c.why} for c in claims if c.why]
+    details: dict[str, Any] = {"false_claims": wrong, "uncounted_claims": uncounted}
+    if not sample.prompt.strip():
+        return _result(steps, [None] * len(steps), spec.aggregate, **details,
+                       reason="no prompt: claims cannot be tied to the problem's numbers")
+    if all(score is None for score in scores):
+        details["reason"] = "no claim counts as work (true, not trivial, tied to the problem or an earlier result)"
+    return _result(steps, scores, spec.aggregate, **details)
 
 
 def _prm_probabilities(lm: Any, texts: list[str], spec: ProcessSpec) -> list[list[float]]:

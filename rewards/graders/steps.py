@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Literal
 
 Aggregate = Literal["min", "last", "mean", "product"]
 _STEP_K = re.compile(r"(?im)^[ \t#*]*step[ \t]*\d+[ \t]*[:.)]")
+_DECORATION = re.compile(r"[\s*#_:.)\-]*")
+
+
+def _has_content(part: str, split: str) -> bool:
+    """Something besides whitespace, invisible format characters, markdown and (step_k) the step header."""
+    if split == "step_k":
+        part = _STEP_K.sub("", part, count=1)
+    visible = "".join(ch for ch in part if unicodedata.category(ch) != "Cf")
+    return not _DECORATION.fullmatch(visible)
 
 
 def split_steps(text: str, split: str) -> list[str]:
-    """Non-empty steps of `text`: by "\\n\\n", "\\n", "step_k" (Step 1:, Step 2:, ...), or a custom regex."""
+    """Steps of `text` with content: by "\\n\\n", "\\n", "step_k" (Step 1:, Step 2:, ...), or a custom regex.
+
+    A separator at the end (or twice in a row) makes no step: neither does a part that is only
+    whitespace, zero-width characters, markdown, or a `Step k:` header."""
     if split in ("\n\n", "\n"):
         parts = text.split(split)
     elif split == "step_k":
@@ -22,7 +35,7 @@ def split_steps(text: str, split: str) -> list[str]:
         cuts = [(m.start(), m.end()) for m in re.finditer(split, text) if m.end() > m.start()]
         ends, starts = [c[0] for c in cuts] + [len(text)], [0] + [c[1] for c in cuts]
         parts = [text[a:b] for a, b in zip(starts, ends, strict=True)]
-    return [p.strip() for p in parts if p and p.strip()]
+    return [p.strip() for p in parts if _has_content(p, split)]
 
 
 def aggregate(scores: list[float | None], how: Aggregate) -> float | None:

@@ -17,7 +17,7 @@ from rewards.graders.codeextract import langs
 from rewards.graders.codeextract.continuation import Body, split_body
 from rewards.graders.codeextract.fences import Block, find_blocks, last_fence, outside_blocks
 from rewards.graders.codeextract.program import Choice, Source, as_program, by_names
-from rewards.graders.codeextract.python import declared_names, quoted_definitions, test_names
+from rewards.graders.codeextract.python import declared_names, names_used_by_test, quoted_definitions
 
 MODES = ("auto", "continuation", "last_fence", "whole")
 
@@ -43,7 +43,7 @@ def _target_names(tests: list[dict[str, Any]], prefix: str, language: str) -> se
             names.add(str(test.get("fn_name", "")).split(".")[0])
         elif test.get("type") == "script":
             code = str(test.get("code", ""))
-            names |= test_names(code) if language == "python" else langs.test_calls(language, code)
+            names |= names_used_by_test(code) if language == "python" else langs.test_calls(language, code)
     if language == "python":
         names |= declared_names(prefix)
     return names or None

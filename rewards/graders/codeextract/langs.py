@@ -15,6 +15,12 @@ from functools import cache
 from tree_sitter import Language, Node, Parser
 
 ERROR_SHARE = 0.5  # a block whose parse is more than this share of error nodes is not code of the language
+# text outside fences counts as code only with one of these (prose often parses as a bash command or JS)
+MARKERS = {
+    "cpp": ("#include", "main(", "};", ");"),
+    "javascript": ("function", "=>", "const ", "let ", "var ", "console.", "require(", "process."),
+    "bash": ("echo ", "read ", "$", "printf ", "for ", "while ", "if [", "awk ", "sed ", "cat ", "|", "=("),
+}
 
 
 @cache
@@ -161,7 +167,8 @@ class LangChoice:
 
 def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None) -> LangChoice:
     """The program in these blocks: by the names a script test calls (`names`), or for io tests (None)."""
-    parsed = {index: decls for index, text in sources if (decls := _decls(language, text, index))}
+    parsed = {index: decls for index, text in sources if (index >= 0 or any(m in text for m in MARKERS[language]))
+              and (decls := _decls(language, text, index))}
     if not parsed:
         return LangChoice(None, reason=f"no {language} code in the completion")
     texts = dict(sources)

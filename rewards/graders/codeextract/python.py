@@ -280,7 +280,7 @@ def parse_block(source: str, block: int) -> Parsed:
     return result
 
 
-def test_names(code: str) -> set[str]:
+def names_used_by_test(code: str) -> set[str]:
     """Names a script test reads but does not define itself (the solution's functions it calls)."""
     module = parse(code)
     if module is None:

@@ -1,0 +1,284 @@
+"""Finding the program in a completion (rewards.graders.codeextract): pure functions, nothing is run."""
+
+import ast
+
+import pytest
+
+from rewards.graders.codeextract import extract
+from rewards.graders.codeextract.continuation import split_body
+from rewards.graders.codeextract.fences import find_blocks, normalize_tag
+from rewards.graders.codeextract.python import names_used_by_test, parse_block
+
+PREFIX = 'from typing import List\n\n\ndef add(xs: List[int]) -> int:\n    """Sum of xs."""\n'
+SCRIPT = [{"type": "script", "code": "def check(candidate):\n    assert candidate([1, 2]) == 3\n\ncheck(add)\n"}]
+CALL = [{"type": "call", "fn_name": "add", "args": [[1, 2]], "expected": 3}]
+IO = [{"type": "io", "stdin": "3", "expected_stdout": "6"}]
+SOLUTION = "def add(xs):\n    return sum(xs)\n"
+
+
+def auto(completion, tests=SCRIPT, prefix=PREFIX, prompt="", language="python", mode="auto"):
+    return extract(completion, language=language, mode=mode, tests=tests, prefix=prefix, prompt=prompt)
+
+
+def defined(code):
+    """Top-level names a program defines, in order."""
+    return [n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+
+
+def body_of(code, name):
+    fn = next(n for n in ast.parse(code).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    return ast.unparse(fn.body[-1])
+
+
+# fences
+
+
+def test_fences_closed_unclosed_indented_and_bracket_tags():
+    text = ("a\n```Python3 title='x.py'\nx = 1\n```\n  ```py\n  y = 2\n    z = 3\n  ```\n"
+            "[PYTHON]\nw = 4\n[/PYTHON]\n~~~\nv = 5\n~~~\n```python\nu = 6\n")
+    blocks = find_blocks(text)
+    assert [(b.tag, b.body, b.closed) for b in blocks] == [
+        ("python3", "x = 1\n", True), ("py", "y = 2\n  z = 3\n", True), ("python", "w = 4\n", True),
+        ("", "v = 5\n", True), ("python", "u = 6\n", False)]
+    assert all(b.is_language("python") for b in blocks if b.tag)
+    assert normalize_tag("{.python}") == "python" and normalize_tag("") == ""
+
+
+def test_a_fence_of_four_backticks_holds_a_fence_of_three():
+    (block,) = find_blocks("````markdown\n```python\nx = 1\n```\n````\n")
+    assert block.tag == "markdown" and block.body == "```python\nx = 1\n```\n"
+
+
+# python analysis
+
+
+def test_a_block_that_does_not_parse_loses_only_its_broken_statements():
+    parsed = parse_block("import os\nOutput: the sum is\ndef f(x):\n    return x\nprint(f(", 0)
+    assert [u.kind for u in parsed.units] == ["import", "def"]
+    assert parsed.broken == ["Output: the sum is\n", "print(f("]
+    parsed = parse_block("def f(x):\n    return x\ndef g(x):\n    return (x +\n", 0)
+    assert [u.kind for u in parsed.units] == ["def"] and parsed.broken_defs == {"g": 1}
+
+
+def test_a_statement_with_column_zero_continuation_lines_is_kept_whole():
+    parsed = parse_block('s = """\nhello\n"""\nd = {\n"a": 1,\n}\n', 0)
+    assert [u.defines for u in parsed.units] == [{"s"}, {"d"}]
+
+
+def test_free_names_are_what_a_function_needs_from_outside():
+    (unit,) = parse_block("def f(xs, k=K):\n    total = 0\n    for x in xs:\n        total += helper(x)\n"
+                          "    return [y for y in ys if y] + total\n", 0).units
+    assert unit.uses == {"K", "helper", "ys"}
+
+
+def test_names_a_script_test_uses():
+    assert names_used_by_test(SCRIPT[0]["code"]) == {"add"}
+    assert names_used_by_test("import math\nassert math.isclose(area(2), 4)\nMETA = 1\n") == {"area"}
+
+
+# the program the completion presents (auto)
+
+
+def test_single_fence_with_a_usage_example_left_out():
+    found = auto(f"Here:\n```python\n{SOLUTION}\n# Example usage:\nprint(add([1, 2]))\n```\nDone.")
+    assert found.code.strip() == SOLUTION.strip()
+    assert found.details["blocks"] == [{"index": 0, "reasons": ["defines add (the tests use it)"]}]
+    assert found.details["dropped"][0]["why"] == "top-level usage or self-test"
+
+
+def test_unclosed_fence_cut_off_after_the_solution():
+    found = auto(f"```python\n{SOLUTION}\nif __name__ == '__main__':\n    print(add([1,")
+    assert found.code.strip() == SOLUTION.strip() and found.details["unclosed_fence"] is True
+
+
+def test_last_block_is_not_the_solution():
+    completion = (f"```python\n{SOLUTION}```\nTests:\n```python\nimport unittest\nclass T(unittest.TestCase):\n"
+                  "    def test(self):\n        self.assertEqual(add([1]), 1)\nunittest.main()\n```\n"
+                  "Run it:\n```bash\npython solution.py\n```\n```python\nn = int(input())\nprint(add([n]))\n```")
+    found = auto(completion)
+    assert defined(found.code) == ["add"] and "input" not in found.code and "unittest" not in found.code
+    assert [b["index"] for b in found.details["blocks"]] == [0]
+
+
+def test_solution_split_across_blocks_with_imports_apart():
+    completion = ("First the imports:\n```python\nimport math\nfrom collections import Counter\n```\n"
+                  "A helper:\n```python\ndef helper(xs):\n    return math.fsum(xs)\n```\n"
+                  "And the function:\n```python\ndef add(xs):\n    return int(helper(xs))\n```\n")
+    found = auto(completion)
+    assert defined(found.code) == ["helper", "add"] and "import math" in found.code
+    assert "Counter" not in found.code
+    assert [b["index"] for b in found.details["blocks"]] == [0, 1, 2]
+
+
+def test_corrected_version_wins_even_when_not_the_last_block():
+    completion = ("```python\ndef add(xs):\n    return 0\n```\nMy first attempt was wrong. Fixed:\n"
+                  f"```python\n{SOLUTION}```\nExample:\n```python\nprint(add([1, 2]))\n```\n")
+    found = auto(completion)
+    assert body_of(found.code, "add") == "return sum(xs)"
+    assert {"block": 0, "what": "def add(xs):", "why": "superseded by the definition in block 1"} in \
+        found.details["dropped"]
+
+
+def test_two_alternative_versions_are_never_mixed():
+    """Block 0's add with block 1's helper would pass; each block alone does not: take block 1 whole."""
+    first = "def helper(x):\n    return 0\n\ndef add(xs):\n    return sum(xs) + helper(xs)\n"
+    second = "def helper(x):\n    return sum(x)\n\ndef add(xs):\n    return helper(xs) * 2\n"
+    found = auto(f"```python\n{first}```\nAlternatively:\n```python\n{second}```\n")
+    assert found.code.strip() == second.strip()
+
+
+def test_a_later_version_keeps_the_helpers_only_the_earlier_block_defines():
+    first = "def helper(x):\n    return sum(x)\n\ndef add(xs):\n    return 0\n"
+    found = auto(f"```python\n{first}```\nOops, add ignores helper:\n```python\ndef add(xs):\n"
+                 "    return helper(xs)\n```\n")
+    assert defined(found.code) == ["helper", "add"] and body_of(found.code, "add") == "return helper(xs)"
+
+
+def test_a_broken_later_version_is_not_replaced_by_the_retracted_one():
+    found = auto("```python\ndef add(xs):\n    return sum(xs)\n```\nActually, better:\n```python\n"
+                 "def add(xs):\n    return sum(xs\n```\n")
+    assert found.code is None and "does not parse" in found.details["reason"]
+
+
+def test_untagged_indented_and_odd_tags():
+    for completion in (f"```\n{SOLUTION}```", f"1. Code:\n    ```Python3\n    {SOLUTION.replace(chr(10), chr(10) + '    ')}```",
+                       f"```py\n{SOLUTION}```\n```\n", f"[PYTHON]\n{SOLUTION}[/PYTHON]"):
+        assert auto(completion).code.strip() == SOLUTION.strip(), completion
+
+
+def test_stray_closing_fence_after_the_solution():
+    assert auto(f"```python\n{SOLUTION}```\nThat's it.\n```\n").code.strip() == SOLUTION.strip()
+
+
+def test_code_without_fences_among_prose():
+    found = auto(f"Sure! Here it is.\n\n{SOLUTION}\nThis adds the numbers up.")
+    assert found.code.strip() == SOLUTION.strip()
+
+
+def test_a_chat_answer_that_is_only_the_body_joins_the_prefix():
+    found = auto("```python\n    return sum(xs)\n```")
+    assert found.code == "    return sum(xs)\n"
+    assert ast.parse(PREFIX + found.code)
+
+
+def test_scaffolding_beside_the_solution_is_left_out():
+    completion = (f"```python\nfrom test_harness import run_tests\nimport math\n\n{SOLUTION}\n"
+                  "run_tests(add)\n```")
+    found = auto(completion)
+    assert found.code.strip() == SOLUTION.strip()
+
+
+def test_prose_only_presents_no_program():
+    found = auto("I am not able to solve this problem.")
+    assert found.code is None and "defines none" in found.details["reason"]
+
+
+def test_code_quoted_from_the_prompt_is_never_the_answer():
+    prompt = "Here is a correct add:\n```python\ndef add(xs):\n    return sum(xs)\n```\nRewrite it without sum."
+    completion = ("```python\ndef add(xs):\n    return len(xs)\n```\nFor comparison, the original:\n"
+                  "```python\ndef add(xs):\n    return sum(xs)\n```\n")
+    found = auto(completion, prompt=prompt)
+    assert body_of(found.code, "add") == "return len(xs)"
+    assert {"block": 1, "what": "def add(xs):", "why": "quoted from the prompt"} in found.details["dropped"]
+    assert auto("The original:\n```python\ndef add(xs):\n    return sum(xs)\n```", prompt=prompt).code is None
+
+
+def test_call_tests_name_the_function_and_class_methods():
+    found = auto(f"```python\n{SOLUTION}\nprint(add([3]))\n```", tests=CALL, prefix="")
+    assert found.code.strip() == SOLUTION.strip()
+    solution = "class Solution:\n    def add(self, xs):\n        return sum(xs)\n"
+    found = auto(f"```python\n{solution}\nprint(Solution().add([1]))\n```", prefix="",
+                 tests=[{"type": "call", "fn_name": "Solution.add", "args": [[1]], "expected": 1}])
+    assert found.code.strip() == solution.strip()
+
+
+def test_io_tests_keep_the_top_level_program_and_its_helpers():
+    completion = ("```python\ndef solve(n):\n    return n * 2\n```\n```python\nimport sys\n"
+                  "def main():\n    print(solve(int(sys.stdin.readline())))\n\nif __name__ == '__main__':\n"
+                  "    main()\n```\nSample:\n```\n3\n```\n")
+    found = auto(completion, tests=IO, prefix="")
+    assert defined(found.code) == ["solve", "main"] and "__main__" in found.code
+    assert found.details["blocks"][1] == {"index": 1, "reasons": ["the program (reads input)"]}
+
+
+def test_io_program_takes_a_later_fixed_function():
+    completion = ("```python\ndef solve(n):\n    return n\n\nprint(solve(int(input())))\n```\n"
+                  "Fix:\n```python\ndef solve(n):\n    return n * 2\n```\n")
+    code = auto(completion, tests=IO, prefix="").code
+    assert body_of(code, "solve") == "return n * 2" and code.index("def solve") < code.index("print(")
+
+
+# continuation
+
+
+def test_bare_continuation_is_cut_at_the_first_new_top_level_statement():
+    completion = "    total = 0\n    for x in xs:\n        total += x\n    return total\n\n\ndef main():\n" \
+                 "    print(add([1]))\n\nif __name__"
+    found = auto(completion, mode="continuation")
+    assert found.code.rstrip() == completion.split("\n\n\ndef")[0]
+    assert found.details["joined_to_prefix"] == "add"
+
+
+def test_continuation_keeps_a_later_helper_the_body_calls_and_drops_the_rest():
+    completion = "    return helper(xs)\n\n\ndef helper(xs):\n    return sum(xs)\n\nprint(add([1]))\ndef junk(:"
+    code = auto(completion, mode="continuation").code
+    assert "def helper" in code and "print" not in code and "junk" not in code
+
+
+def test_a_body_cut_off_mid_statement_presents_no_program():
+    found = auto("    total = sum(xs\n", mode="continuation")
+    assert found.code is None and "does not parse" in found.details["reason"]
+    assert isinstance(split_body("def f():\n", "    return (1 +\n"), str)
+    assert split_body("x = 1\n", "    return 1\n") is None
+
+
+def test_continuation_that_restates_the_function_is_read_as_an_answer():
+    found = auto(f"{SOLUTION}\n\nprint(add([1]))", mode="continuation")
+    assert found.code.strip() == SOLUTION.strip()
+
+
+# other languages (tree-sitter)
+
+
+CPP_MAIN = "#include <iostream>\nint twice(int n) { return 2 * n; }\nint main() { int n; std::cin >> n; " \
+           "std::cout << twice(n); }\n"
+
+
+def test_cpp_io_takes_the_block_with_main_and_includes_from_elsewhere():
+    completion = ("```cpp\n#include <vector>\n```\n```cpp\nint twice(int n) { return 2 * n; }\n```\n"
+                  "```cpp\nint main() { int n; std::cin >> n; std::cout << twice(n); }\n```\n"
+                  "```bash\ng++ a.cpp && ./a.out\n```")
+    found = auto(completion, tests=IO, prefix="", language="cpp")
+    assert "#include <vector>" in found.code and "int twice" in found.code and "int main" in found.code
+    assert "g++" not in found.code
+
+
+def test_cpp_script_test_takes_the_named_function_without_main():
+    tests = [{"type": "script", "code": "int main() { return twice(2) == 4 ? 0 : 1; }"}]
+    found = auto(f"```cpp\n{CPP_MAIN}```", tests=tests, prefix="", language="cpp")
+    assert "int twice" in found.code and "main" not in found.code
+
+
+def test_javascript_script_test_takes_the_latest_definition_without_usage():
+    completion = ("```js\nfunction twice(n) { return n; }\n```\nFixed:\n```javascript\nconst twice = (n) => 2 * n;\n"
+                  "console.log(twice(3));\n```")
+    tests = [{"type": "script", "code": "if (twice(2) !== 4) process.exit(1);"}]
+    found = auto(completion, tests=tests, prefix="", language="javascript")
+    assert "2 * n" in found.code and "console.log" not in found.code and "return n;" not in found.code
+
+
+def test_bash_io_takes_the_script_that_reads_input():
+    completion = "```bash\nread n\necho $((n * 2))\n```\nRun it with:\n```bash\n./run.sh < in.txt\n```"
+    found = auto(completion, tests=IO, prefix="", language="bash")
+    assert found.code.strip() == "read n\necho $((n * 2))"
+
+
+@pytest.mark.parametrize("language", ["python", "cpp", "javascript", "bash"])
+def test_no_code_at_all_is_no_program(language):
+    assert auto("No idea, sorry.", tests=IO, prefix="", language=language).code is None
+
+
+def test_last_fence_and_whole_modes_are_unchanged():
+    text = f"```python\n{SOLUTION}```\n```python\nprint(add([1]))\n```"
+    assert auto(text, mode="last_fence").code == "print(add([1]))\n"
+    assert auto(text, mode="whole").code == text

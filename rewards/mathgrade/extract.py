@@ -32,7 +32,8 @@ class Extraction:
 _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _MARKER = re.compile(
     r"(?i)(?:\banswer\s*(?:\*\*)?\s*:|final\s+answer\s+is|\b(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+)?"
-    r"(?:answer|option|choice)\s+(?:is|was|(?:might|may|could|would|will|should)\s+be)\b|####)\s*(?:\*\*)?\s*:?\s*"
+    r"(?:answer|option|choice)(?:\s*\([^()\n]{1,30}\))?\s+(?:is|was|(?:might|may|could|would|will|should)\s+be)\b"
+    r"|####)\s*(?:\*\*)?\s*:?\s*"
 )
 _LAST_LINE_A = re.compile(r"(?:^|\n)[ \t*]*A\s*:[ \t]*(\S[^\n]{0,48})\s*$")  # GSM8K few-shot: a last line `A: 18`
 # special tokens that decoding kept (OpenRLHF keeps them): `<|im_end|>`, `</s>`, `<｜end▁of▁sentence｜>`...
@@ -40,12 +41,15 @@ _SPECIAL_TOKEN = re.compile(
     r"<\|[A-Za-z0-9_]{1,40}\|>|<｜[^｜<>\n]{1,40}｜>|</?s>|<(?:eos|pad|end_of_turn|start_of_turn)>|\[/?INST\]"
 )
 # what may stand between boxes that together state one answer: `\boxed{2} and \boxed{3}`, `\approx`
-_BOX_JOINER = re.compile(
-    r"(?i)[\s,;$]*(?:(?:and|or|\\approx|≈|\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\}|numerically|approximately"
-    r"|about|i\.e\.|\\text\{\s*(?:numerically|approximately)\s*\})[\s,;:$]*)*"
+_BOX_JOINER = re.compile(  # also the names of what the next box gives: `r = \boxed{3}, \theta = \boxed{..}`
+    r"(?i)(?:[\s,;:$=]|\\[()\[\]]|\b(?:and|or|numerically|approximately|about|i\.e\.)\b|\\q?quad\b|\\approx\b|≈"
+    r"|\\text\{\s*(?:and|or|numerically|approximately)?\s*\}|\b[a-z](?:_\{?\w{1,3}\}?)?\b|\\[a-z]{2,10}(?![a-z{]))*"
 )
 _NEGATION = re.compile(r"(?i)(?:\bnot|n't|\bnever|\brather\s+than|\binstead\s+of)\s*[$(\\\[]*\s*$")
-_PROSE = re.compile(r"[a-z]{3,}(?:[\s,]+[A-Za-z']+){2,}[\s,.;:!?]*")  # no digits, no math: words
+_PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
+_PLACEHOLDER = re.compile(r"(?i)[\s<>.]*(?:(?:insert\s+)?(?:the\s+|your\s+)?(?:final\s+)?answer(?:\s+here)?)?[\s<>.]*")
+_TAG = re.compile(r"</?\s*answer\s*>", re.IGNORECASE)
+_LATEX_SPACE = re.compile(r"(?<!\\)\\ ")  # `The\ answer\ is\ (B)` inside math
 _TRAILING_MATH = re.compile(r"\d|\$|\\\(|\\\[")
 _MATH_DELIM = re.compile(r"\\\$|\$\$|\$|\\\[|\\\]|\\\(|\\\)")
 _CLOSERS = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
@@ -189,7 +193,7 @@ def _sentence(text: str) -> str:
 
 def _after_marker(text: str, start: int) -> str:
     """The answer following "final answer is": a math span alone, else the rest of the sentence or line."""
-    rest = text[start : start + 4 * MAX_ANSWER_CHARS]
+    rest = _TAG.split(text[start : start + 4 * MAX_ANSWER_CHARS], maxsplit=1)[0]  # `Answer: 4</answer>`
     spans = _spans(rest)
     if spans and rest[: spans[0][0]].strip() == "":
         span_start, span_end, content = spans[0]
@@ -216,7 +220,10 @@ def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
     start = text.rfind("<answer>", 0, close)
     if start < 0 or boxes.covers(start):
         return []
-    return [Extraction(text[start + len("<answer>") : close], "answer_tag", start)]
+    content = text[start + len("<answer>") : close]
+    if _PLACEHOLDER.fullmatch(content):
+        return []  # the prompt's template (`<answer> answer here </answer>`) states nothing
+    return [Extraction(content, "answer_tag", start)]
 
 
 def _last_line_answer(text: str) -> list[Extraction]:
@@ -241,6 +248,7 @@ def _looks_like_answer(text: str) -> bool:
 def extract_answer(completion: str, bare_number: bool = True) -> Extraction | None:
     """The final answer of a completion, or None when it gives none."""
     text = _SPECIAL_TOKEN.sub("\n", completion[-MAX_SCAN_CHARS:].replace("\x00", ""))
+    text = _LATEX_SPACE.sub(" ", text)
     boxes = _boxes(text)
     explicit = _answer_tags(text, boxes) + _markers(text, boxes)
     if boxes.found:
@@ -252,6 +260,8 @@ def extract_answer(completion: str, bare_number: bool = True) -> Extraction | No
         return _bounded(last)
     if boxes.starts:
         return None  # every box was negated
+    if text.count("```") % 2:
+        return None  # cut off inside a code block, before any marked answer: earlier values are no answer
     last_line = _last_line_answer(text)
     if last_line:
         return _bounded(last_line[0])

@@ -23,6 +23,13 @@ _NUMBER_WORDS = {
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
         "sixteen seventeen eighteen nineteen twenty".split())
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_MATH_DELIMITERS = re.compile(r"\\[()\[\]]|\$")
+_STATING = {  # words after which a sentence's last value is what it states
+    "is", "are", "was", "were", "be", "equals", "equal", "get", "gives", "obtain", "∴", "therefore", "thus", "so",
+    "hence",
+}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 _ONES = {word: value for word, value in _NUMBER_WORDS.items() if 0 < value < 10}
 
 
@@ -50,26 +57,70 @@ def final_value(text: str) -> str:
 
 
 def prose_value(text: str) -> str | None:
-    """The one value in a sentence (`Hillary has 7 nickels.` -> `7`, `12\\pi inches per second` -> `12\\pi`).
+    """The one value a sentence states (`Hillary has 7 nickels.` -> `7`, `12\\pi inches per second` -> `12\\pi`).
 
-    Words split the text into runs of math; exactly one run may hold the value, else None (`3 or 4 bolts`
-    states two). Without digits, one number word counts (`five`, `twenty-one`).
+    Words split the text into runs of math; exactly one run may hold the value (`3 or 4 bolts` states two),
+    else a paragraph's last sentence must state exactly one (`... Thus $x$ is $16$.`). Without digits, one
+    number in words counts (`five`, `one hundred fifty-two`).
     """
-    tokens = normalize(text).text.replace("$", " ").split()
-    runs: list[list[str]] = [[]]
-    for token in tokens:
-        bare = token.strip(_TOKEN_EDGE)
-        if bare and _MATHY.search(bare) and not _PROSE_LETTERS.match(bare) or bare in ("+", "-", "="):
-            runs[-1].append(bare if token[-1:] in _TOKEN_EDGE and token[:1] not in "(" else token)
-        elif runs[-1]:
-            runs.append([])
-    runs = [run for run in runs if run and any(ch.isdigit() or ch == "\\" for ch in "".join(run))]
-    if len(runs) == 1:
-        return " ".join(runs[0])
+    value = _one_run(text)
+    if value is None:
+        sentences = [s for s in _SENTENCE_BREAK.split(text.strip()) if s.strip()]
+        if len(sentences) > 1:
+            value = _one_run(sentences[-1])
+    return value
+
+
+def _one_run(text: str) -> str | None:
+    runs: list[list[str]] = []
+    last_lead, words_after = "", 0
+    for line in _MATH_DELIMITERS.sub(" ", text).splitlines():
+        runs.append([])
+        lead = ""
+        for token in normalize(line).text.split():
+            bare = token.strip(_TOKEN_EDGE)
+            if bare and _MATHY.search(bare) and not _PROSE_LETTERS.match(bare) or bare in ("+", "-", "="):
+                if not runs[-1]:
+                    last_lead, words_after = lead, 0
+                runs[-1].append(bare if token[-1:] in _TOKEN_EDGE and token[:1] not in "(" else token)
+            else:
+                lead = bare.lower()
+                words_after += 1
+                if runs[-1]:
+                    runs.append([])
+    runs = [run for run in runs if any(ch.isdigit() or ch == "\\" for ch in "".join(run))]
+    if len(runs) == 1 or runs and last_lead in _STATING and words_after <= 3:
+        return " ".join(runs[-1])  # one value, or a sentence that ends stating one: `... the root of 3600 is 60.`
     if runs:
         return None
-    numbers = [n for n in map(number_word, tokens) if n is not None]
+    numbers = _number_phrases(text.split())
     return numbers[0] if len(numbers) == 1 else None
+
+
+def _number_phrases(tokens: list[str]) -> list[str]:
+    """The numbers written in words among `tokens`: `one hundred fifty-two` -> `152`."""
+    found: list[str] = []
+    total = current = 0
+    in_number = False
+    for token in [*tokens, ""]:
+        word = token.strip(_TOKEN_EDGE).lower()
+        small = number_word(word)
+        if small is not None:
+            current += int(small)
+        elif word in _SCALES and in_number:
+            current = max(current, 1) * _SCALES[word]
+            if _SCALES[word] >= 1000:
+                total, current = total + current, 0
+        elif word == "and" and in_number:
+            continue
+        else:
+            if in_number:
+                found.append(str(total + current))
+            total = current = 0
+            in_number = False
+            continue
+        in_number = True
+    return found
 
 
 def number_word(token: str) -> str | None:

@@ -13,6 +13,7 @@ _WRAPPER = re.compile(
 )
 _THOUSANDS = re.compile(r"(?<=\d)\s*(?:,\\!|\{,\})\s*(?=\d{3}(?!\d))")  # MATH's `10,\!080`, `50{,}625`
 _BASE = re.compile(r"(?<=\w)_\{(\w+)\}")  # `4210_{5}` -> `4210_5`
+_BASE_DIGITS = re.compile(r"^(\d+)_\d{1,2}$")  # a numeral in base b is its digits: `4210_5` is written `4210`
 _EMPTY_SET = re.compile(r"\\varnothing\b|\\emptyset\b|∅|^\\\{\s*\\\}$")
 _LT_GT = {"\\lt": "<", "\\gt": ">", "\\leqslant": "\\le", "\\geqslant": "\\ge"}
 _LT_GT_RE = re.compile(r"\\(?:lt|gt|leqslant|geqslant)(?![a-zA-Z])")
@@ -88,7 +89,7 @@ def normalize(answer: str) -> Normalized:
     text = _THOUSANDS.sub("", text)
     text = _SPACING.sub(" ", text)
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", "")
-    text = _BASE.sub(r"_\1", text)
+    text = _BASE_DIGITS.sub(r"\1", _BASE.sub(r"_\1", text))
     text = _EMPTY_SET.sub(lambda _: "\\emptyset", text.strip())
     text = _LT_GT_RE.sub(lambda m: _LT_GT[m.group(0)], text)
     text = _TEXT_PREFIX.sub("", text.strip())

@@ -14,7 +14,7 @@ MIN_AGREE = 178
 
 
 async def test_suite_agreement_and_documented_differences():
-    cases, ours, _ = await run_suite(timeout=5.0, peer=False)
+    cases, ours, _ = await run_suite(timeout=5.0)
     assert len(cases) == 270, f"{SUITE} should hold all 270 cases of Math-Verify's suite"
     wrong = disagreements(cases, ours)
     assert len(cases) - len(wrong) >= MIN_AGREE, [c["id"] for c, _ in wrong]

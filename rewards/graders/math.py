@@ -71,10 +71,16 @@ def parse_reference(text: str) -> tuple[Normalized, Value | None, str | None]:
         return normal, None, str(exc)
 
 
-def read_answer(text: str, gold: Value) -> Value:
-    """The value one answer states, read the way the reference's kind asks (see `mathgrade.interpret`)."""
+def read_answer(text: str, gold: Value, marked: bool = True) -> Value:
+    """The value one answer states, read the way the reference's kind asks (see `mathgrade.interpret`).
+
+    `marked`: the answer is not just the last `$...$` of running text, where `$c$` is a variable, not option C.
+    """
     if isinstance(gold, Choice):
-        choice = parse_choice(text) or (Choice(text.strip().upper()) if _LONE_LETTER.fullmatch(text) else None)
+        if not marked:
+            return Text(text)
+        lone = _LONE_LETTER.fullmatch(text)
+        choice = parse_choice(text) or (Choice(text.strip(" ()").upper()) if lone else None)
         if choice is not None:
             return choice
     if not isinstance(gold, Relation):
@@ -128,7 +134,8 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
         return False, {**details, "reason": f"reference not parseable: {gold_error}"}
     tol = Tolerance(spec.rel_tol, spec.abs_tol)
     try:
-        readings = [(is_approximation(part), read_answer(part, gold)) for part in found.parts or (found.answer,)]
+        marked = found.method != "math"
+        readings = [(is_approximation(part), read_answer(part, gold, marked)) for part in found.parts or (found.answer,)]
     except TooLarge as exc:
         return False, {**details, "reason": f"answer too large to evaluate: {exc}"}
     except ParseError as exc:

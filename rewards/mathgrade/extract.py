@@ -31,7 +31,7 @@ class Extraction:
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _MARKER = re.compile(
-    r"(?i)(?:\banswer\s*(?:\*\*)?\s*:|final\s+answer\s+is|\b(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+)?"
+    r"(?i)(?:\banswer\s*(?:\*\*)?\s*:|final\s+answer\s+is|\b(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+|best\s+|closest\s+)?"
     r"(?:answer|option|choice)(?:\s*\([^()\n]{1,30}\))?\s+(?:is|was|(?:might|may|could|would|will|should)\s+be)\b"
     r"|####)\s*(?:\*\*)?\s*:?\s*"
 )

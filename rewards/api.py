@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
 from rewards.graders import GRADERS, Grader
@@ -172,6 +173,7 @@ async def healthz(request: Request) -> dict[str, Any]:
     return _service(request).pool.health()
 
 
-@router.get("/metrics", responses=error_responses(401))
+@router.get("/metrics", response_class=PlainTextResponse, responses=error_responses(401))
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics (text format)."""
     return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")

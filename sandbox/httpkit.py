@@ -85,11 +85,14 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
 
 
 async def on_http_error(request: Request, exc: HTTPException) -> SafeJSONResponse:
-    """An HTTPException's body; a 422 always carries a list of errors."""
-    detail: Any = exc.detail
-    if exc.status_code == 422 and not isinstance(detail, list):
+    """An HTTPException's body; a 422 always carries a list of errors, and a body FastAPI cannot decode (its
+    400) is a 422 like any other malformed body."""
+    status, detail = exc.status_code, exc.detail
+    if status == 400:
+        status, detail = 422, [{"type": "json_invalid", "loc": ["body"], "msg": f"malformed body: {detail}"}]
+    elif status == 422 and not isinstance(detail, list):
         detail = [{"type": "value_error", "loc": ["body"], "msg": str(detail)}]
-    return SafeJSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+    return SafeJSONResponse({"detail": detail}, status_code=status, headers=exc.headers)
 
 
 def install(app: Any) -> None:

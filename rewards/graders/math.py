@@ -76,9 +76,7 @@ def read_answer(text: str, gold: Value, marked: bool = True) -> Value:
 
     `marked`: the answer is not just the last `$...$` of running text, where `$c$` is a variable, not option C.
     """
-    if isinstance(gold, Choice):
-        if not marked:
-            return Text(text)
+    if isinstance(gold, Choice) and marked:
         lone = _LONE_LETTER.fullmatch(text)
         choice = parse_choice(text) or (Choice(text.strip(" ()").upper()) if lone else None)
         if choice is not None:
@@ -127,6 +125,9 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
     details.update(answer=found.answer[:300], method=found.method)
     if not found.answer:
         return False, {**details, "reason": "empty answer"}
+    marked = found.method != "math"
+    if isinstance(gold, Choice) and not marked:
+        return False, {**details, "reason": "no option marked as the answer (a letter in running math is a variable)"}
     normal = normalize(found.answer)
     if gold_squashed and squash(normal.text) == gold_squashed and normal.percent == gold_normal.percent:
         return True, {**details, "stage": "string"}
@@ -134,7 +135,6 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
         return False, {**details, "reason": f"reference not parseable: {gold_error}"}
     tol = Tolerance(spec.rel_tol, spec.abs_tol)
     try:
-        marked = found.method != "math"
         readings = [(is_approximation(part), read_answer(part, gold, marked)) for part in found.parts or (found.answer,)]
     except TooLarge as exc:
         return False, {**details, "reason": f"answer too large to evaluate: {exc}"}

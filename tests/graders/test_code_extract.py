@@ -282,3 +282,32 @@ def test_last_fence_and_whole_modes_are_unchanged():
     text = f"```python\n{SOLUTION}```\n```python\nprint(add([1]))\n```"
     assert auto(text, mode="last_fence").code == "print(add([1]))\n"
     assert auto(text, mode="whole").code == text
+
+
+def test_a_chat_turn_the_model_writes_itself_ends_its_answer():
+    completion = (f"```python\n{SOLUTION}```\nuser\nNow write subtract.\n```python\ndef add(xs):\n"
+                  "    return 0\n```\n")
+    found = auto(completion)
+    assert body_of(found.code, "add") == "return sum(xs)" and found.details["cut_at_turn"] == "user"
+
+
+def test_a_later_stub_is_the_latest_version_and_presents_no_program():
+    found = auto(f"```python\n{SOLUTION}```\nThe complete block:\n```python\nfrom my_tests import run_tests\n\n"
+                 'def add(xs):\n    """Sum of xs."""\n\nrun_tests(add)\n```')
+    assert found.code is None and "stub" in found.details["reason"]
+
+
+def test_a_later_placeholder_body_points_back_at_the_earlier_version():
+    found = auto(f"```python\n{SOLUTION}```\nThen:\n```python\nfrom my_tests import run_tests\n\n"
+                 "def add(xs):\n    # ... implementation as above ...\n\nrun_tests(add)\n```")
+    assert found.code.strip() == SOLUTION.strip()
+
+
+def test_a_body_fragment_in_a_later_block_does_not_replace_a_full_definition():
+    found = auto(f"```python\n{SOLUTION}```\nThe key line is:\n```python\n    return sum(xs)\n```")
+    assert found.code.strip() == SOLUTION.strip()
+
+
+def test_in_a_continuation_the_body_wins_over_a_later_redefinition():
+    completion = "    return sum(xs)\n\n\ndef add(xs):\n    return 0\n"
+    assert auto(completion, mode="continuation").code.rstrip() == "    return sum(xs)"

@@ -9,6 +9,7 @@ presents no program) and details saying which blocks were used and why, and what
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -20,6 +21,9 @@ from rewards.graders.codeextract.program import Choice, Source, as_program, by_n
 from rewards.graders.codeextract.python import declared_names, names_used_by_test, quoted_definitions
 
 MODES = ("auto", "continuation", "last_fence", "whole")
+# a line outside fences where the model goes on to write the next turn of the chat itself
+_TURN = re.compile(r"^[ \t]*(?:(?:user|human|assistant|system)[ \t]*:?|<\|(?:im_start|im_end|endoftext|eot_id|user)\|>.*"
+                   r"|\[INST\].*|</s>.*)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 __all__ = ["MODES", "Extraction", "extract", "last_fence"]
 
@@ -47,6 +51,16 @@ def _target_names(tests: list[dict[str, Any]], prefix: str, language: str) -> se
     if language == "python":
         names |= declared_names(prefix)
     return names or None
+
+
+def own_turn(completion: str) -> tuple[str, str | None]:
+    """The completion up to a chat turn it goes on to write itself (a hallucinated `user` message with a new
+    question and new programs is not the answer to this one), and the line it was cut at."""
+    prose = outside_blocks(completion, find_blocks(completion))
+    for match in _TURN.finditer(prose):
+        if completion[:match.start()].strip():
+            return completion[:match.start()], match.group(0).strip()
+    return completion, None
 
 
 def _candidates(completion: str, language: str) -> tuple[list[Block], list[Block]]:
@@ -78,6 +92,9 @@ def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: s
             details["note"] = "the completion does not continue the prefix's open function; read as an answer"
             sources = [Source(0, "", completion)]
     else:
+        completion, turn = own_turn(completion)
+        if turn is not None:
+            details["cut_at_turn"] = turn
         blocks, others = _candidates(completion, "python")
         sources = [Source(b.index, b.tag, b.body) for b in blocks]
         if others:
@@ -86,8 +103,9 @@ def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: s
             details["unclosed_fence"] = True
         if not blocks:
             sources = [Source(-1, "(no fence)", outside_blocks(completion, others))]
-    choice: Choice = as_program(sources, prefix, quoted) if names is None else by_names(sources, names, prefix,
-                                                                                          quoted)
+    joined = "joined_to_prefix" in details
+    choice: Choice = as_program(sources, prefix, quoted, joined) if names is None else by_names(
+        sources, names, prefix, quoted, joined)
     if choice.code is None and names is not None and mode == "auto" and sources and sources[0].index >= 0:
         # nothing defined in the fences: the answer may be unfenced code between them
         outside = [Source(-1, "(outside fences)", outside_blocks(completion, find_blocks(completion)))]
@@ -120,8 +138,9 @@ def extract(completion: str, *, language: str, mode: str, tests: list[dict[str, 
     if not langs.supported(language):
         return Extraction(last_fence(completion, language), {"mode": "last_fence",
                                                              "note": f"no analysis for {language}"})
+    completion, turn = own_turn(completion)
     blocks, others = _candidates(completion, language)
     sources = [(b.index, b.body) for b in blocks] or [(-1, outside_blocks(completion, others))]
     names = _target_names(tests, prefix, language)
-    details: dict[str, Any] = {"mode": mode}
+    details: dict[str, Any] = {"mode": mode} | ({"cut_at_turn": turn} if turn is not None else {})
     return _finish(details, langs.choose(language, sources, names), names)

@@ -107,11 +107,11 @@ def find_blocks(text: str) -> list[Block]:
 
 
 def outside_blocks(text: str, blocks: list[Block]) -> str:
-    """The text with every block blanked out (line structure kept), for looking at the prose only."""
+    """The text with every block blanked out (offsets and lines kept), for looking at the prose only."""
     out, last = [], 0
     for block in blocks:
         out.append(text[last:block.start])
-        out.append("\n" * text.count("\n", block.start, block.end))
+        out.append(re.sub(r"[^\n]", " ", text[block.start:block.end]))
         last = block.end
     out.append(text[last:])
     return "".join(out)

@@ -52,6 +52,7 @@ class _Pool:
     broken: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # name -> (block, pos) of broken defs
     dropped: list[dict[str, object]] = field(default_factory=list)
     bodies: dict[int, Body] = field(default_factory=dict)
+    continuation: bool = False  # the text continues the prefix: its body is the answer, whatever follows
 
     def drop(self, block: int, what: str, why: str) -> None:
         if len(self.dropped) < MAX_DROPPED:
@@ -74,8 +75,8 @@ def _can_bind(unit: Unit) -> bool:
     return True
 
 
-def _load(sources: list[Source], prefix: str, quoted: set[str]) -> _Pool:
-    pool = _Pool()
+def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bool) -> _Pool:
+    pool = _Pool(continuation=continuation)
     for source in sources:
         text, offset = source.text, 0
         if starts_indented(text):
@@ -99,7 +100,7 @@ def _load(sources: list[Source], prefix: str, quoted: set[str]) -> _Pool:
             pool.broken.setdefault(name, []).append((source.index, pos + offset))
         for unit in parsed.units:
             unit.pos += offset
-            if unit.kind == "def" and ast.dump(unit.node) in quoted:
+            if unit.kind == "def" and not unit.stub and ast.dump(unit.node) in quoted:
                 pool.drop(source.index, unit.source, "quoted from the prompt")
                 continue
             pool.units.append(unit)
@@ -116,6 +117,8 @@ class _Resolver:
         found: list[tuple[int, int, Unit | None]] = [
             (u.block, u.pos, u) for u in self.pool.units if name in u.defines and _can_bind(u)]
         found += [(b, p, None) for b, p in self.pool.broken.get(name, [])]
+        # a later stub (the signature restated with no body) is the model's latest version: no answer
+        found += [(u.block, u.pos, None) for u in self.pool.units if u.stub and name in u.defines]
         if block is not None:
             found = [f for f in found if f[0] == block]
         return sorted(found, key=lambda f: (f[0], f[1]))
@@ -124,6 +127,11 @@ class _Resolver:
         """(found, unit); found with unit None means the latest definition does not parse."""
         here = self.definers(name, block) if block is not None else []
         pick = here or self.definers(name)
+        bodies = [f for f in pick if f[2] is not None and f[2].kind == "body"]
+        if bodies and self.pool.continuation:
+            pick = bodies
+        elif bodies and len(bodies) < len(pick):  # a chat answer's bare body counts only when nothing else does
+            pick = [f for f in pick if f not in bodies]
         if not pick:
             return False, None
         return True, pick[-1][2]
@@ -206,16 +214,17 @@ def _report_dropped(pool: _Pool, chosen: list[Unit], superseded: dict[int, int])
         pool.drop(unit.block, unit.source, why)
 
 
-def by_names(sources: list[Source], targets: set[str], prefix: str, quoted: set[str]) -> Choice:
+def by_names(sources: list[Source], targets: set[str], prefix: str, quoted: set[str],
+             continuation: bool = False) -> Choice:
     """The latest definition of each name the tests use, with what it needs (call and script tests)."""
-    pool = _load(sources, prefix, quoted)
+    pool = _load(sources, prefix, quoted, continuation)
     resolver = _Resolver(pool)
     used: dict[int, list[str]] = {}
     roots: list[Unit] = []
     for name in sorted(targets):
         found, unit = resolver.latest(name)
         if found and unit is None:
-            return Choice(None, {}, pool.dropped, f"the latest definition of {name} does not parse")
+            return Choice(None, {}, pool.dropped, f"the latest definition of {name} is a stub or does not parse")
         if unit is not None and unit.kind in ("def", "body", "assign", "other"):
             roots.append(unit)
             used.setdefault(unit.block, []).append(f"defines {name} (the tests use it)")
@@ -226,7 +235,8 @@ def by_names(sources: list[Source], targets: set[str], prefix: str, quoted: set[
     superseded = _superseded(pool, chosen)
     _report_dropped(pool, chosen, superseded)
     if broken:
-        return Choice(None, used, pool.dropped, f"the latest definition of {', '.join(broken)} does not parse")
+        return Choice(None, used, pool.dropped,
+                      f"the latest definition of {', '.join(broken)} is a stub or does not parse")
     return Choice(_emit(pool, chosen, prefix, roots[0].block), used, pool.dropped)
 
 
@@ -243,9 +253,9 @@ def _superseded(pool: _Pool, chosen: list[Unit]) -> dict[int, int]:
     return out
 
 
-def as_program(sources: list[Source], prefix: str, quoted: set[str]) -> Choice:
+def as_program(sources: list[Source], prefix: str, quoted: set[str], continuation: bool = False) -> Choice:
     """The latest block that reads input (else the latest with top-level code) is the program (io tests)."""
-    pool = _load(sources, prefix, quoted)
+    pool = _load(sources, prefix, quoted, continuation)
     blocks = sorted({u.block for u in pool.units})
     readers = [b for b in blocks if any(reads_input(u.node) for u in pool.units if u.block == b)]
     runners = [b for b in blocks if any(u.kind in ("main", "usage", "other") for u in pool.units if u.block == b)]
@@ -268,5 +278,6 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str]) -> Choice:
     chosen, broken = _closure(pool, roots, used)
     _report_dropped(pool, chosen, _superseded(pool, chosen))
     if broken:
-        return Choice(None, used, pool.dropped, f"the latest definition of {', '.join(broken)} does not parse")
+        return Choice(None, used, pool.dropped,
+                      f"the latest definition of {', '.join(broken)} is a stub or does not parse")
     return Choice(_emit(pool, chosen, prefix, block), used, pool.dropped)

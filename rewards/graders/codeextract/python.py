@@ -249,6 +249,14 @@ def _may_continue(chunk: str) -> bool:
     return opened or '"""' in chunk or "\'\'\'" in chunk or chunk.rstrip().endswith("\\")
 
 
+def _placeholder(chunk: str) -> bool:
+    """A def whose body is only comments (`# ... implementation as above ...`): an elision that points at an
+    earlier version, not a new (broken) one."""
+    lines = chunk.splitlines()
+    start = next(i for i, line in enumerate(lines) if _DEF_GUESS.match(line))
+    return all(not x.strip() or x.strip().startswith("#") or x.strip() in ("...", "pass") for x in lines[start + 1:])
+
+
 def parse_block(source: str, block: int) -> Parsed:
     """The block's top-level units; statements that do not parse are dropped one by one (never a part of one)."""
     result = Parsed()
@@ -272,7 +280,7 @@ def parse_block(source: str, block: int) -> Parsed:
                 break
         else:
             guess = next((m for m in map(_DEF_GUESS.match, chunks[i].splitlines()) if m), None)
-            if guess:
+            if guess and not _placeholder(chunks[i]):
                 result.broken_defs[guess.group(1)] = len(result.units)
             if chunks[i].strip():
                 result.broken.append(chunks[i])

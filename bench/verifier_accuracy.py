@@ -220,12 +220,17 @@ class Tool:
     timeout: float
 
 
+def ours_tool(timeout: float) -> Tool:
+    """rlvr's math grader with the default spec, as the service runs it."""
+    spec = MathSpec()
+    return Tool(OURS, score, lambda r: (spec, Sample(completion=r["completion"], reference=r["reference"])),
+                ours_verdict, timeout)  # fmt: skip
+
+
 def tools(timeout: float, peer_timeout: float) -> list[Tool]:
     """rlvr, Math-Verify, then veRL's two math scorers."""
-    spec = MathSpec()
     return [
-        Tool(OURS, score, lambda r: (spec, Sample(completion=r["completion"], reference=r["reference"])),
-             ours_verdict, timeout),
+        ours_tool(timeout),
         Tool(PEER, math_verify_verdict, lambda r: (math_verify_gold(r["reference"]), r["completion"], {}),
              peer_verdict, peer_timeout),
         *(Tool(f"verl {name}", verl_verdict, lambda r, n=name: (n, r["completion"], r["reference"]),

@@ -152,3 +152,60 @@ def test_one_unsendable_sample_does_not_fail_the_others(server):
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert [x["reward"] for x in results] == [1.0, 1.0] and not any(x["error"] for x in results), results
+
+
+ADD_TESTS = {"tests": [{"type": "script", "code": "assert add([1, 2]) == 3\nassert add([]) == 0\n"}]}
+
+
+def test_auto_finds_the_answer_among_blocks_and_drops_self_tests(server):
+    """Solution, then its own failing self-test and a __main__ block reading input: only the solution runs."""
+    completion = ("```python\ndef add(xs):\n    return sum(xs)\n```\nTests:\n```python\nassert add([1]) == 2\n```\n"
+                  "```python\nif __name__ == '__main__':\n    print(add(map(int, input().split())))\n```")
+    (result,) = score_batch(server, {"type": "code"}, [{"completion": completion, "reference": ADD_TESTS}])
+    assert result["reward"] == 1.0, result
+    assert result["details"]["extraction"]["blocks"] == [{"index": 0, "reasons": ["defines add (the tests use it)"]}]
+    (old,) = score_batch(server, {"type": "code", "extract": "last_fence"},
+                         [{"completion": completion, "reference": ADD_TESTS}])
+    assert old["reward"] == 0.0
+
+
+def test_two_alternatives_that_pass_only_combined_earn_nothing(server):
+    """Block 0's add with block 1's helper passes; neither block does alone, and they are never mixed."""
+    first = "def helper(xs):\n    return 0\n\ndef add(xs):\n    return sum(xs) + helper(xs)\n"
+    second = "def helper(xs):\n    return sum(xs)\n\ndef add(xs):\n    return helper(xs) * 2\n"
+    combined = "def helper(xs):\n    return 0 * sum(xs)\n\ndef add(xs):\n    return sum(xs) + helper(xs)\n"
+    items = [{"completion": f"```python\n{first}```\nOr:\n```python\n{second}```\n", "reference": ADD_TESTS},
+             {"completion": f"```python\n{combined}```", "reference": ADD_TESTS}]
+    results = score_batch(server, {"type": "code"}, items)
+    assert [r["reward"] for r in results] == [0.0, 1.0], results  # the combination itself would pass
+
+
+def test_code_quoted_from_the_prompt_earns_nothing(server):
+    prompt = "This add is correct:\n```python\ndef add(xs):\n    return sum(xs)\n```\nRewrite it without sum()."
+    quoted = "Sure. For reference, the original:\n```python\ndef add(xs):\n    return sum(xs)\n```\n"
+    mine = "```python\ndef add(xs):\n    return len(xs)\n```\n" + quoted
+    items = [{"prompt": prompt, "completion": quoted, "reference": ADD_TESTS},
+             {"prompt": prompt, "completion": mine, "reference": ADD_TESTS}]
+    results = score_batch(server, {"type": "code"}, items)
+    assert [r["reward"] for r in results] == [0.0, 0.0], results
+    assert "defines none" in results[0]["details"]["reason"]
+    assert results[1]["details"]["statuses"] == ["runtime_error"]  # its own add ran, and failed
+
+
+def test_a_retracted_version_is_not_the_answer(server):
+    """The model retracts a correct version for a wrong one: the later (wrong) one is judged."""
+    completion = ("```python\ndef add(xs):\n    return sum(xs)\n```\nWait, that is wrong; it must skip the first:\n"
+                  "```python\ndef add(xs):\n    return sum(xs[1:])\n```\nExample:\n```python\nprint(add([1, 2]))\n```")
+    (result,) = score_batch(server, {"type": "code"}, [{"completion": completion, "reference": ADD_TESTS}])
+    assert result["reward"] == 0.0 and result["details"]["extraction"]["blocks"][0]["index"] == 1, result
+
+
+def test_continuation_joins_the_prompt_and_stops_at_the_next_top_level_statement(server):
+    reference = {"prefix": 'def add(xs):\n    """Sum."""\n', **ADD_TESTS}
+    completion = "    return sum(xs)\n\n\nprint(add([1, 2]))\nadd = None\ndef broken(:"
+    (result,) = score_batch(server, {"type": "code", "extract": "continuation"},
+                            [{"completion": completion, "reference": reference}])
+    assert result["reward"] == 1.0, result
+    (whole,) = score_batch(server, {"type": "code", "extract": "whole"},
+                           [{"completion": completion, "reference": reference}])
+    assert whole["reward"] == 0.0

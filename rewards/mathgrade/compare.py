@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
+from sympy.functions.elementary.trigonometric import TrigonometricFunction
 
+from rewards.mathgrade.expr import MAX_PERIODIC_ARG
 from rewards.mathgrade.parse import Choice, Interval, Matrix, Num, Relation, Seq, Sym, Text, Union, Value
 
 PRECISION = 30
@@ -144,6 +146,10 @@ def _evaluate_at(expr: sympy.Expr, point: dict) -> sympy.Expr | None:
             exponent = _evaluate(node.exp, floats)
             if exponent is None or abs(exponent) > ASTRONOMICAL:
                 return None
+        elif isinstance(node, TrigonometricFunction):
+            argument = _evaluate(node.args[0], floats)
+            if argument is None or abs(argument) > MAX_PERIODIC_ARG:
+                return None  # reducing `\\sin(2^{99999} x)` modulo pi costs seconds
     return _evaluate(expr, point)
 
 

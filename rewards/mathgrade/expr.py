@@ -19,6 +19,7 @@ MAX_BITS = 200_000  # largest exact integer we agree to build (~60k digits)
 MAX_DEPTH = 60  # deepest bracket/operator nesting accepted
 MAX_TOKENS = 2_000
 MAX_EXP_ARG = 100_000  # exp(x) beyond this is refused, like exact powers beyond MAX_BITS
+MAX_PERIODIC_ARG = 1e30  # sin(x) needs about log2(x) bits of pi to reduce x: beyond this it costs seconds
 
 
 class ParseError(ValueError):
@@ -322,6 +323,8 @@ class _Parser:
             raise ParseError("logarithm to a base that is 0, 1 or negative")  # `\\log_0 3` would be 0
         if name == "exp" and arg.is_number and _magnitude(arg) > MAX_EXP_ARG:
             raise TooLarge("exponential too large")
+        if name in _PERIODIC and arg.is_number and _exceeds(arg, MAX_PERIODIC_ARG):
+            raise TooLarge("argument of a periodic function too large")  # `\\sin(2^{99999})`: 100k bits to reduce
         func = FUNCTIONS[name] or sympy.log
         value = func(arg) if base is None else sympy.log(arg, base)
         return value if power is None else _pow(value, power)
@@ -346,6 +349,17 @@ def _divide(num: Expr, den: Expr) -> Expr:
     if den.has(sympy.oo, -sympy.oo, sympy.zoo):
         raise ParseError("division by infinity")  # `\\frac{1}{\\infty}` is a limit, not the number 0
     return num * _pow(_nonzero(den), sympy.Integer(-1))
+
+
+_PERIODIC = {"sin", "cos", "tan", "cot", "sec", "csc"}
+
+
+def _exceeds(value: Expr, limit: float) -> bool:
+    """|value| > limit, also when the value is too large for a float."""
+    try:
+        return _magnitude(value) > limit
+    except ParseError:
+        return True
 
 
 def _magnitude(value: Expr) -> float:

@@ -1,0 +1,140 @@
+"""The formats real models write, each a class seen in published completions, with the hedges next to them.
+
+Every row names its class; correct answers in that format earn 1, and the trick that looks like it earns 0.
+"""
+
+import time
+
+import pytest
+
+from rewards.graders.math import MathSpec, score
+from rewards.mathgrade.interpret import decimal_comma, final_value, number_word, prose_value
+from rewards.types import Sample
+
+SPEC = MathSpec()
+
+
+def reward(reference: str, completion: str) -> float:
+    result = score(SPEC, Sample(completion=completion, reference=reference))
+    assert result.error is None
+    return result.reward
+
+
+RIGHT = [
+    # references in the MATH dataset's own style
+    (r"10,\!080", r"The answer is $\boxed{10080}$."), (r"10080", r"so \boxed{10,\!080}"), (r"2,\!000", r"\boxed{2000}"),
+    (r"50{,}625", r"\boxed{50625}"), (r"\$57,500", r"\boxed{57500}"), (r"\$57,500", r"\boxed{\$57,500}"),
+    (r"\text{east}", r"\boxed{\text{East}}"), (r"4210_{5}", r"\boxed{4210_5}"), (r"4210_{5}", r"\boxed{4210}"),
+    (r"\dfrac{3}{4}", r"\boxed{\frac34}"), (r"125 miles", r"\boxed{125}"),
+    # final-answer lines
+    ("18", "Janet has 18 eggs left.\nA: 18"), ("73", "blah 12 and 15\n**Final answer: 73**"), ("42", "Answer: **42**"),
+    ("210", "The final answer is **210**."), ("73", "✅ Final Answer: **73**"), ("B", "The correct option is (B)."),
+    ("A", r"So the answer is \textbf{A}"), ("A", r"Looking at the options, \textbf{A}"), ("E", r"\boxed{E: 12 apples}"),
+    ("3", "Answer: It takes a total of 3 bolts."), ("460", "<think>..</think><answer> So she paid 400 + 60 = $460. </answer>"),
+    ("520", "Therefore, the answer (arabic numerals) is: \n\n$520"), ("480", "Therefore, the answer (arabic numerals) is 96 * 5 = 480."),
+    ("B", r"\[ The\ answer\ is\ (B)\ 220. \]"), ("J", "The total is 838. The closest option is (J)."),
+    ("12", "answer: value of x is $12$</answer>"), ("4", "so $n$ = 4.\nAnswer: 4</answer>"),
+    # special tokens that decoding kept
+    ("14", "The answer is 14<|im_end|>"), ("14", "so the result is 14</s>"), ("14", "Answer: 14<|eot_id|>"),
+    ("14", r"\boxed{14}<｜end▁of▁sentence｜>"),
+    # numbers
+    ("0.4", r"\boxed{.4}"), ("1000", r"\boxed{1 000}"), ("11111111100", r"\boxed{11,\! 111,\! 111,\! 100}"),
+    ("26", r"\boxed{\$26.00}"), (r"12\pi", r"\boxed{12π}"), ("-3", "\\boxed{\u22123}"), ("-3", "\\boxed{\uff0d3}"),
+    ("2.74", r"\boxed{2,74}"), (r"\frac{1}{3}", r"\boxed{0.\overline{3}}"), (r"\frac{1}{6}", r"\boxed{0.1\overline{6}}"),
+    (r"\frac{7}{2}", r"\boxed{3\frac12}"),
+    # words inside the box
+    ("125", r"\boxed{125\textnormal{ miles}}"), ("550", r"\boxed{550 gallons}"), ("7", r"\boxed{Hillary has 7 nickels.}"),
+    (r"12\pi", r"\boxed{12π \text{ inches per second}}"), ("28", r"\boxed{28 pct}"), ("5", "The answer is five."),
+    ("152", "The answer is one hundred fifty-two dollars."), (r"\pi", r"<answer>So the smallest value of \(c\) is \(\pi\).</answer>"),
+    ("60", "<answer>10×15=150, 150×24=3600, ∴ the positive square root of 3600 is 60.</answer>"),
+    ("16", "<answer>We get $5x = 80$. Dividing by 5, we find $x = 16$. Thus, the value of $x$ is $16$</answer>"),
+    ("18", "<answer> f(-2)=5(-2)^2+3(-2)+4\n   20-6+4\n   18 </answer>"),
+    # equations and labels around the value
+    ("2", r"\boxed{\tan A = 2}"), ("(3,2)", r"\boxed{(p,q)=(3,2)}"), ("1", r"\boxed{|AB|=1}"), ("2x+3", r"\boxed{f(x)=2x+3}"),
+    ("11:21", r"\boxed{V_1:V_2=11:21}"), ("11", r"\boxed{x = 5+5+1 = 11}"), ("11", r"\boxed{x \approx 11}"),
+    (r"-\frac{25}{4}", "<answer> $x^2-5x$ = $(x-2.5)^2 -6.25$  So,     k=-6.25</answer>"),
+    ("x < 1", r"\boxed{x \lt 1}"), ("x > 1", r"\boxed{x \gt 1}"), ("x < 1", r"\boxed{-x > -1}"), ("x \\ge 2", r"\boxed{6 - 3x \le 0}"),
+    (r"\varnothing", r"\boxed{\emptyset}"), (r"(-\infty,\infty)", r"\boxed{\mathbb{R}}"), ("C", r"\boxed{c}"),
+    # several boxes that are one answer
+    (r"\{2,3\}", r"\boxed{2} and \boxed{3}"), ("(1,2)", r"\boxed{1}\boxed{2}"), ("(3, \\frac{\\pi}{2})", r"\(r = \boxed{3}\), \(\theta = \boxed{\frac{\pi}{2}}\)"),
+    (r"\frac{1}{3}", r"\boxed{\frac{1}{3}} \approx \boxed{0.333}"), (r"\sqrt{2}", r"\boxed{\sqrt{2}}, numerically \boxed{\approx 1.414}"),
+    (r"\frac{\sqrt{3}}{3}", r"\boxed{\frac{\sqrt{3}}{3} \approx 0.577}"), ("5", r"\boxed{5} and \boxed{5}"),
+    # LaTeX with no delimiters
+    (r"\frac{10}{9}", r"\frac{10}{9}"), (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", r"\boxed{\left[\begin{array}{cc} 1 & 2 \\ 3 & 4 \end{array}\right]}"),
+    # a template answer tag states nothing: the box before it counts
+    ("0", r"So the remainder is \boxed{0}.</think> <answer> Answer here</answer>"),
+]
+
+WRONG = [
+    # a digit inside a word is no number
+    ("2", "The code is AZYUK2A"),
+    # relations hold at points of every sign, not only positive ones
+    ("x = 3", r"\boxed{|x| = 3}"), ("x = 3", r"\boxed{\sqrt{x^2} = 3}"), ("y = 2x + 3", r"\boxed{|y| = 2x+3}"),
+    (r"x + y \le 1", r"\boxed{|x| + |y| \le 1}"),
+    # percent is read one way per reference
+    ("50", r"\boxed{5000\%}"), ("0.5", r"\boxed{0.5\%}"),
+    # one reading of mixed numbers; an integer reference is exact however close
+    (r"\frac{3}{2}", r"\boxed{3\frac12}"), ("262537412640768744", r"\boxed{e^{\pi\sqrt{163}}}"),
+    # a point is no inequality
+    ("(1, 2)", r"\boxed{1 < x < 2}"),
+    # several different values are a hedge, boxed side by side or in a sentence
+    (r"\{2,3\}", r"\boxed{2} and \boxed{4}"), ("3", r"\boxed{3} or \boxed{4}"), ("4", r"\boxed{3} or \boxed{4}"),
+    ("3", r"\boxed{3} \boxed{4}"), ("3", "Answer: It takes 3 or 4 bolts."), ("3", "<answer>It is 3 or 4</answer>"),
+    ("3", "Answer: three or four"),
+    # an approximation is not the exact value, and one that disagrees voids the pair
+    (r"\frac{1}{3}", r"\boxed{0.333}"), (r"\frac{1}{3}", r"\boxed{\frac{1}{3}} \approx \boxed{0.5}"),
+    (r"\frac{1}{3}", r"\boxed{x \approx 0.333}"),
+    # a letter in running math is a variable, not an option
+    ("C", "Let $D$ be the disk enclosed by $C$"), ("B", "so we are left with $b$"),
+    # cut off inside a code block: values before it are no answer
+    ("5", "So $x = 5$, as we can check:\n```python\nprint(solve("),
+]
+
+
+@pytest.mark.parametrize("reference, completion", RIGHT)
+def test_real_formats_of_right_answers_earn_one(reference, completion):
+    assert reward(reference, completion) == 1.0
+
+
+@pytest.mark.parametrize("reference, completion", WRONG)
+def test_wrong_hedged_or_unstated_answers_earn_nothing(reference, completion):
+    assert reward(reference, completion) == 0.0
+
+
+def test_each_box_of_a_hedge_loses_with_either_reference():
+    assert reward("3", r"\boxed{3}, \boxed{4}") == reward("4", r"\boxed{3}, \boxed{4}") == 0.0
+    assert score(SPEC, Sample(completion=r"\boxed{3} or \boxed{4}", reference="3")).details["reason"] == (
+        "several different answers")
+
+
+def test_short_answers_that_would_cost_seconds_are_refused_at_once():
+    slow = r"\boxed{" + "+".join(rf"\sin(2^{{{99_999 - k}}})" for k in range(40)) + "}"
+    started = time.perf_counter()
+    result = score(SPEC, Sample(completion=slow, reference="1"))
+    assert result.reward == 0.0 and "too large" in result.details["reason"]
+    assert time.perf_counter() - started < 1.0  # generous: the refusal happens before any evaluation
+    with_variable = r"\boxed{\sin(2^{99999} x)+\cos(2^{99998} x)+\tan(2^{99997}x)}"
+    assert score(SPEC, Sample(completion=with_variable, reference="x")).reward == 0.0
+
+
+@pytest.mark.parametrize("text, value", [
+    ("x = 5+5+1 = 11", "11"), ("(p,q)=(3,2)", "(3,2)"), (r"\frac{1}{3} \approx 0.333", r"\frac{1}{3}"),
+    (r"x \approx 11", "11"), ("x = 1, y = 2", "x = 1, y = 2"), ("7", "7"), (r"x = 1 \text{ or } x = 2", "x = 1 or x = 2"),
+])
+def test_final_value_of_a_chain(text, value):
+    assert " ".join(final_value(text).split()) == value
+
+
+@pytest.mark.parametrize("text, value", [
+    ("Hillary has 7 nickels.", "7"), ("It takes a total of 3 bolts.", "3"), ("It is 3 or 4", None),
+    ("five", "5"), ("Twenty-one", "21"), ("two thousand and five", "2005"), ("no numbers here", None),
+    ("After 2 days she has 14 apples", None), ("So the answer is 14 apples", "14"),
+])
+def test_prose_value(text, value):
+    assert prose_value(text) == value
+
+
+def test_number_words_and_decimal_commas():
+    assert number_word("seventeen") == "17" and number_word("forty-two") == "42" and number_word("many") is None
+    assert decimal_comma("2,74") == "2.74" and decimal_comma("1,5") == "1.5"
+    assert decimal_comma("2,740") is None and decimal_comma("2, 74") is None

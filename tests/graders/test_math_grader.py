@@ -223,8 +223,8 @@ async def test_pool_times_out_pathological_samples_and_keeps_serving():
 
 
 def _slow_completion() -> str:
-    """Within every size guard, but seconds of work: trig of huge numbers needs pi to 60,000 digits."""
-    return r"\boxed{" + "+".join(rf"\sin(2^{{{99_999 - k}}})" for k in range(12)) + "}"
+    """Within every size guard, but seconds of work: twelve exact binomials of 40,000 bits each."""
+    return r"\boxed{" + "+".join(rf"\binom{{{40_000 + k}}}{{{20_000 + k}}}" for k in range(12)) + "}"
 
 
 def _context(pool):

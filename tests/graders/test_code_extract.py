@@ -311,3 +311,19 @@ def test_a_body_fragment_in_a_later_block_does_not_replace_a_full_definition():
 def test_in_a_continuation_the_body_wins_over_a_later_redefinition():
     completion = "    return sum(xs)\n\n\ndef add(xs):\n    return 0\n"
     assert auto(completion, mode="continuation").code.rstrip() == "    return sum(xs)"
+
+
+def test_io_later_fixed_function_brings_its_own_helper():
+    completion = ("```python\ndef step(n):\n    return n\n\ndef solve(n):\n    return step(n)\n\n"
+                  "print(solve(int(input())))\n```\nFix:\n```python\ndef step(n):\n    return n * 2\n\n"
+                  "def solve(n):\n    return step(n)\n```\n")
+    code = auto(completion, tests=IO, prefix="").code
+    assert defined(code) == ["step", "solve"] and body_of(code, "step") == "return n * 2"
+
+
+def test_a_base_models_stream_takes_the_first_definition_and_not_what_the_prefix_gives():
+    prefix = 'def helper(x):\n    return x\n\n\ndef add(xs):\n    """Sum."""\n'
+    completion = ("    return helper(sum(xs))\n\n\ndef helper(x):\n    return 0\n\n\ndef add(xs):\n    return 1\n")
+    assert auto(completion, prefix=prefix, mode="continuation").code.rstrip() == "    return helper(sum(xs))"
+    mbpp = "def add(xs):\n    return sum(xs)\n\nassert add([1]) == 1\n\"\"\"\nNext task\n\"\"\"\ndef add(xs):\n    pass\n"
+    assert auto(mbpp, prefix="", mode="continuation").code.strip() == SOLUTION.strip()

@@ -103,9 +103,9 @@ def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: s
             details["unclosed_fence"] = True
         if not blocks:
             sources = [Source(-1, "(no fence)", outside_blocks(completion, others))]
-    joined = "joined_to_prefix" in details
-    choice: Choice = as_program(sources, prefix, quoted, joined) if names is None else by_names(
-        sources, names, prefix, quoted, joined)
+    stream = mode == "continuation"
+    choice: Choice = as_program(sources, prefix, quoted, stream) if names is None else by_names(
+        sources, names, prefix, quoted, stream)
     if choice.code is None and names is not None and mode == "auto" and sources and sources[0].index >= 0:
         # nothing defined in the fences: the answer may be unfenced code between them
         outside = [Source(-1, "(outside fences)", outside_blocks(completion, find_blocks(completion)))]

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from rewards.graders.codeextract.continuation import Body, open_function, split_body, starts_indented
 from rewards.graders.codeextract.python import (
     BUILTINS,
     Parsed,
     Unit,
+    defined_names,
     function_free,
     parse_block,
     reads_input,
@@ -52,7 +53,10 @@ class _Pool:
     broken: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # name -> (block, pos) of broken defs
     dropped: list[dict[str, object]] = field(default_factory=list)
     bodies: dict[int, Body] = field(default_factory=dict)
-    continuation: bool = False  # the text continues the prefix: its body is the answer, whatever follows
+    # the text continues the prefix (a base model's stream, no retractions): its body, else the first
+    # definition of a name, is the answer, and what the prefix itself defines is never taken from it
+    continuation: bool = False
+    provided: set[str] = field(default_factory=set)
 
     def drop(self, block: int, what: str, why: str) -> None:
         if len(self.dropped) < MAX_DROPPED:
@@ -76,7 +80,7 @@ def _can_bind(unit: Unit) -> bool:
 
 
 def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bool) -> _Pool:
-    pool = _Pool(continuation=continuation)
+    pool = _Pool(continuation=continuation, provided=defined_names(prefix) if continuation else set())
     for source in sources:
         text, offset = source.text, 0
         if starts_indented(text):
@@ -132,13 +136,15 @@ class _Resolver:
             pick = bodies
         elif bodies and len(bodies) < len(pick):  # a chat answer's bare body counts only when nothing else does
             pick = [f for f in pick if f not in bodies]
-        if not pick:
+        if not pick or self.pool.continuation and name in self.pool.provided:
             return False, None
-        return True, pick[-1][2]
+        return True, pick[0 if self.pool.continuation else -1][2]
 
 
-def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]]) -> tuple[list[Unit], list[str]]:
-    """The roots and every unit they need, transitively; names whose latest definition is broken."""
+def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
+             overrides: dict[str, Unit] | None = None) -> tuple[list[Unit], list[str]]:
+    """The roots and every unit they need, transitively (`overrides`: names already settled on a unit);
+    names whose latest definition is broken."""
     resolver = _Resolver(pool)
     chosen: list[Unit] = []
     seen: set[int] = set()
@@ -153,7 +159,8 @@ def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]]) -> tupl
         for name in sorted(unit.uses):
             if name in unit.defines:
                 continue
-            found, dep = resolver.latest(name, unit.block)
+            found, dep = (True, overrides[name]) if overrides and name in overrides else \
+                resolver.latest(name, unit.block)
             if found and dep is None:
                 broken.append(name)
             elif dep is not None and id(dep) not in seen:
@@ -265,6 +272,7 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str], continuatio
     used = {block: ["the program (reads input)" if readers else "the program (runs code at top level)"]}
     resolver = _Resolver(pool)
     roots: list[Unit] = []
+    overrides: dict[str, Unit] = {}
     for unit in (u for u in pool.units if u.block == block and u.kind != "noop"):
         newer = None
         if unit.kind == "def" and len(unit.defines) == 1:
@@ -272,10 +280,11 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str], continuatio
             newer = resolver.latest(name)[1]
         if newer is not None and newer is not unit and newer.block > block and newer.kind == "def":
             used.setdefault(newer.block, []).append(f"defines {name} (a later version than block {block}'s)")
-            roots.append(replace(newer, block=unit.block, pos=unit.pos))
+            roots.append(newer)
+            overrides[name] = newer
         else:
             roots.append(unit)
-    chosen, broken = _closure(pool, roots, used)
+    chosen, broken = _closure(pool, roots, used, overrides)
     _report_dropped(pool, chosen, _superseded(pool, chosen))
     if broken:
         return Choice(None, used, pool.dropped,

@@ -305,6 +305,15 @@ def declared_names(prefix: str) -> set[str]:
     return {n.name for n in module.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
 
 
+def defined_names(prefix: str) -> set[str]:
+    """Functions and classes the prefix defines with a body (given to the model, not asked of it)."""
+    module = parse(prefix)
+    if module is None:
+        return set()
+    return {n.name for n in module.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and not is_stub(n)}
+
+
 def quoted_definitions(texts: list[str]) -> set[str]:
     """ast dumps of the functions and classes written in these texts (the prompt's own code)."""
     dumps: set[str] = set()

@@ -28,6 +28,7 @@ _STATING = {  # words after which a sentence's last value is what it states
     "is", "are", "was", "were", "be", "equals", "equal", "get", "gives", "obtain", "∴", "therefore", "thus", "so",
     "hence",
 }
+_NEGATIONS = {"not", "never", "isn't", "isn’t", "no", "nor", "except"}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 _ONES = {word: value for word, value in _NUMBER_WORDS.items() if 0 < value < 10}
@@ -82,13 +83,18 @@ def _one_run(text: str) -> str | None:
             if bare and _MATHY.search(bare) and not _PROSE_LETTERS.match(bare) or bare in ("+", "-", "="):
                 if not runs[-1]:
                     last_lead, words_after = lead, 0
+                    if lead in _NEGATIONS:
+                        runs[-1].append("\\not")  # `is not 5` states no value: the run can never count
                 runs[-1].append(bare if token[-1:] in _TOKEN_EDGE and token[:1] not in "(" else token)
             else:
                 lead = bare.lower()
                 words_after += 1
                 if runs[-1]:
                     runs.append([])
-    runs = [run for run in runs if any(ch.isdigit() or ch == "\\" for ch in "".join(run))]
+    negated = sum(1 for run in runs if run[:1] == ["\\not"])
+    runs = [run for run in runs if run[:1] != ["\\not"] and any(ch.isdigit() or ch == "\\" for ch in "".join(run))]
+    if negated and len(runs) == 1 and last_lead in _NEGATIONS:
+        return None
     if len(runs) == 1 or runs and last_lead in _STATING and words_after <= 3:
         return " ".join(runs[-1])  # one value, or a sentence that ends stating one: `... the root of 3600 is 60.`
     if runs:

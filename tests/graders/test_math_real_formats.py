@@ -80,7 +80,7 @@ WRONG = [
     # several different values are a hedge, boxed side by side or in a sentence
     (r"\{2,3\}", r"\boxed{2} and \boxed{4}"), ("3", r"\boxed{3} or \boxed{4}"), ("4", r"\boxed{3} or \boxed{4}"),
     ("3", r"\boxed{3} \boxed{4}"), ("3", "Answer: It takes 3 or 4 bolts."), ("3", "<answer>It is 3 or 4</answer>"),
-    ("3", "Answer: three or four"),
+    ("3", "Answer: three or four"), ("5", "The final answer is not 5."), ("5", "<answer>It is never 5</answer>"),
     # an approximation is not the exact value, and one that disagrees voids the pair
     (r"\frac{1}{3}", r"\boxed{0.333}"), (r"\frac{1}{3}", r"\boxed{\frac{1}{3}} \approx \boxed{0.5}"),
     (r"\frac{1}{3}", r"\boxed{x \approx 0.333}"),
@@ -128,7 +128,8 @@ def test_final_value_of_a_chain(text, value):
 @pytest.mark.parametrize("text, value", [
     ("Hillary has 7 nickels.", "7"), ("It takes a total of 3 bolts.", "3"), ("It is 3 or 4", None),
     ("five", "5"), ("Twenty-one", "21"), ("two thousand and five", "2005"), ("no numbers here", None),
-    ("After 2 days she has 14 apples", None), ("So the answer is 14 apples", "14"),
+    ("After 2 days she has 14 apples", None), ("So the answer is 14 apples", "14"), ("It is not 5.", None),
+    ("It is not 5, it is 6", "6"),
 ])
 def test_prose_value(text, value):
     assert prose_value(text) == value

@@ -209,3 +209,14 @@ def test_continuation_joins_the_prompt_and_stops_at_the_next_top_level_statement
     (whole,) = score_batch(server, {"type": "code", "extract": "whole"},
                            [{"completion": completion, "reference": reference}])
     assert whole["reward"] == 0.0
+
+
+def test_cpp_program_split_over_blocks_with_a_shell_block_last(server):
+    completion = ("Includes:\n```cpp\n#include <iostream>\n```\nThe helper:\n```cpp\nlong twice(long n) { return 2 * n; }\n"
+                  "```\nMain:\n```cpp\nint main() { long n; std::cin >> n; std::cout << twice(n); }\n```\n"
+                  "Build and run:\n```bash\ng++ main.cpp && ./a.out < in.txt\n```")
+    reference = {"tests": [{"type": "io", "stdin": "21", "expected_stdout": "42"}]}
+    (result,) = score_batch(server, {"type": "code", "language": "cpp"},
+                            [{"completion": completion, "reference": reference}])
+    assert result["reward"] == 1.0, result
+    assert [b["index"] for b in result["details"]["extraction"]["blocks"]] == [0, 1, 2]

@@ -327,3 +327,16 @@ def test_a_base_models_stream_takes_the_first_definition_and_not_what_the_prefix
     assert auto(completion, prefix=prefix, mode="continuation").code.rstrip() == "    return helper(sum(xs))"
     mbpp = "def add(xs):\n    return sum(xs)\n\nassert add([1]) == 1\n\"\"\"\nNext task\n\"\"\"\ndef add(xs):\n    pass\n"
     assert auto(mbpp, prefix="", mode="continuation").code.strip() == SOLUTION.strip()
+
+
+def test_io_a_block_that_feeds_itself_the_sample_is_not_the_program():
+    completion = ("```python\nfrom sys import stdin\nn = int(stdin.readline())\nprint(n * 2)\n```\nCheck:\n"
+                  "```python\nimport io, sys\nsys.stdin = io.StringIO('3')\nprint(int(input()) * 2)\n```\n")
+    found = auto(completion, tests=IO, prefix="")
+    assert "StringIO" not in found.code and found.details["blocks"][0]["index"] == 0
+
+
+def test_cpp_keeps_its_main_when_the_script_test_brings_none():
+    tests = [{"type": "script", "code": "static int checked = (twice(2) == 4 ? 0 : (throw 1, 0));"}]
+    found = auto(f"```cpp\n{CPP_MAIN}```", tests=tests, prefix="", language="cpp")
+    assert "int main" in found.code and "int twice" in found.code

@@ -47,7 +47,7 @@ def _target_names(tests: list[dict[str, Any]], prefix: str, language: str) -> se
             names.add(str(test.get("fn_name", "")).split(".")[0])
         elif test.get("type") == "script":
             code = str(test.get("code", ""))
-            names |= names_used_by_test(code) if language == "python" else langs.test_calls(language, code)
+            names |= names_used_by_test(code) if language == "python" else langs.test_names(language, code)[0]
     if language == "python":
         names |= declared_names(prefix)
     return names or None
@@ -143,4 +143,6 @@ def extract(completion: str, *, language: str, mode: str, tests: list[dict[str, 
     sources = [(b.index, b.body) for b in blocks] or [(-1, outside_blocks(completion, others))]
     names = _target_names(tests, prefix, language)
     details: dict[str, Any] = {"mode": mode} | ({"cut_at_turn": turn} if turn is not None else {})
-    return _finish(details, langs.choose(language, sources, names), names)
+    test_defines = frozenset().union(*(langs.test_names(language, str(t.get("code", "")))[1]
+                                       for t in tests if t.get("type") == "script"))
+    return _finish(details, langs.choose(language, sources, names, test_defines), names)

@@ -150,11 +150,11 @@ def reads_stdin(language: str, text: str) -> bool:
     return any(m in text for m in markers)
 
 
-def test_calls(language: str, code: str) -> set[str]:
-    """Names a script test calls that it does not define itself."""
+def test_names(language: str, code: str) -> tuple[set[str], set[str]]:
+    """(names a script test calls that it does not define itself, names it defines: `main` for C++)."""
     decls = _decls(language, code, -1) or []
-    defined = set().union(*(d.defines for d in decls)) if decls else set()
-    return set().union(*(d.calls for d in decls)) - defined if decls else set()
+    defined: set[str] = set().union(*(d.defines for d in decls))
+    return set().union(*(d.calls for d in decls)) - defined, defined
 
 
 @dataclass
@@ -165,8 +165,10 @@ class LangChoice:
     reason: str | None = None
 
 
-def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None) -> LangChoice:
-    """The program in these blocks: by the names a script test calls (`names`), or for io tests (None)."""
+def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None,
+           test_defines: frozenset[str] = frozenset({"main"})) -> LangChoice:
+    """The program in these blocks: by the names a script test calls (`names`), or for io tests (None). The
+    program's own `main` and top-level calls are left out where the tests define `main` themselves."""
     parsed = {index: decls for index, text in sources if (index >= 0 or any(m in text for m in MARKERS[language]))
               and (decls := _decls(language, text, index))}
     if not parsed:
@@ -193,11 +195,12 @@ def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None
             return LangChoice(None, reason=f"the completion defines none of the functions the tests call "
                                            f"({', '.join(sorted(names)) or '?'})")
         block = defs[wanted[-1]].block
-        keep = [d for d in parsed[block] if d.kind not in ("main", "call")]
+        left_out = ("call", "main") if "main" in test_defines or language != "cpp" else ("call",)
+        keep = [d for d in parsed[block] if d.kind not in left_out]
         used = {block: [f"defines {', '.join(n for n in wanted if defs[n].block == block)} (the tests call it)"]}
         dropped += [{"block": block, "what": d.text.strip().splitlines()[0][:100],
                      "why": "main or top-level call (the test brings its own)"}
-                    for d in parsed[block] if d.kind in ("main", "call")]
+                    for d in parsed[block] if d.kind in left_out]
     have = set().union(*(d.defines for d in keep))
     extra: list[Decl] = []
     queue = list(keep)

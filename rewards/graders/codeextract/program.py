@@ -19,6 +19,7 @@ from rewards.graders.codeextract.python import (
     Parsed,
     Unit,
     defined_names,
+    fakes_input,
     function_free,
     parse_block,
     reads_input,
@@ -232,7 +233,7 @@ def by_names(sources: list[Source], targets: set[str], prefix: str, quoted: set[
         found, unit = resolver.latest(name)
         if found and unit is None:
             return Choice(None, {}, pool.dropped, f"the latest definition of {name} is a stub or does not parse")
-        if unit is not None and unit.kind in ("def", "body", "assign", "other"):
+        if unit is not None and unit.kind in ("def", "body", "assign", "other", "import"):
             roots.append(unit)
             used.setdefault(unit.block, []).append(f"defines {name} (the tests use it)")
     if not roots:
@@ -264,7 +265,8 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str], continuatio
     """The latest block that reads input (else the latest with top-level code) is the program (io tests)."""
     pool = _load(sources, prefix, quoted, continuation)
     blocks = sorted({u.block for u in pool.units})
-    readers = [b for b in blocks if any(reads_input(u.node) for u in pool.units if u.block == b)]
+    readers = [b for b in blocks if any(reads_input(u.node) for u in pool.units if u.block == b)
+               and not any(fakes_input(u.node) for u in pool.units if u.block == b)]
     runners = [b for b in blocks if any(u.kind in ("main", "usage", "other") for u in pool.units if u.block == b)]
     if not readers and not runners:
         return Choice(None, {}, pool.dropped, "no block is a program (none reads input or runs anything)")

@@ -179,7 +179,7 @@ def is_stub(node: ast.stmt) -> bool:
 def reads_input(node: ast.AST) -> bool:
     """Whether code reads standard input (input(), sys.stdin, open(0), fileinput)."""
     for n in ast.walk(node):
-        if isinstance(n, ast.Name) and n.id in _INPUT_CALLS:
+        if isinstance(n, ast.Name) and (n.id in _INPUT_CALLS or n.id == "stdin"):
             return True
         if isinstance(n, ast.Attribute) and n.attr == "stdin" or isinstance(n, ast.Name) and n.id == "fileinput":
             return True
@@ -187,6 +187,13 @@ def reads_input(node: ast.AST) -> bool:
                 isinstance(n.args[0], ast.Constant) and n.args[0].value == 0:
             return True
     return False
+
+
+def fakes_input(node: ast.AST) -> bool:
+    """Whether code replaces standard input itself (`sys.stdin = io.StringIO(sample)`): a self-test, not the
+    program that reads the judge's input."""
+    return any(isinstance(n, ast.Attribute) and n.attr == "stdin" and isinstance(n.ctx, ast.Store)
+               or isinstance(n, ast.Attribute) and n.attr == "StringIO" for n in ast.walk(node))
 
 
 def _classify(node: ast.stmt) -> str:

@@ -7,6 +7,7 @@ overloaded sets `error` (never a silent 0).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -84,7 +85,8 @@ class CodeGrader(Grader[CodeSpec]):
             client = self._client()
         except SandboxUnavailable as exc:
             return [Score.failed(str(exc)) for _ in samples]
-        prepared = [self._prepare(s) for s in samples]
+        # finding the programs parses every completion: off the event loop, so other requests go on meanwhile
+        prepared = await asyncio.to_thread(lambda: [self._prepare(s) for s in samples])
         pending = [i for i, item in enumerate(prepared) if not isinstance(item, Score)]
         outcomes = await client.judge_many([prepared[i][0] for i in pending],  # type: ignore[index]
                                            [prepared[i][1] for i in pending])  # type: ignore[index]

@@ -275,11 +275,13 @@ def parse_block(source: str, block: int) -> Parsed:
     if len(chunks) > MAX_CHUNKS:
         result.broken.append(f"{len(chunks) - MAX_CHUNKS} statements past the first {MAX_CHUNKS}")
         chunks = chunks[:MAX_CHUNKS]
+    budget = 4 * len(source) + 100_000  # characters parsed in all: degenerate text must stay cheap
     i = 0
     while i < len(chunks):
-        reach = MAX_MERGE if _may_continue(chunks[i]) else 1
+        reach = MAX_MERGE if budget > 0 and _may_continue(chunks[i]) else 1
         for j in range(i + 1, min(len(chunks), i + reach) + 1):
             text = "".join(chunks[i:j])
+            budget -= len(text)
             module = parse(text)
             if module is not None:
                 result.units += _units_of(module, text, block, len(result.units))

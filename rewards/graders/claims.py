@@ -43,9 +43,9 @@ _FUNCTIONS = "arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|exp|ln
 _COMMANDS = rf"d?frac|tfrac|d?binom|tbinom|cdot|times|div|sqrt|left|right|pi|{_FUNCTIONS}"
 _MATH_RUN = re.compile(
     rf"(?:\\(?:{_COMMANDS})(?![a-zA-Z])|(?<![A-Za-z\\])(?:{_FUNCTIONS}|sqrt|pi)(?![A-Za-z])"
-    r"|\uE000[a-z]+\uE001|[0-9+\-*/^(){}\[\]|!_=\s]|\.(?!\s|$)|(?<![A-Za-z\\])[a-zA-Z](?![A-Za-z]))+"
+    r"|\uE000[a-z]+\uE001|\uE002|[0-9+\-*/^(){}\[\]|!_=\s]|\.(?!\s|$)|(?<![A-Za-z\\])[a-zA-Z](?![A-Za-z])(?!\s+[A-Za-z]{2}))+"
 )
-_UNICODE = str.maketrans({"×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "−": "-", "π": "\\pi ", "°": "^\\circ", "²": "^2", "³": "^3"})
+_UNICODE = str.maketrans({"×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "−": "-", "–": "-", "π": "\\pi ", "°": "^\\circ", "²": "^2", "³": "^3"})
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\.?\d)")
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -54,9 +54,11 @@ _NUMBER_WORDS = {
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000, "dozen": 12,
     "half": 2, "twice": 2, "double": 2, "triple": 3, "quarter": 4, "third": 3,
 }
-_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+_FRACTION_WORDS = {"half", "halves", "third", "thirds", "quarter", "quarters", "fourth", "fourths", "fifth", "fifths",
+                   "sixth", "sixths", "eighth", "eighths", "tenth", "tenths", "twice", "double", "triple", "percent"}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 # words that continue an expression: a run of math next to one of them is cut mid-expression
-_GLUE = {"of", "by", "over", "to", "squared", "cubed", "factorial", "root", "power", "percent", "mod", "choose",
+_GLUE = {"by", "over", "per", "squared", "cubed", "factorial", "root", "power", "percent", "mod", "choose",
          "plus", "minus", "times", "divided", "multiplied"}
 # words after a number that are sentence, not unit
 _NOT_UNITS = _GLUE | set(_FUNCTIONS.split("|")) | {
@@ -68,6 +70,11 @@ _WORD_AFTER_NUMBER = re.compile(r"(\d)(\s*)([A-Za-z]{2,})\b(\s*\^\s*\{?\d\}?)?")
 # written against the number (`5cm`), only these or longer words are units; `2ab` is a product
 _SHORT_UNITS = {"cm", "mm", "km", "kg", "mg", "ml", "ft", "yd", "mi", "hr", "hrs", "lb", "lbs", "oz", "mph", "min"}
 _DECIMAL = re.compile(r"^-?\d*\.(\d+)$")
+_UNIT = re.compile(r"\uE000([a-z]+)\uE001")
+_UNIT_THEN_PROSE = re.compile(r"\uE001(?=\s*[^-+*/=^)\s\\;,])")
+_BARE = re.compile(r"^\d+(?:\.\d+)?\s*(?:\uE000[a-z]+\uE001)?$")
+_DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*\uE000degree\uE001")
+_ANGLES = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|pi)(?![A-Za-z])|(?<![A-Za-z])(?:sin|cos|tan|pi)(?![A-Za-z])")
 _PLAIN_NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
 _LONE_E = re.compile(r"(?<![A-Za-z\\])e(?![A-Za-z])(?!\s*\^)")
 _LONE_LETTER = re.compile(r"^[A-Za-z]$")
@@ -105,11 +112,12 @@ def normalize(text: str) -> str:
     text = _sub_all(text, [
         (r"\\(?:text|textrm|mbox|mathrm|operatorname)\s*\{([^{}]*)\}", r" \1 "),
         (r"\\\$", " "), (r"\\%", "%"), (r"\\[()\[\]]", " "), (r"\$", " "),
-        (r"(?<=\d)(?:,|\{,\}|\\,)(?=\d{3}(?!\d))", ""), (r"==+", "="), (r"\\[dt]frac", r"\\frac"),
-        (r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree\b|degrees?\b)", r"(\1\\cdot\\frac{\\pi}{180})"),
+        (r"(?<=\d)(?:,|\{,\}|\\,)(?=\d{3}(?!\d))", ""), (r"(?<![\d.])\d{1,3}(?: \d{3})+(?!\.?\d)",
+                                                             lambda m: m[0].replace(" ", "")), (r"==+", "="), (r"\\[dt]frac", r"\\frac"),
+        (r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree\b)", r"\1 degrees"),
         (r"(?<=[\d)}])\s*\bsquared\b", "^2"), (r"(?<=[\d)}])\s*\bcubed\b", "^3"),
-        (r"(\d+(?:\.\d+)?)\s*(?:%|\bpercent\b)", r"(\1/100)"),
-        (r"(?<=[)}])\s*\bof\b\s*(?=[\d(\\])", r" \\cdot "),
+        (r"(\d+(?:\.\d+)?)\s*(?:%|\bpercent\b)", "\\1\uE002"),
+        (r"(?<=[)}\uE002])\s*\bof\b\s*(?=[\d(\\])", r" \\cdot "),
         (r"(?<![\d.])(\d+)\s*\\frac\s*\{(\d+)\}\s*\{(\d+)\}",
          lambda m: f"({m[1]} + \\frac{{{m[2]}}}{{{m[3]}}})" if int(m[2]) < int(m[3]) else m[0]),
         (r"(?<=\d)\s*[xX]\s*(?=\d)", r" \\times "),
@@ -117,7 +125,7 @@ def normalize(text: str) -> str:
         (r"(?<=\d)\s+divided\s+by\s+(?=[\d(\\])", " / "), (r"(?<=\d)\s+plus\s+(?=[\d(\\])", " + "),
         (r"(?<=\d)\s+minus\s+(?=[\d(\\])", " - "),
         (r"(\d)\s*(" + "|".join(_SCALES) + r")\b", lambda m: f"({m[1]} \\cdot {_SCALES[m[2]]})"),
-        (r"\b(?:equals|is\s+equal\s+to)\b", "="), (r"\.(?=\s|$)", " ; "),
+        (r"\.(?=\s|$)", " ; "),
     ])
     return _mark_units(text)
 
@@ -125,10 +133,14 @@ def normalize(text: str) -> str:
 def _cut_before(text: str, start: int) -> bool:
     """True when the text just before a run continues its first expression (`of 50 = ...`, `\\angle A = `)."""
     before = text[:start]
-    if before and not text[start].isspace() and (before[-1].isalnum() or before[-1] in "\\^_})]%.'"):
+    if before and not text[start].isspace() and (before[-1].isalnum() or before[-1] in "\\^_})]%.':"):
         return True
-    words = re.findall(r"[A-Za-z]+", before[-20:])
-    return bool(words) and before.rstrip().endswith(words[-1]) and words[-1].lower() in _GLUE
+    words = re.findall(r"[A-Za-z]+|\S", before[-40:].lower())
+    if not words or not words[-1].isalpha():
+        return False
+    if words[-1] == "of":  # `half of 10 = 5` continues, `a total of 1 + 2 = 3` does not
+        return len(words) > 1 and (words[-2] in _FRACTION_WORDS or not words[-2].isalpha())
+    return words[-1] in _GLUE
 
 
 def _cut_after(text: str, end: int) -> bool:
@@ -136,14 +148,26 @@ def _cut_after(text: str, end: int) -> bool:
     after = text[end:]
     if text[:end].rstrip().endswith("\uE001"):
         return False  # a unit ends the expression: `= 2 ways to arrange them`
-    if after and not text[end - 1].isspace() and (after[0].isalnum() or after[0] in "\\^_{('%"):
+    if after and not text[end - 1].isspace() and (after[0].isalnum() or after[0] in "\\^_{('%:"):
         return True
-    match = re.match(r"\s*([A-Za-z]+)", after)
-    return bool(match) and match.group(1).lower() in _GLUE
+    match = re.match(r"\s*([A-Za-z]+)(\s+the\s+(?:power|\d))?", after)
+    return bool(match) and (match.group(1).lower() in _GLUE or bool(match.group(2)))
 
 
 def _clean(side: str) -> str:
     return side.strip().strip(";").strip()
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    """Spans of the math runs of `text`, each ended after a unit that prose follows (`$270 because 180 x 1.5`)."""
+    spans = []
+    for run in _MATH_RUN.finditer(text):
+        start = run.start()
+        for unit_end in _UNIT_THEN_PROSE.finditer(text, run.start(), run.end()):
+            spans.append((start, unit_end.end()))
+            start = unit_end.end()
+        spans.append((start, run.end()))
+    return spans
 
 
 def claimed_equalities(text: str) -> list[tuple[str, str]]:
@@ -151,11 +175,16 @@ def claimed_equalities(text: str) -> list[tuple[str, str]]:
     text = normalize(text)
     pairs: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for run in _MATH_RUN.finditer(text):
-        sides = [_clean(s) for s in run.group().split("=")]
-        if _cut_before(text, run.start()):
-            sides = sides[1:]
-        if _cut_after(text, run.end()):
+    for start, end in _segments(text):
+        chain = text[start:end]
+        if len(set(_UNIT.findall(chain))) > 1:
+            continue  # a chain through different units converts between them: `40 nickels = 40 x 5 = 200 cents`
+        sides = [_clean(s) for s in chain.split("=")]
+        after_word = re.search(r"[A-Za-z]\s*$", text[:start]) is not None
+        if _cut_before(text, start) or re.match(r"[+*/^]", sides[0]) or (
+                after_word and (_BARE.match(sides[0]) or sides[0].startswith("-"))):
+            sides = sides[1:]  # cut mid-expression (`thirty - 12 = 18`), or prose naming a quantity (`drank 2 = 4 / 2`)
+        if sides and (_cut_after(text, end) or re.search(r"[-+*/^]$", sides[-1])):
             sides = sides[:-1]
         for lhs, rhs in zip(sides, sides[1:], strict=False):
             key = (re.sub(r"\s+", "", lhs), re.sub(r"\s+", "", rhs))
@@ -168,11 +197,9 @@ def claimed_equalities(text: str) -> list[tuple[str, str]]:
 
 def _without_units(lhs: str, rhs: str) -> tuple[str, str] | None:
     """Both sides without their unit marks, or None when they carry different units (a conversion)."""
-    units = set(re.findall(r"\uE000([a-z]+)\uE001", lhs + rhs))
-    if len(units) > 1:
+    if len(set(_UNIT.findall(lhs + rhs))) > 1:
         return None
-    strip = re.compile(r"\uE000[a-z]+\uE001")
-    return strip.sub(" ", lhs).strip(), strip.sub(" ", rhs).strip()
+    return _UNIT.sub(" ", lhs).strip(), _UNIT.sub(" ", rhs).strip()
 
 
 def _parse(side: str) -> sympy.Expr | None:
@@ -200,6 +227,8 @@ def _as_written(value: sympy.Expr, literal: str) -> bool:
     if not match or exact is None:
         return False
     written, unit = Decimal(literal.replace(" ", "")), Decimal(1).scaleb(-len(match.group(1)))
+    if len(literal.strip("-0. ")) >= 12:  # a double printed in full: `5/3 = 1.6666666666666665`
+        return abs(exact - written) <= Decimal("1e-12") * abs(exact)
     try:
         return any(exact.quantize(unit, rounding=how) == written for how in (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN))
     except InvalidOperation:  # more digits than the context holds: no decimal written that way
@@ -240,8 +269,18 @@ def _closed_claim_holds(left: sympy.Expr, right: sympy.Expr, lhs: str, rhs: str)
     return None if None in verdicts else False
 
 
-def check(lhs: str, rhs: str) -> bool | None:
-    """True or False for a decidable claim; None when a side does not parse or the claim is an equation."""
+def _readings(lhs: str, rhs: str) -> list[tuple[str, str]]:
+    """The ways to read a claim: degrees as radians next to a trigonometric function or pi, and a
+    percent sign as /100 or as a label (`0.04 \\times 100 = 4\\%`)."""
+    if _ANGLES.search(lhs + rhs):
+        lhs, rhs = (_DEGREES.sub(r"(\1\\cdot\\frac{\\pi}{180})", side) for side in (lhs, rhs))
+    if "\uE002" not in lhs + rhs:
+        return [(lhs, rhs)]
+    over_100 = [re.sub(r"(\d+(?:\.\d+)?)\uE002", r"(\1/100)", side) for side in (lhs, rhs)]
+    return [(over_100[0], over_100[1]), (lhs.replace("\uE002", ""), rhs.replace("\uE002", ""))]
+
+
+def _check_reading(lhs: str, rhs: str) -> bool | None:
     sides = _without_units(lhs, rhs)
     if sides is None or any(_LONE_LETTER.match(s) for s in sides) or _LONE_E.search(sides[0] + " " + sides[1]):
         return None  # a conversion, an assignment (`e = 37`), or `e` used as a variable
@@ -257,6 +296,15 @@ def check(lhs: str, rhs: str) -> bool | None:
         except (TypeError, ValueError, ArithmeticError, RecursionError):
             return None
     return _closed_claim_holds(left, right, lhs, rhs)
+
+
+def check(lhs: str, rhs: str) -> bool | None:
+    """True or False for a decidable claim (true when any reading of it holds); None when a side does
+    not parse or the claim is an equation."""
+    verdicts = [_check_reading(a, b) for a, b in _readings(lhs, rhs)]
+    if True in verdicts:
+        return True
+    return None if None in verdicts else False
 
 
 def _identity(lhs: str, rhs: str) -> bool:
@@ -288,7 +336,7 @@ def numbers_in(text: str) -> set[sympy.Rational]:
 
 def is_trivial(lhs: str, rhs: str) -> bool:
     """True when the claim holds whatever one of its numbers is (`1 + 0 = 1`, `0 \\cdot 5 = 0`, `1 = 1.0`)."""
-    sides = _without_units(lhs, rhs) or (lhs, rhs)
+    sides = _without_units(*_readings(lhs, rhs)[0]) or (lhs, rhs)
     text = sides[0] + "=" + sides[1]
     left, right = _parse(sides[0]), _parse(sides[1])
     if left is not None and left == right and left.free_symbols:
@@ -343,7 +391,7 @@ def _operands(lhs: str, rhs: str) -> set[sympy.Rational]:
 def _side_values(lhs: str, rhs: str) -> set[sympy.Rational]:
     """The rational values of the claim's sides (results that later claims may build on)."""
     values = set()
-    for side in _without_units(lhs, rhs) or ():
+    for side in _without_units(*_readings(lhs, rhs)[0]) or ():
         expr = _parse(side)
         if expr is not None and expr.is_Rational:
             values.add(abs(expr))

@@ -28,7 +28,7 @@ from rewards.graders.steps import aggregate, split_steps
     ("2^{2^{2^{2^{50}}}} = 5", []),  # too large to decide: not a claim
     # multiplication signs models write
     ("6 x 7 = 43", [False]), ("6 × 7 = 43", [False]), ("6*7 == 43", [False]), ("6 X 7 = 42", [True]),
-    ("3 times 4 equals 12", [True]), ("6 \\times 7 = 43", [False]), ("6 \\cdot 7 = 42", [True]),
+    ("3 times 4 = 12", [True]), ("6 \\times 7 = 43", [False]), ("6 \\cdot 7 = 42", [True]),
     # irrational values written as decimals: right when rounded or truncated to the digits written
     (r"\sqrt{2} = 1.414", [True]), (r"2\pi = 6.28", [True]), ("e^{2} = 7.389", [True]), (r"\pi = 3.14", [True]),
     ("2/3 = 0.666", [True]), ("2/3 = 0.667", [True]), (r"\pi = 3.15", [False]), (r"\sqrt{2} = 1.41", [True]),

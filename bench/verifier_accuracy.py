@@ -9,7 +9,8 @@ out, never a crash), and scores each completion against its reference with:
 - Math-Verify: `verify(parse(gold), parse(completion))` with the default extraction config
   (LaTeX and plain expressions) and default comparison options. Its README says LaTeX is read only
   inside a math environment, so a reference without `$`, `\\(`, `\\[` or `\\boxed` is given as `$ref$`.
-- veRL (when the `verl` package is installed, e.g. `pip install --no-deps verl pylatexenc`):
+- veRL, when installed by hand (`pip install --no-deps verl pylatexenc`; not in the `bench` extra because
+  veRL's own requirements bring ray, hydra, wandb, tensorboard and a transformers pin):
   `math_dapo.compute_score(completion, reference)["acc"]` and
   `prime_math.compute_score(completion, reference)[0]`, the calls veRL's `default_compute_score`
   makes for those data sources. veRL's package `__init__` imports ray and its trainer stack, so the
@@ -18,7 +19,8 @@ out, never a crash), and scores each completion against its reference with:
   A scorer that does not load is left out with the reason printed.
 
 Peers run in the same pool under `--peer-timeout` CPU seconds per case (a worker's first veRL call
-also imports torch). A timeout or crash counts as a rejection for every tool. Prints, for the `dev`
+also imports torch). A timeout or crash counts as a rejection for every tool. Math-Verify's own
+timeouts count wall time, so on a busy machine it may reject a few slow cases it would accept. Prints, for the `dev`
 and `heldout` splits, a table per split of accuracy, precision, recall (positive = label 1) and
 false positives on hard negatives, per format class and overall; then every verdict that differs
 from the label; then one JSON line.
@@ -37,6 +39,7 @@ import importlib.util
 import io
 import json
 import multiprocessing
+import re
 import sys
 import types
 from collections import Counter, defaultdict
@@ -71,7 +74,7 @@ CLASSES = frozenset({
     "choice_letter", "number_format", "latex_structure", "special_token", "no_marker", "truncated", "hedge",
 })  # fmt: skip
 REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "id": str, "source_key": str, "source": dict, "split": str, "class": str, "reference": (str, int, float),
+    "id": str, "source_key": str, "source": dict, "split": str, "class": str, "reference": str,
     "completion": str, "label": int, "real": bool,
 }  # fmt: skip
 OPTIONAL: dict[str, type | tuple[type, ...]] = {
@@ -100,13 +103,15 @@ def record_problems(record: Any) -> list[str]:
     source = record["source"]
     if not ("url" in source or all(k in source for k in ("repo", "path", "commit", "record"))):
         problems.append("source needs url, or repo+path+commit+record")
+    elif "commit" in source and not re.fullmatch(r"[0-9a-f]{40}", str(source["commit"])):
+        problems.append("source commit is not 40 hex digits")
     if record["split"] not in SPLITS:
         problems.append(f"split {record['split']!r}")
     if record["label"] not in (0, 1):
         problems.append(f"label {record['label']!r}")
     if not record["id"].startswith(record["source_key"] + "/"):
         problems.append("id does not start with source_key/")
-    if str(record["reference"]).strip() == "":
+    if not record["reference"].strip():
         problems.append("empty reference")
     if record.get("hard_negative") and record["label"] != 0:
         problems.append("hard_negative with label 1")
@@ -148,7 +153,6 @@ def load_corpus(directory: Path = CORPUS) -> Corpus:
             if problems:
                 corpus.malformed.append(f"{path.name}:{number}: {record.get('id', '?')}: {'; '.join(problems)}")
                 continue
-            record["reference"] = str(record["reference"])
             corpus.records.append(record)
             if record["class"] not in CLASSES:
                 corpus.new_classes[record["class"]] += 1
@@ -363,6 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     suite, suite_ours, _ = asyncio.run(run_suite(args.timeout))
     for name, reason in skipped.items():
         console.print(f"[yellow]left out[/] {name}: {reason}")
+    if OURS not in verdicts:
+        return 1
     for name, per_tool in verdicts.items():
         lost = Counter(v.reason.partition(":")[0] for v in per_tool if v.reason in ("timeout",) or
                        v.reason.startswith("crashed:"))  # fmt: skip
@@ -392,18 +398,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_disagreements(console: Console, records: Sequence[dict[str, Any]], verdicts: dict[str, list[Verdict]]) -> None:
-    """Every (record, tool) whose verdict differs from the label, with rlvr's extracted answer."""
-    console.print("\ndisagreements with the label (id | tool | verdict | label | rlvr's answer | tool's answer):")
-    for index, record in enumerate(records):
-        ours = verdicts[OURS][index] if OURS in verdicts else None
-        for name, per_tool in verdicts.items():
-            verdict = per_tool[index]
-            if verdict.accepted == bool(record["label"]):
+    """Every (record, tool) whose verdict differs from the label, with rlvr's extracted answer, by split."""
+    for split in SPLITS:
+        warning = " (held out: measure on these, do not tune on them)" if split == "heldout" else ""
+        console.print(f"\n{split} disagreements with the label{warning}\n"
+                      "id | tool | verdict | label | rlvr's answer (why rejected) | tool's answer")  # fmt: skip
+        for index, record in enumerate(records):
+            if record["split"] != split:
                 continue
-            their = "" if name == OURS else f" | {verdict.answer[:80]!r}"
-            why = f" ({verdict.reason})" if name == OURS and verdict.reason else ""
-            console.print(f"{record['id']} | {name} | {int(verdict.accepted)} | {record['label']} | "
-                          f"{(ours.answer if ours else '')[:80]!r}{why}{their}", markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+            ours = verdicts[OURS][index]
+            for name, per_tool in verdicts.items():
+                verdict = per_tool[index]
+                if verdict.accepted == bool(record["label"]):
+                    continue
+                their = "" if name == OURS else f" | {verdict.answer[:80]!r}"
+                why = f" ({verdict.reason})" if name == OURS and verdict.reason else ""
+                console.print(f"{record['id']} | {name} | {int(verdict.accepted)} | {record['label']} | "
+                              f"{ours.answer[:80]!r}{why}{their}", markup=False, highlight=False, soft_wrap=True)  # fmt: skip
 
 
 if __name__ == "__main__":

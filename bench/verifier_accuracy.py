@@ -20,10 +20,11 @@ out, never a crash), and scores each completion against its reference with:
 
 Peers run in the same pool under `--peer-timeout` CPU seconds per case (a worker's first veRL call
 also imports torch). A timeout or crash counts as a rejection for every tool. Math-Verify's own
-timeouts count wall time, so on a busy machine it may reject a few slow cases it would accept. Prints, for the `dev`
-and `heldout` splits, a table per split of accuracy, precision, recall (positive = label 1) and
-false positives on hard negatives, per format class and overall; then every verdict that differs
-from the label; then one JSON line.
+timeouts count wall time, so on a busy machine it may reject a few slow cases it would accept.
+
+Prints, for the `dev` and `heldout` splits, a table per split of accuracy, precision, recall
+(positive = label 1) and false positives on hard negatives, per format class and overall; then
+every verdict that differs from the label; then one JSON line.
 
     .venv/bin/python -m bench.verifier_accuracy [--corpus DIR] [--timeout 2] [--peer-timeout 20]
 """

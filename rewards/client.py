@@ -1,7 +1,9 @@
 """Sync and async clients of the reward service: pooled connections, retries, several URLs in rotation.
 
 Large batches are split into chunks; the async client sends the chunks concurrently, so replicas
-behind several URLs share the work.
+behind several URLs share the work. A request is retried with exponential backoff (honouring
+Retry-After) until `retry_budget_s` has passed, so a service restart of a few seconds costs a
+trainer nothing; `retries` optionally caps the attempts too.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ class _ClientBase:
         *,
         api_key: str | None = None,
         timeout: float = 120.0,
-        retries: int = 4,
+        retries: int | None = None,
+        retry_budget_s: float = 60.0,
         backoff_s: float = 0.25,
+        max_backoff_s: float = 5.0,
         chunk_size: int = 512,
     ) -> None:
         self.urls = [urls] if isinstance(urls, str) else list(urls)
@@ -42,7 +46,9 @@ class _ClientBase:
         self.urls = [u.rstrip("/") for u in self.urls]
         self._rotation = itertools.cycle(range(len(self.urls)))
         self.retries = retries
+        self.retry_budget_s = retry_budget_s
         self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
         self.chunk_size = chunk_size
         self.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
         self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
@@ -54,7 +60,15 @@ class _ClientBase:
         retry_after = response.headers.get("retry-after") if response is not None else None
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             return min(float(retry_after), 30.0)
-        return min(self.backoff_s * 2**attempt, 10.0)
+        return min(self.backoff_s * 2**attempt, self.max_backoff_s)
+
+    def _pause(self, attempt: int, response: httpx.Response | None, started: float) -> float | None:
+        """How long to wait before the next attempt, or None when the attempts or the budget are spent."""
+        if self.retries is not None and attempt >= self.retries:
+            return None
+        delay = self._delay(attempt, response)
+        left = self.retry_budget_s - (time.monotonic() - started)
+        return None if left <= 0 else min(delay, left)
 
     @staticmethod
     def _verdict(response: httpx.Response) -> bool:
@@ -90,7 +104,8 @@ class RewardClient(_ClientBase):
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         last: Exception | httpx.Response | None = None
-        for attempt in range(self.retries + 1):
+        started = time.monotonic()
+        for attempt in itertools.count():
             response = None
             try:
                 response = self._http.post(self._next_url() + path, json=payload)
@@ -99,8 +114,9 @@ class RewardClient(_ClientBase):
                 last = response
             except httpx.TransportError as exc:
                 last = exc
-            if attempt < self.retries:
-                time.sleep(self._delay(attempt, response))
+            if (pause := self._pause(attempt, response, started)) is None:
+                break
+            time.sleep(pause)
         raise self._gave_up(path, last)
 
     def score(self, grader: Grader, completion: str, prompt: str = "", reference: Any = None,
@@ -132,7 +148,8 @@ class AsyncRewardClient(_ClientBase):
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         last: Exception | httpx.Response | None = None
-        for attempt in range(self.retries + 1):
+        started = time.monotonic()
+        for attempt in itertools.count():
             response = None
             try:
                 response = await self._http.post(self._next_url() + path, json=payload)
@@ -141,8 +158,9 @@ class AsyncRewardClient(_ClientBase):
                 last = response
             except httpx.TransportError as exc:
                 last = exc
-            if attempt < self.retries:
-                await asyncio.sleep(self._delay(attempt, response))
+            if (pause := self._pause(attempt, response, started)) is None:
+                break
+            await asyncio.sleep(pause)
         raise self._gave_up(path, last)
 
     async def score(self, grader: Grader, completion: str, prompt: str = "", reference: Any = None,

@@ -61,7 +61,9 @@ class RewardConfig(Section):
     api_key: str | None = None
     graders: list[WeightedGrader] = Field(default_factory=lambda: [WeightedGrader(grader="math")])
     timeout_s: float = 60.0
-    retries: int = 3
+    retry_budget_s: float = Field(default=60.0, ge=0, description="How long a request is retried (with backoff) "
+                                  "before its batch is dropped: a service restart within it costs no step.")
+    retries: int | None = Field(default=None, ge=0, description="Optional cap on the attempts, too.")
     workers: int | None = None  # in-process worker pool size
     success_threshold: float = 1.0  # a sample counts as correct (accuracy) at or above this reward
 

@@ -2,7 +2,8 @@
 
 `Scorer.submit` returns at once with a future, so the trainer generates the next batch while this
 one is scored. Samples whose score carries an `error` (machinery failure) are marked invalid and
-never reach the loss; a service that stays down after the client's retries drops the whole batch.
+never reach the loss; a service that stays down through the client's retry budget drops the whole batch.
+Warnings name the training step as `metrics.jsonl` numbers it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class Scorer:
             from rewards.client import AsyncRewardClient
 
             return AsyncRewardClient(self.cfg.urls, api_key=self.cfg.api_key, timeout=self.cfg.timeout_s,
-                                     retries=self.cfg.retries)
+                                     retries=self.cfg.retries, retry_budget_s=self.cfg.retry_budget_s)
         from rewards.service import RewardService
         from rewards.settings import Settings
 
@@ -70,21 +71,23 @@ class Scorer:
         await service.start()
         return service
 
-    async def _score(self, samples: list[Sample]) -> Rewards | None:
+    async def _score(self, samples: list[Sample], step: int | None) -> Rewards | None:
+        where = f"step {step}: " if step is not None else ""
         try:
             results = await asyncio.gather(
                 *(self.backend.score_batch(w.grader, samples) for w in self.cfg.graders))
         except Exception as exc:  # noqa: BLE001 - any failure of the service drops the batch, loudly
-            log.warning("reward scoring failed, dropping %d samples: %s", len(samples), exc)
+            log.warning("%sreward scoring failed, dropping %d samples: %s", where, len(samples), exc)
             return None
         rewards = combine(self.cfg, list(results))
         if rewards.timeouts:
-            log.warning("%d of %d samples timed out in a grader (reward 0); if that is load, not the output, "
-                        "raise the grader's timeout_s", rewards.timeouts, len(samples))
+            log.warning("%s%d of %d samples timed out in a grader (reward 0); if that is load, not the output, "
+                        "raise the grader's timeout_s", where, rewards.timeouts, len(samples))
         return rewards
 
-    def submit(self, samples: list[Sample]) -> Future[Rewards | None]:
-        future = asyncio.run_coroutine_threadsafe(self._score(samples), self.loop)
+    def submit(self, samples: list[Sample], step: int | None = None) -> Future[Rewards | None]:
+        """Score in the background; `step` (as metrics.jsonl numbers it) labels the warnings."""
+        future = asyncio.run_coroutine_threadsafe(self._score(samples, step), self.loop)
         self._in_flight.add(future)
         future.add_done_callback(self._in_flight.discard)
         return future

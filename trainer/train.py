@@ -116,7 +116,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     if resume:
         start, saved = checkpoint.load(out, accelerator, model, optimizer, scheduler)
         for item in saved:  # rollouts generated before the checkpoint: score them again
-            item.future = scorer.submit(to_samples(item.problems, item.rollouts, G))
+            item.future = scorer.submit(to_samples(item.problems, item.rollouts, G), step=item.step + 1)
             in_flight.append(item)
     next_data_step = in_flight[-1].step + 1 if in_flight else start
 
@@ -126,7 +126,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         prompts = [format_prompt(tokenizer, p.prompt, cfg.model) for p in batch]
         rollouts = backend.generate(prompts, G)
         rollouts.policy_version = version
-        return InFlight(data_step, batch, rollouts, scorer.submit(to_samples(batch, rollouts, G)))
+        return InFlight(data_step, batch, rollouts, scorer.submit(to_samples(batch, rollouts, G), step=data_step + 1))
 
     current: InFlight | None = None  # popped but not yet applied: goes back into a Ctrl-C checkpoint
     completed = start
@@ -144,8 +144,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             rows = item.rollouts
             dropped = torch.tensor(float(rewards is None), device=device)
             if accelerator.reduce(dropped, "sum").item() > 0:  # every rank skips together
-                log.warning("step %d: rewards unavailable, batch dropped (no update)", step)
-                scheduler.step()
+                # no update, so the learning-rate schedule does not advance either; metrics.jsonl skips the step
+                log.warning("step %d: rewards unavailable, batch dropped (no update)", step + 1)
                 current, completed = None, step + 1
                 continue
 
@@ -201,7 +201,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 if torch.isfinite(grad_norm):
                     optimizer.step()
                 else:  # NaN guard: the same verdict on every rank, since gradients are all-reduced
-                    log.warning("step %d: non-finite gradient norm, update skipped", step)
+                    log.warning("step %d: non-finite gradient norm, update skipped", step + 1)
                 optimizer.zero_grad(set_to_none=True)
             scheduler.step()
             current, completed = None, step + 1

@@ -1,5 +1,7 @@
 """The clients and the trainer adapters against a real server."""
 
+import time
+
 import httpx
 import pytest
 
@@ -96,3 +98,28 @@ def test_retry_after_is_honoured():
     response = httpx.Response(503, headers={"retry-after": "2"})
     assert client._delay(0, response) == 2.0
     assert client._delay(3, None) == pytest.approx(2.0)
+
+
+def test_retries_last_for_the_budget_then_give_up():
+    with RewardClient([dead_url()], retry_budget_s=1.0, backoff_s=0.05, max_backoff_s=0.2) as client:
+        start = time.monotonic()
+        with pytest.raises(RewardServiceError):
+            client.score("math", BOXED)
+        elapsed = time.monotonic() - start
+    assert 0.9 < elapsed < 3.0
+
+
+async def test_a_service_that_comes_back_within_the_budget_is_reached():
+    calls = 0
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls <= 3:  # down for the first attempts, as during a restart
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json={"reward": 1.0, "details": {}, "error": None})
+
+    async with AsyncRewardClient("http://127.0.0.1:1", retries=None, retry_budget_s=5, backoff_s=0.05) as client:
+        client._http = httpx.AsyncClient(transport=httpx.MockTransport(flaky))
+        score = await client.score("math", BOXED, reference="4")
+    assert score.reward == 1.0 and calls == 4

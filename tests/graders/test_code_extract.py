@@ -340,3 +340,14 @@ def test_cpp_keeps_its_main_when_the_script_test_brings_none():
     tests = [{"type": "script", "code": "static int checked = (twice(2) == 4 ? 0 : (throw 1, 0));"}]
     found = auto(f"```cpp\n{CPP_MAIN}```", tests=tests, prefix="", language="cpp")
     assert "int main" in found.code and "int twice" in found.code
+
+
+def test_a_stream_skips_a_restated_stub_and_takes_the_first_real_definition():
+    completion = ('def add(xs):\n    """Sum of xs."""\n\n\ndef add(xs):\n    return sum(xs)\n```\n\nThis sums.'
+                  "\n\ndef add(xs):\n    return 0\n")
+    assert auto(completion, prefix="", tests=CALL, mode="continuation").code.strip() == SOLUTION.strip()
+
+
+def test_a_column_zero_comment_inside_a_body_is_not_a_stop():
+    completion = "    total = sum(xs)\n# done summing\n    return total\n\n# usage\nprint(add([1]))\n"
+    assert auto(completion, mode="continuation").code.rstrip() == "    total = sum(xs)\n# done summing\n    return total"

@@ -56,6 +56,14 @@ def open_function(prefix: str) -> str | None:
     return None
 
 
+def _comment_inside(lines: list[str], k: int) -> bool:
+    """A column-0 comment with indented code after it is part of the body, not a stop."""
+    if not lines[k].startswith("#"):
+        return False
+    following = next((x for x in lines[k + 1:] if x.strip() and not x.startswith("#")), "")
+    return following[:1] in (" ", "\t")
+
+
 def split_body(prefix: str, text: str) -> Body | str | None:
     """The body of the prefix's open function in `text`, cut at the first top-level line after which
     prefix + body parses. None when `text` is not a body (or the prefix leaves no function open); a reason
@@ -68,7 +76,7 @@ def split_body(prefix: str, text: str) -> Body | str | None:
     joiner = "" if not prefix or prefix.endswith("\n") or text.startswith(("\n", "\r")) else "\n"
     lines = text.splitlines(keepends=True)
     cuts = [k for k, line in enumerate(lines) if line.strip() and line[:1] not in (" ", "\t")
-            and not line.startswith(_CLOSERS)] + [len(lines)]
+            and not line.startswith(_CLOSERS) and not _comment_inside(lines, k)] + [len(lines)]
     body_line = prefix.count("\n") + 1 + (1 if joiner else 0) + next(i for i, x in enumerate(lines) if x.strip())
     for cut in cuts:
         body = joiner + "".join(lines[:cut])

@@ -121,9 +121,11 @@ class _Resolver:
     def definers(self, name: str, block: int | None = None) -> list[tuple[int, int, Unit | None]]:
         found: list[tuple[int, int, Unit | None]] = [
             (u.block, u.pos, u) for u in self.pool.units if name in u.defines and _can_bind(u)]
-        found += [(b, p, None) for b, p in self.pool.broken.get(name, [])]
-        # a later stub (the signature restated with no body) is the model's latest version: no answer
-        found += [(u.block, u.pos, None) for u in self.pool.units if u.stub and name in u.defines]
+        if not self.pool.continuation:
+            # a later stub (the signature restated, no body) or broken version is the model's latest: no
+            # answer; in a continuation (a stream where the first real definition counts) both are skipped
+            found += [(b, p, None) for b, p in self.pool.broken.get(name, [])]
+            found += [(u.block, u.pos, None) for u in self.pool.units if u.stub and name in u.defines]
         if block is not None:
             found = [f for f in found if f[0] == block]
         return sorted(found, key=lambda f: (f[0], f[1]))

@@ -351,3 +351,10 @@ def test_a_stream_skips_a_restated_stub_and_takes_the_first_real_definition():
 def test_a_column_zero_comment_inside_a_body_is_not_a_stop():
     completion = "    total = sum(xs)\n# done summing\n    return total\n\n# usage\nprint(add([1]))\n"
     assert auto(completion, mode="continuation").code.rstrip() == "    total = sum(xs)\n# done summing\n    return total"
+
+
+def test_an_end_of_sequence_token_ends_the_completion():
+    found = auto("    return sum(xs)<|endoftext|>def junk(:", mode="continuation")
+    assert found.code.rstrip() == "    return sum(xs)" and found.details["cut_at_eos"] == "<|endoftext|>"
+    found = auto(f"```python\n{SOLUTION}```<|im_end|>\n```python\ndef add(xs):\n    return 0\n```")
+    assert found.code.strip() == SOLUTION.strip()

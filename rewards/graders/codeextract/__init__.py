@@ -53,6 +53,15 @@ def _target_names(tests: list[dict[str, Any]], prefix: str, language: str) -> se
     return names or None
 
 
+_EOS = re.compile(r"<\|(?:endoftext|end_of_text|im_end|eot_id|end|EOT|eos)\|>|<｜end▁of▁sentence｜>")
+
+
+def before_eos(completion: str) -> tuple[str, str | None]:
+    """The completion up to an end-of-sequence token left in the text (generation ended there), and the token."""
+    match = _EOS.search(completion)
+    return (completion[:match.start()], match.group(0)) if match else (completion, None)
+
+
 def own_turn(completion: str) -> tuple[str, str | None]:
     """The completion up to a chat turn it goes on to write itself (a hallucinated `user` message with a new
     question and new programs is not the answer to this one), and the line it was cut at."""
@@ -133,6 +142,11 @@ def extract(completion: str, *, language: str, mode: str, tests: list[dict[str, 
     if mode == "last_fence":
         return Extraction(last_fence(completion, language), {"mode": "last_fence"})
     tests = tests or []
+    completion, eos = before_eos(completion)
+    if eos is not None:
+        found = extract(completion, language=language, mode=mode, tests=tests, prefix=prefix, prompt=prompt)
+        found.details["cut_at_eos"] = eos
+        return found
     if language == "python":
         return _python(completion, tests, prefix, prompt, mode)
     if not langs.supported(language):

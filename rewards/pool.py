@@ -115,8 +115,7 @@ class _Channel(asyncio.Protocol):
         if self.lost or self.transport is None:
             reply.set_exception(WorkerDied("the worker's socket is closed"))
         else:
-            self.transport.write(_frame(payload))
-            self.transport.write(payload)
+            self.transport.write(_frame(payload) + payload)  # one write: one wake-up of the worker
         return reply
 
     def data_received(self, data: bytes) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import time
 from typing import Any
 
 import httpx
@@ -22,21 +23,24 @@ Outcome = dict[str, Any] | SandboxUnavailable  # a job's JudgeResult, or why it 
 
 class SandboxClient:
     """POSTs judge jobs to /v1/judge/batch, a chunk per request, spread over `urls`; connection errors and 503s
-    move a chunk on to the next URL after a pause.
+    move a chunk on to the next URL after a pause, for up to `retry_budget_s` (a sandbox restart within it
+    costs no job).
 
     One request per chunk instead of one per job keeps the HTTP cost on both sides small next to the runs.
     """
 
-    def __init__(self, urls: list[str], *, max_chunk: int = 16, max_in_flight: int = 16, attempts: int = 4,
-                 backoff_s: float = 0.25, slack_s: float = 60.0) -> None:
+    def __init__(self, urls: list[str], *, max_chunk: int = 16, max_in_flight: int = 16,
+                 retry_budget_s: float = 30.0, backoff_s: float = 0.25, max_backoff_s: float = 2.0,
+                 slack_s: float = 60.0) -> None:
         if not urls:
             raise SandboxUnavailable("no sandbox configured (rlvr serve starts one unless --sandbox-url is given)")
         self.urls = [u.rstrip("/") for u in urls]
         self._order = itertools.cycle(range(len(self.urls)))
         self._slots = asyncio.Semaphore(max_in_flight)
         self.max_chunk = max_chunk
-        self.attempts = attempts
+        self.retry_budget_s = retry_budget_s
         self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
         self.slack_s = slack_s
         self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=max_in_flight))
 
@@ -69,8 +73,10 @@ class SandboxClient:
         """The JSON answer of /v1/judge/batch; raises SandboxUnavailable with the last reason."""
         reason = ""
         async with self._slots:
-            for attempt in range(self.attempts):
+            started = time.monotonic()
+            for attempt in itertools.count():
                 url = self.urls[next(self._order)]
+                wait = self.backoff_s * 2**attempt
                 try:
                     response = await self.http.post(url + "/v1/judge/batch", json=payload, timeout=timeout_s)
                 except httpx.TimeoutException:
@@ -83,11 +89,12 @@ class SandboxClient:
                     reason = f"{url} answered {response.status_code}: {response.text[:300]}"
                     if response.status_code not in RETRYABLE_STATUS:
                         raise SandboxUnavailable(reason)
-                    wait = float(response.headers.get("Retry-After", "0") or 0)
-                    await asyncio.sleep(min(max(wait, self.backoff_s * 2**attempt), 5.0))
-                    continue
-                await asyncio.sleep(self.backoff_s * 2**attempt)
-        raise SandboxUnavailable(f"sandbox unavailable after {self.attempts} attempts; last: {reason}")
+                    wait = max(wait, float(response.headers.get("Retry-After", "0") or 0))
+                left = self.retry_budget_s - (time.monotonic() - started)
+                if left <= 0:
+                    break
+                await asyncio.sleep(min(wait, self.max_backoff_s, left))
+        raise SandboxUnavailable(f"sandbox unavailable for {self.retry_budget_s:.0f}s; last: {reason}")
 
     async def aclose(self) -> None:
         await self.http.aclose()

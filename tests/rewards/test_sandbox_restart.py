@@ -1,0 +1,69 @@
+"""A sandbox killed and restarted under a code batch: the reward service's client rides it out, so every
+sample gets its real verdict and none a made-up 0 or an error."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rewards.service import RewardService
+from rewards.settings import Settings
+from rewards.types import Sample
+from tests.procs import REPO, free_port
+
+
+def start_sandbox(port: int, log: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "rewards.cli", "sandbox", "--workers", "2", "--host", "127.0.0.1",
+                             "--port", str(port)], cwd=REPO, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        time.sleep(0.1)
+    raise RuntimeError(f"the sandbox did not start: {log.read_text()[-3000:]}")
+
+
+def kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.timeout(300)
+async def test_a_sandbox_restart_under_a_code_batch_costs_no_sample(tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "sandbox.log"
+    procs = [start_sandbox(port, log)]
+    service = RewardService(Settings(workers=1, sandbox_urls=[f"http://127.0.0.1:{port}"]))
+    await service.start()
+    tests = {"tests": [{"type": "script", "code": "import time\ntime.sleep(0.3)\nassert add(2, 3) == 5"}]}
+    samples = [Sample(completion=f"```python\ndef add(a, b):\n    return a + b + {i % 2}\n```", reference=tests)
+               for i in range(48)]
+
+    async def restart() -> None:
+        await asyncio.sleep(1.5)  # chunks are running
+        kill(procs[0])
+        await asyncio.sleep(1.0)
+        procs.append(await asyncio.get_running_loop().run_in_executor(None, start_sandbox, port, log))
+
+    try:
+        chaos = asyncio.create_task(restart())
+        scores = await service.score_batch({"type": "code", "language": "python"}, samples)
+        await chaos
+    finally:
+        await service.close()
+        for proc in procs:
+            kill(proc)
+    assert len(procs) == 2  # it really was restarted
+    assert [s.error for s in scores] == [None] * len(samples), [s.error for s in scores if s.error][:3]
+    assert [s.reward for s in scores] == [1.0 if i % 2 == 0 else 0.0 for i in range(len(samples))]

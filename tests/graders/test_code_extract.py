@@ -1,6 +1,7 @@
 """Finding the program in a completion (rewards.graders.codeextract): pure functions, nothing is run."""
 
 import ast
+import textwrap
 
 import pytest
 
@@ -358,3 +359,17 @@ def test_an_end_of_sequence_token_ends_the_completion():
     assert found.code.rstrip() == "    return sum(xs)" and found.details["cut_at_eos"] == "<|endoftext|>"
     found = auto(f"```python\n{SOLUTION}```<|im_end|>\n```python\ndef add(xs):\n    return 0\n```")
     assert found.code.strip() == SOLUTION.strip()
+
+
+def test_io_a_program_block_that_only_defines_is_run_by_a_later_bare_call():
+    completion = ("```python\ndef main():\n    print(int(input()) * 2)\n```\nRun it:\n```python\nmain()\n```\n"
+                  "Or test it:\n```python\nprint(main.__name__)\n```")
+    found = auto(completion, tests=IO, prefix="")
+    assert found.code.rstrip().endswith("main()") and "__name__" not in found.code
+    assert found.details["blocks"][1]["index"] == 1
+
+
+def test_markdown_indented_code_among_prose():
+    found = auto("Solution:\n\n    n = int(input())\n    print(n * 2)\n\nThat's all.", tests=IO, prefix="")
+    assert found.code == "n = int(input())\nprint(n * 2)\n"
+    assert auto("Here it is:\n\n" + textwrap.indent(SOLUTION, "    "), prefix="").code.strip() == SOLUTION.strip()

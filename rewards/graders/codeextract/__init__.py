@@ -16,7 +16,7 @@ from typing import Any
 
 from rewards.graders.codeextract import langs
 from rewards.graders.codeextract.continuation import Body, split_body
-from rewards.graders.codeextract.fences import Block, find_blocks, last_fence, outside_blocks
+from rewards.graders.codeextract.fences import Block, find_blocks, indented_blocks, last_fence, outside_blocks
 from rewards.graders.codeextract.program import Choice, Source, as_program, by_names
 from rewards.graders.codeextract.python import declared_names, names_used_by_test, quoted_definitions
 
@@ -111,7 +111,9 @@ def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: s
         if any(not b.closed for b in blocks):
             details["unclosed_fence"] = True
         if not blocks:
-            sources = [Source(-1, "(no fence)", outside_blocks(completion, others))]
+            text = outside_blocks(completion, others)
+            sources = [Source(-1, "(no fence)", text)] + [
+                Source(k, "(indented)", body) for k, body in enumerate(indented_blocks(text))]
     stream = mode == "continuation"
     choice: Choice = as_program(sources, prefix, quoted, stream) if names is None else by_names(
         sources, names, prefix, quoted, stream)

@@ -8,7 +8,9 @@ spellings (`py`, `Python3`, `{.python}`, `python title="x.py"`), stray closing f
 
 from __future__ import annotations
 
+import ast
 import re
+import textwrap
 from dataclasses import dataclass
 
 ALIASES: dict[str, frozenset[str]] = {
@@ -115,6 +117,37 @@ def outside_blocks(text: str, blocks: list[Block]) -> str:
         last = block.end
     out.append(text[last:])
     return "".join(out)
+
+
+def _is_prose(line: str) -> bool:
+    """A column-0 line that is not Python: neither a statement nor a compound statement's header."""
+    for text in (line, line + "\n    pass\n"):
+        try:
+            ast.parse(text)
+            return False
+        except (SyntaxError, ValueError):
+            continue
+    return True
+
+
+def indented_blocks(text: str) -> list[str]:
+    """Markdown's indented code blocks: runs of lines indented by 4+ spaces (or a tab) after a blank line
+    that follows prose, dedented. Code that follows a `def ...:` line is that def's body, not one of these."""
+    lines = text.splitlines(keepends=True)
+    found: list[str] = []
+    i = 0
+    while i < len(lines):
+        previous = next((x for x in reversed(lines[:i]) if x.strip()), None)
+        if lines[i].startswith(("    ", "\t")) and lines[i].strip() and i > 0 and not lines[i - 1].strip() and (
+                previous is not None and previous[:1] not in (" ", "\t") and _is_prose(previous.strip())):
+            j = i
+            while j < len(lines) and (lines[j].startswith(("    ", "\t")) or not lines[j].strip()):
+                j += 1
+            found.append(textwrap.dedent("".join(lines[i:j])))
+            i = j
+        else:
+            i += 1
+    return found
 
 
 _LEGACY_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)

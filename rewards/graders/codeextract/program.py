@@ -184,10 +184,12 @@ def _label(unit: Unit) -> str:
     return ", ".join(sorted(unit.defines)) if unit.kind in ("def", "body") else f"block {unit.block} top level"
 
 
-def _emit(pool: _Pool, chosen: list[Unit], prefix: str, main: int) -> str:
-    """Body (joined to the prefix) first, then imports, then the other blocks' units, then block `main`'s."""
+def _emit(pool: _Pool, chosen: list[Unit], prefix: str, main: int, last: Unit | None = None) -> str:
+    """Body (joined to the prefix) first, then imports, then the other blocks' units, then block `main`'s,
+    then `last`."""
     body = [u for u in chosen if u.kind == "body"]
-    rest = sorted((u for u in chosen if u.kind != "body"), key=lambda u: (u.block == main, u.block, u.pos))
+    rest = sorted((u for u in chosen if u.kind != "body"),
+                  key=lambda u: (u is last, u.block == main, u.block, u.pos))
     future = [u for u in rest if isinstance(u.node, ast.ImportFrom) and u.node.module == "__future__"]
     if prefix:
         for unit in future:
@@ -288,9 +290,28 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str], continuatio
             overrides[name] = newer
         else:
             roots.append(unit)
+    launcher = None if any(u.kind in ("main", "usage", "other") for u in roots) else _launcher(pool, roots)
+    if launcher is not None:
+        used.setdefault(launcher.block, []).append(
+            f"runs the program (block {block} defines {_first_line(launcher)[:40]} but never calls it)")
+        roots.append(launcher)
     chosen, broken = _closure(pool, roots, used, overrides)
     _report_dropped(pool, chosen, _superseded(pool, chosen))
     if broken:
         return Choice(None, used, pool.dropped,
                       f"the latest definition of {', '.join(broken)} is a stub or does not parse")
-    return Choice(_emit(pool, chosen, prefix, block), used, pool.dropped)
+    return Choice(_emit(pool, chosen, prefix, block, launcher), used, pool.dropped)
+
+
+def _launcher(pool: _Pool, roots: list[Unit]) -> Unit | None:
+    """The latest `main()` (a call with no arguments of a function the program defines, bare or under a
+    `__main__` guard) in another block: what runs a program block that only defines functions."""
+    defined = set().union(*(u.defines for u in roots if u.kind == "def"))
+    found = None
+    for unit in pool.units:
+        calls = [unit.node] if unit.kind == "usage" else unit.node.body if unit.kind == "main" else []
+        if calls and all(isinstance(c, ast.Expr) and isinstance(c.value, ast.Call) and not c.value.args
+                         and not c.value.keywords and isinstance(c.value.func, ast.Name)
+                         and c.value.func.id in defined for c in calls):
+            found = unit
+    return found

@@ -373,3 +373,8 @@ def test_markdown_indented_code_among_prose():
     found = auto("Solution:\n\n    n = int(input())\n    print(n * 2)\n\nThat's all.", tests=IO, prefix="")
     assert found.code == "n = int(input())\nprint(n * 2)\n"
     assert auto("Here it is:\n\n" + textwrap.indent(SOLUTION, "    "), prefix="").code.strip() == SOLUTION.strip()
+
+
+def test_a_fragment_quoted_after_the_solution_is_not_a_broken_version():
+    found = auto(f"```python\n{SOLUTION}```\nThe important branch:\n```python\n    else:\n        return 0\n```")
+    assert found.code.strip() == SOLUTION.strip()

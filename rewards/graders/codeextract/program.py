@@ -13,7 +13,7 @@ import ast
 import textwrap
 from dataclasses import dataclass, field
 
-from rewards.graders.codeextract.continuation import Body, open_function, split_body, starts_indented
+from rewards.graders.codeextract.continuation import Body, split_body, starts_indented
 from rewards.graders.codeextract.python import (
     BUILTINS,
     Parsed,
@@ -53,7 +53,6 @@ class _Pool:
     units: list[Unit] = field(default_factory=list)
     broken: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # name -> (block, pos) of broken defs
     dropped: list[dict[str, object]] = field(default_factory=list)
-    bodies: dict[int, Body] = field(default_factory=dict)
     # the text continues the prefix (a base model's stream, no retractions): its body, else the first
     # definition of a name, is the answer, and what the prefix itself defines is never taken from it
     continuation: bool = False
@@ -88,12 +87,10 @@ def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bo
             body = split_body(prefix, text)
             if isinstance(body, Body):
                 uses = frozenset(function_free(body.node) - BUILTINS - {body.name})
-                pool.bodies[source.index] = body
                 pool.units.append(Unit(source.index, -1, body.text, body.node, "body",
                                        frozenset({body.name}), uses))
                 text, offset = body.rest, 1
-            elif isinstance(body, str):
-                pool.broken.setdefault(open_function(prefix) or "", []).append((source.index, -1))
+            elif isinstance(body, str):  # a fragment that is no whole body: never an answer, never a version
                 pool.drop(source.index, text, body)
                 continue
             else:

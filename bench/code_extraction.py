@@ -132,6 +132,11 @@ def main() -> None:
     records = load(args.split)
     if not records:
         raise SystemExit(f"no records in {CORPUS}")
+    try:
+        import evalplus.sanitize  # noqa: F401
+    except ImportError as exc:
+        raise SystemExit(f"evalplus is missing ({exc}): pip install -e '.[bench]' && "
+                         "pip install --no-deps evalplus==0.3.1") from exc
     start = time.perf_counter()
     with local_sandbox(workers=2) as sandbox, \
             child_service(["serve", "--workers", "1", "--sandbox-url", sandbox], free_port()) as server:

@@ -9,7 +9,7 @@ options. Every case runs in rlvr's worker pool under a per-case CPU budget (symp
 service's default for rlvr, a generous one for Math-Verify (measured for verdicts, not speed).
 Prints the agreement of each tool with `expected` and every case where rlvr disagrees.
 
-    .venv/bin/python -m bench.mv_suite [--timeout 2] [--peer-timeout 20]
+    .venv/bin/python -m bench.mv_suite [--timeout 2] [--peer-timeout 20] [--update-differences]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from rewards.types import Sample, Score
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "tests" / "data" / "math_verify_suite.jsonl"
+DIFFERENCES = ROOT / "tests" / "data" / "math_verify_suite_differences.md"
+UNCLASSIFIED = "## not yet classified"
 PRELOAD = (*DEFAULT_PRELOAD, "math_verify")
 PEER_TIMEOUT_S = 20.0  # generous: peers are measured for verdicts, not speed (and Math-Verify has its own)
 
@@ -146,12 +149,39 @@ def disagreements(
     return [(c, v) for c, v in zip(cases, verdicts, strict=True) if v.accepted != c["expected"]]
 
 
+def listed_ids(text: str) -> set[str]:
+    """Case ids listed in the differences file (entries are lines `- `<id>` — why`)."""
+    return set(re.findall(r"^- `([^`]+)`", text, re.MULTILINE))
+
+
+def update_differences(wrong: Sequence[tuple[dict[str, Any], Verdict]], path: Path = DIFFERENCES) -> int:
+    """Rewrite the file's "not yet classified" section as the current disagreements not classified above it.
+
+    Returns how many entries it wrote. What precedes the section (the deliberate choices) is kept as it is.
+    """
+    head = path.read_text(encoding="utf-8").partition(UNCLASSIFIED)[0]
+    classified = listed_ids(head)
+    entries = []
+    for case, verdict in wrong:
+        if case["id"] in classified:
+            continue
+        did = "accepts" if verdict.accepted else "rejects"
+        answer = " ".join(verdict.answer.replace("`", "'").split())[:80]
+        entries.append(f"- `{case['id']}` — rlvr {did}, the suite expects {'accept' if case['expected'] else 'reject'}"
+                       f" [answer `{answer}`; stage {verdict.stage or '-'}; {verdict.reason or 'equal'}]")  # fmt: skip
+    path.write_text(f"{head}{UNCLASSIFIED}\n\n" + "".join(f"{e}\n" for e in entries), encoding="utf-8")
+    return len(entries)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Score the suite, print both agreements and rlvr's disagreements, then one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=Settings().timeout_s, help="rlvr's CPU s per case")
     parser.add_argument(
         "--peer-timeout", type=float, default=PEER_TIMEOUT_S, help="Math-Verify's CPU s per case"
+    )
+    parser.add_argument(
+        "--update-differences", action="store_true", help=f"rewrite {UNCLASSIFIED!r} in {DIFFERENCES.name}"
     )
     args = parser.parse_args(argv)
     cases, ours, theirs = asyncio.run(run_suite(args.timeout, args.peer_timeout))
@@ -169,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"    gold:       {case['gold']!r}")
         print(f"    prediction: {case['prediction'][:300]!r}")
         print(f"    ours: answer={verdict.answer!r} stage={verdict.stage!r} reason={verdict.reason!r}")
+    if args.update_differences:
+        print(f"\n{DIFFERENCES.name}: {update_differences(ours_wrong)} entries not yet classified")
     print(
         json.dumps(
             {

@@ -4,12 +4,8 @@ The floor is the agreement rlvr reached when it was last measured; every case wh
 must be listed, with why, in tests/data/math_verify_suite_differences.md.
 """
 
-import re
-from pathlib import Path
+from bench.mv_suite import DIFFERENCES, SUITE, disagreements, listed_ids, run_suite
 
-from bench.mv_suite import SUITE, disagreements, run_suite
-
-DIFFERENCES = Path(__file__).resolve().parents[1] / "data" / "math_verify_suite_differences.md"
 MIN_AGREE = 203
 
 
@@ -18,6 +14,6 @@ async def test_suite_agreement_and_documented_differences():
     assert len(cases) == 270, f"{SUITE} should hold all 270 cases of Math-Verify's suite"
     wrong = disagreements(cases, ours)
     assert len(cases) - len(wrong) >= MIN_AGREE, [c["id"] for c, _ in wrong]
-    listed = set(re.findall(r"^- `([^`]+)`", DIFFERENCES.read_text(encoding="utf-8"), re.MULTILINE))
+    listed = listed_ids(DIFFERENCES.read_text(encoding="utf-8"))
     undocumented = [c["id"] for c, _ in wrong if c["id"] not in listed]
     assert not undocumented, f"disagreements missing from {DIFFERENCES.name}: {undocumented}"

@@ -378,3 +378,10 @@ def test_markdown_indented_code_among_prose():
 def test_a_fragment_quoted_after_the_solution_is_not_a_broken_version():
     found = auto(f"```python\n{SOLUTION}```\nThe important branch:\n```python\n    else:\n        return 0\n```")
     assert found.code.strip() == SOLUTION.strip()
+
+
+def test_unfenced_code_counts_only_when_no_block_defines_the_names():
+    found = auto(f"```python\nx = 1\n```\nThen:\n\n{SOLUTION}\nDone.")
+    assert found.code.strip() == SOLUTION.strip()
+    found = auto(f"```python\n{SOLUTION}```\nComplete:\n```python\ndef add(xs):\n    \"\"\"Sum.\"\"\"\n```\n\n{SOLUTION}")
+    assert found.code is None

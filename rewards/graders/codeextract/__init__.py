@@ -20,12 +20,11 @@ from rewards.graders.codeextract.fences import Block, find_blocks, indented_bloc
 from rewards.graders.codeextract.program import Choice, Source, as_program, by_names
 from rewards.graders.codeextract.python import declared_names, names_used_by_test, quoted_definitions
 
-MODES = ("auto", "continuation", "last_fence", "whole")
 # a line outside fences where the model goes on to write the next turn of the chat itself
 _TURN = re.compile(r"^[ \t]*(?:(?:user|human|assistant|system)[ \t]*:?|<\|(?:im_start|im_end|endoftext|eot_id|user)\|>.*"
                    r"|\[INST\].*|</s>.*)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
-__all__ = ["MODES", "Extraction", "extract", "last_fence"]
+__all__ = ["Extraction", "extract", "last_fence"]
 
 
 @dataclass
@@ -117,7 +116,7 @@ def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: s
     stream = mode == "continuation"
     choice: Choice = as_program(sources, prefix, quoted, stream) if names is None else by_names(
         sources, names, prefix, quoted, stream)
-    if choice.code is None and names is not None and mode == "auto" and sources and sources[0].index >= 0:
+    if choice.missing and names is not None and mode == "auto" and sources and sources[0].index >= 0:
         # nothing defined in the fences: the answer may be unfenced code between them
         outside = [Source(-1, "(outside fences)", outside_blocks(completion, find_blocks(completion)))]
         retry = by_names(outside, names, prefix, quoted)

@@ -46,6 +46,7 @@ class Choice:
     used: dict[int, list[str]] = field(default_factory=dict)
     dropped: list[dict[str, object]] = field(default_factory=list)
     reason: str | None = None
+    missing: bool = False  # no block defines any of the names looked for
 
 
 @dataclass
@@ -239,7 +240,8 @@ def by_names(sources: list[Source], targets: set[str], prefix: str, quoted: set[
             used.setdefault(unit.block, []).append(f"defines {name} (the tests use it)")
     if not roots:
         wanted = ", ".join(sorted(targets)) or "?"
-        return Choice(None, {}, pool.dropped, f"the completion defines none of the names the tests use ({wanted})")
+        return Choice(None, {}, pool.dropped, f"the completion defines none of the names the tests use ({wanted})",
+                      missing=True)
     chosen, broken = _closure(pool, roots, used)
     superseded = _superseded(pool, chosen)
     _report_dropped(pool, chosen, superseded)

@@ -385,3 +385,10 @@ def test_unfenced_code_counts_only_when_no_block_defines_the_names():
     assert found.code.strip() == SOLUTION.strip()
     found = auto(f"```python\n{SOLUTION}```\nComplete:\n```python\ndef add(xs):\n    \"\"\"Sum.\"\"\"\n```\n\n{SOLUTION}")
     assert found.code is None
+
+
+def test_cpp_script_test_naming_a_class_takes_the_class():
+    tests = [{"type": "script", "code": "int main() { Solution s; return s.twice(2) == 4 ? 0 : 1; }"}]
+    completion = "```cpp\nclass Solution {\npublic:\n    int twice(int x) { return 2 * x; }\n};\nint main() { }\n```"
+    found = auto(completion, tests=tests, prefix="", language="cpp")
+    assert "class Solution" in found.code and "main" not in found.code

@@ -72,7 +72,8 @@ def _declared_name(node: Node) -> str | None:
 
 
 def _calls(node: Node) -> set[str]:
-    """Identifiers called anywhere under `node` (and, for bash, command names)."""
+    """Names used under `node` that a definition elsewhere may supply: called identifiers (`f(x)`, and `m` of
+    `obj.m(x)`), bash command names, classes constructed or named as types (`Solution s;`, `new Solution()`)."""
     found: set[str] = set()
     stack = [node]
     while stack:
@@ -81,6 +82,15 @@ def _calls(node: Node) -> set[str]:
             fn = current.child_by_field_name("function") or current.child_by_field_name("name")
             if fn is not None:
                 found.add(_text(fn).split("<")[0].strip())
+                member = fn.child_by_field_name("field") or fn.child_by_field_name("property")
+                if member is not None:
+                    found.add(_text(member))
+        elif current.type == "new_expression":
+            constructor = current.child_by_field_name("constructor")
+            if constructor is not None:
+                found.add(_text(constructor))
+        elif current.type == "type_identifier":
+            found.add(_text(current))
         stack.extend(current.children)
     return found
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__"}
 MAX_CHUNKS = 400  # top-level statements looked at per block; the rest are dropped as too many
 MAX_MERGE = 40  # a statement may span this many column-0 lines (strings, closing brackets)
-_CONTINUES = re.compile(r"^(else\b|elif\b|except\b|finally\b|case\b|[)\]}])")
+_CONTINUES = re.compile(r"^(else\b|elif\b|except\b|finally\b|[)\]}])")
 _DEF_GUESS = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)")
 _INPUT_CALLS = frozenset({"input", "raw_input"})
 

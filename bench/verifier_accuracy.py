@@ -24,7 +24,9 @@ timeouts count wall time, so on a busy machine it may reject a few slow cases it
 
 Prints, for the `dev` and `heldout` splits, a table per split of accuracy, precision, recall
 (positive = label 1) and false positives on hard negatives, per format class and overall; then
-every verdict that differs from the label; then one JSON line.
+every verdict that differs from the label; then one JSON line (`ours`/`peer`: held-out accuracy of
+rlvr/Math-Verify; `hard_negative_false_positives_ours`: over both splits; `mv_suite_agree`: cases of
+Math-Verify's own suite where rlvr agrees with it, see `bench.mv_suite`).
 
     .venv/bin/python -m bench.verifier_accuracy [--corpus DIR] [--timeout 2] [--peer-timeout 20]
 """
@@ -286,7 +288,6 @@ class Tally:
     fp: int = 0
     tn: int = 0
     fn: int = 0
-    hard: int = 0  # hard negatives seen
     hard_fp: int = 0  # hard negatives accepted
 
     def add(self, accepted: bool, label: int, hard_negative: bool) -> None:
@@ -294,7 +295,6 @@ class Tally:
             self.tp, self.fn = self.tp + accepted, self.fn + (not accepted)
         else:
             self.fp, self.tn = self.fp + accepted, self.tn + (not accepted)
-        self.hard += hard_negative
         self.hard_fp += hard_negative and accepted
 
     @property
@@ -324,7 +324,9 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def split_table(split: str, records: Sequence[dict[str, Any]], tallies: dict[str, dict]) -> Table:
+def split_table(
+    split: str, records: Sequence[dict[str, Any]], tallies: dict[str, dict[tuple[str, str], Tally]]
+) -> Table:
     """One split: a row per class (and overall); per tool accuracy, precision, recall, hard-negative FPs."""
     table = Table(title=f"{split}: accuracy / precision / recall (%) / false positives on hard negatives")
     for heading in ("class", "n", "pos", "hard neg"):
@@ -371,9 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if OURS not in verdicts:
         return 1
     for name, per_tool in verdicts.items():
-        lost = Counter(v.reason.partition(":")[0] for v in per_tool if v.reason in ("timeout",) or
-                       v.reason.startswith("crashed:"))  # fmt: skip
-        console.print(f"{name}: {lost['timeout']} timeouts, {lost['crashed']} crashes (each counted as a rejection)")
+        timeouts = sum(v.reason == "timeout" for v in per_tool)
+        crashes = sum(v.reason.startswith("crashed:") for v in per_tool)
+        console.print(f"{name}: {timeouts} timeouts, {crashes} crashes (each counted as a rejection)")
     tallies = {name: tally(records, v) for name, v in verdicts.items()}
     for split in SPLITS:
         console.print(split_table(split, records, tallies))

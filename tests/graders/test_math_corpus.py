@@ -7,7 +7,7 @@ prints the full picture, with Math-Verify and veRL beside it).
 
 import pytest
 
-from bench.verifier_accuracy import SPLITS, load_corpus, ours_tool, record_problems, score_corpus, tally
+from bench.verifier_accuracy import OURS, SPLITS, load_corpus, ours_tool, record_problems, score_corpus, tally
 
 FLOORS = {"dev": 0.93, "heldout": 0.90}
 
@@ -46,6 +46,6 @@ def test_the_validator_names_what_is_wrong():
 async def test_accuracy_floor_per_split(corpus):
     verdicts, skipped = await score_corpus(corpus.records, [ours_tool(timeout=5.0)])
     assert not skipped, skipped
-    tallies = tally(corpus.records, verdicts["rlvr"])
+    tallies = tally(corpus.records, verdicts[OURS])
     reached = {split: tallies[(split, "overall")].accuracy() for split in SPLITS}
     assert all(reached[split] >= floor for split, floor in FLOORS.items()), reached

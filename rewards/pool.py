@@ -272,18 +272,25 @@ class WorkerPool:
 
     def _lost(self, worker: _Worker) -> None:
         """A worker's socket closed: if it was idle, nobody else will notice, so replace it now."""
-        if worker.busy or worker not in self._workers:
+        if worker.busy:
             return  # the call in progress handles it
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
-        self._retire(worker)
-        self.restarts += 1
-        self._background(self._replenish())
+        self._replace(worker)
 
     def _background(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Retire a pool worker and start one in its place: once, however many paths notice its loss."""
+        if worker not in self._workers:
+            return
+        self._retire(worker)
+        self.restarts += 1
+        if not self._closed:
+            self._background(self._replenish())
 
     def _retire(self, worker: _Worker) -> None:
         """Kill a worker and forget it; its exit is collected off the loop."""
@@ -313,7 +320,7 @@ class WorkerPool:
     def _release(self, worker: _Worker) -> None:
         """Hand a free worker to the longest waiter (asyncio.Queue lets newcomers barge in: p99 tails)."""
         if self._closed or worker.channel.lost:
-            self._retire(worker)
+            self._replace(worker)
             return
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -327,9 +334,7 @@ class WorkerPool:
             worker = self._idle.popleft()
             if not worker.channel.lost:
                 return worker
-            self._retire(worker)
-            self.restarts += 1
-            self._background(self._replenish())
+            self._replace(worker)
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -413,11 +418,12 @@ class WorkerPool:
             worker.slow = False  # (unprivileged, niceness cannot go back down: then it is replaced)
             self._release(worker)
             return
+        if not replaced:
+            self._replace(worker)
+            return
         self._retire(worker)
-        if not worker.temporary:
-            self.restarts += 1
-        if not replaced and not self._closed:
-            self._background(self._replenish())
+        if not keep and worker.spared:
+            self.restarts += 1  # lost (died, timed out), though its spare had already taken its place
 
     async def _reply(self, worker: _Worker, reply: asyncio.Future[bytes], timeout: float) -> bytes:
         """The reply within `timeout` seconds of the worker's CPU time (TimeoutError past it).

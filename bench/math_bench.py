@@ -2,10 +2,11 @@
 
 Builds a deterministic mixed set of (reference, completion) pairs, scores it with Math-Verify's
 documented `parse`/`verify` in this process and with `rlvr serve` (default settings) over HTTP,
-prints throughput, the ratio and every disagreement, then single-request latency at 32 concurrent
-clients with and without a pathological sample in flight. Ends with one JSON line.
+prints throughput, the ratio and every disagreement, then single-request latency (p50/p99, the median
+over repeats) at 32 and 64 concurrent clients, with and without slow samples in flight, and the
+machine's load average around each run (the box may be shared). Ends with one JSON line.
 
-    .venv/bin/python bench/math_bench.py [--pairs 2400] [--seed 0]
+    .venv/bin/python bench/math_bench.py [--pairs 2400] [--seed 0] [--repeats 3] [--latency-only]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -32,7 +34,11 @@ REASONING = (
     "Then we set up the relation between the quantities, simplify both sides carefully and check the "
     "arithmetic once more, making sure no case was missed. "
 )
-PATHOLOGICAL = r"\boxed{" + "+".join(rf"\sin(2^{{{99_999 - k}}})" for k in range(40)) + "}"
+# A slow sample: about a second of CPU (the format grader's regex check gives up on catastrophic
+# backtracking at 0.5 s). The issue's 2 s-class math answers (\sin(2^{99999})+...) now score 0 at once.
+SLOW_REQUEST = {"grader": {"type": "format", "checks": [{"kind": "regex", "pattern": "^(a|aa)+$"}]},
+                "completion": "a" * 40 + "!"}
+SLOW_SENDERS = 2  # one per core: without a fast lane they would hold both cores' workers
 
 
 def _integer(rng: random.Random) -> tuple[str, str, str]:
@@ -174,10 +180,10 @@ async def run_rlvr(url: str, pairs: list[tuple[str, str, str]], batch: int = 200
 
 
 async def latencies(url: str, pairs: list[tuple[str, str, str]], clients: int, per_client: int,
-                    pathological: bool, think_s: float) -> list[float]:
-    """Single /v1/score latencies (ms) from `clients` concurrent clients, optionally with a slow sample in flight.
+                    slow: bool, think_s: float) -> list[float]:
+    """Single /v1/score latencies (ms) from `clients` concurrent clients, optionally with slow samples in flight.
 
-    Each client has its own httpx connection (one shared pool of 32 costs more client CPU than the server
+    Each client has its own httpx connection (one shared pool costs more client CPU than the server
     does) and waits about `think_s` between its requests (0: closed loop, always one request in flight).
     """
     samples: list[float] = []
@@ -185,7 +191,7 @@ async def latencies(url: str, pairs: list[tuple[str, str, str]], clients: int, p
     stop = asyncio.Event()
 
     # clients are made up front: each one loads the CA bundle, ~30 ms of CPU that would stall the others
-    connections = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(clients + 1)]
+    connections = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(clients + SLOW_SENDERS)]
 
     async def loop(k: int) -> None:
         client = connections[k]
@@ -198,21 +204,38 @@ async def latencies(url: str, pairs: list[tuple[str, str, str]], clients: int, p
             reply.raise_for_status()
             await asyncio.sleep(think_s * (0.5 + rng.random()))
 
-    async def slow() -> None:
+    async def slow_sender(client: httpx.AsyncClient) -> None:
         while not stop.is_set():
-            await connections[-1].post("/v1/score", json={"grader": "math", "completion": PATHOLOGICAL,
-                                                           "reference": "1"})
+            (await client.post("/v1/score", json=SLOW_REQUEST)).raise_for_status()
 
-    background = asyncio.create_task(slow()) if pathological else None
+    background = [asyncio.create_task(slow_sender(c)) for c in connections[clients:]] if slow else []
     if background:
-        await asyncio.sleep(0.3)  # let it occupy a worker first
+        await asyncio.sleep(0.5)  # let them occupy workers first
     await asyncio.gather(*(loop(k) for k in range(clients)))
     stop.set()
-    if background:
-        await background
+    await asyncio.gather(*background)
     for client in connections:
         await client.aclose()
     return samples
+
+
+def latency_runs(url: str, pairs: list[tuple[str, str, str]], client_counts: list[int], per_client: int,
+                 think_s: float, repeats: int) -> list[dict]:
+    """p50/p99 per (clients, slow in flight): the median over `repeats` runs, with the load average around them."""
+    rows = []
+    for clients in client_counts:
+        for slow in (False, True):
+            p50s, p99s, loads = [], [], []
+            for _ in range(repeats):
+                loads.append(os.getloadavg()[0])
+                values = asyncio.run(latencies(url, pairs, clients, per_client, slow, think_s))
+                p50s.append(statistics.median(values))
+                p99s.append(percentile(values, 99))
+            loads.append(os.getloadavg()[0])
+            rows.append({"clients": clients, "slow_in_flight": slow, "requests": clients * per_client,
+                         "p50_ms": round(statistics.median(p50s), 1), "p99_ms": round(statistics.median(p99s), 1),
+                         "p99_ms_runs": [round(v, 1) for v in p99s], "load_1m": [round(v, 2) for v in loads]})
+    return rows
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -224,49 +247,49 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=2400)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--clients", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--per-client", type=int, default=25)
     parser.add_argument("--think-ms", type=float, default=100, help="Mean pause between a client's requests.")
+    parser.add_argument("--repeats", type=int, default=3, help="Latency runs per setting (the median is reported).")
+    parser.add_argument("--latency-only", action="store_true", help="Skip the comparison with Math-Verify.")
     args = parser.parse_args()
 
     pairs = build_pairs(args.pairs, args.seed)
-    mv_rewards, mv_s = run_math_verify(pairs)
+    result: dict = {"bench": "math", "pairs": len(pairs), "cpus": os.cpu_count()}
     with launch(["serve"], free_port()) as url:
-        ours, ours_s = asyncio.run(run_rlvr(url, pairs))
-        runs = {
-            (think, slow): asyncio.run(latencies(url, pairs, args.clients, args.per_client, slow, think / 1000))
-            for think in (args.think_ms, 0) for slow in (False, True)
-        }
+        if not args.latency_only:
+            mv_rewards, mv_s = run_math_verify(pairs)
+            ours, ours_s = asyncio.run(run_rlvr(url, pairs))
+        rows = latency_runs(url, pairs, args.clients, args.per_client, args.think_ms / 1000, args.repeats)
 
-    mv_rate, our_rate = len(pairs) / mv_s, len(pairs) / ours_s
-    disagree = [(p, m, o) for p, m, o in zip(pairs, mv_rewards, ours, strict=True) if m != o]
-    print(f"{'scorer':<34}{'pairs':>7}{'seconds':>10}{'samples/s':>12}{'accuracy':>10}")
-    for name, rewards, secs in (("math-verify parse+verify, 1 proc", mv_rewards, mv_s),
-                                ("rlvr /v1/score/batch, default", ours, ours_s)):
-        print(f"{name:<34}{len(pairs):>7}{secs:>10.2f}{len(pairs) / secs:>12.0f}{statistics.mean(rewards):>10.3f}")
-    print(f"speed ratio rlvr / math-verify: {our_rate / mv_rate:.1f}x")
-    print(f"agreement: {1 - len(disagree) / len(pairs):.4f} ({len(disagree)} disagreements)")
-    for (kind, ref, completion), m, o in disagree:
-        answer = completion[len(REASONING):]
-        print(f"  [{kind}] reference {ref!r} | {answer!r} | math-verify {m:.0f} rlvr {o:.0f}")
-    print(f"\nsingle /v1/score at {args.clients} concurrent httpx clients (ms):")
-    print(f"{'clients pause':<16}{'pathological in flight':<24}{'n':>6}{'p50':>9}{'p99':>9}")
-    for (think, slow), values in runs.items():
-        pause = f"~{think:.0f} ms" if think else "none (closed)"
-        print(f"{pause:<16}{'yes' if slow else 'no':<24}{len(values):>6}{statistics.median(values):>9.1f}"
-              f"{percentile(values, 99):>9.1f}")
-    calm, busy = runs[(args.think_ms, False)], runs[(args.think_ms, True)]
-    closed, closed_busy = runs[(0, False)], runs[(0, True)]
-    print(json.dumps({
-        "bench": "math", "pairs": len(pairs), "mathverify_samples_per_s": round(mv_rate, 1),
-        "rlvr_samples_per_s": round(our_rate, 1), "speed_ratio": round(our_rate / mv_rate, 2),
-        "agreement": round(1 - len(disagree) / len(pairs), 4), "disagreements": len(disagree),
-        "p50_ms": round(statistics.median(calm), 2), "p99_ms": round(percentile(calm, 99), 2),
-        "p50_ms_pathological": round(statistics.median(busy), 2),
-        "p99_ms_pathological": round(percentile(busy, 99), 2), "think_ms": args.think_ms,
-        "closed_loop_p50_ms": round(statistics.median(closed), 2), "closed_loop_p99_ms": round(percentile(closed, 99), 2),
-        "closed_loop_p99_ms_pathological": round(percentile(closed_busy, 99), 2),
-    }))
+    if not args.latency_only:
+        mv_rate, our_rate = len(pairs) / mv_s, len(pairs) / ours_s
+        disagree = [(p, m, o) for p, m, o in zip(pairs, mv_rewards, ours, strict=True) if m != o]
+        print(f"{'scorer':<34}{'pairs':>7}{'seconds':>10}{'samples/s':>12}{'accuracy':>10}")
+        for name, rewards, secs in (("math-verify parse+verify, 1 proc", mv_rewards, mv_s),
+                                    ("rlvr /v1/score/batch, default", ours, ours_s)):
+            print(f"{name:<34}{len(pairs):>7}{secs:>10.2f}{len(pairs) / secs:>12.0f}"
+                  f"{statistics.mean(rewards):>10.3f}")
+        print(f"speed ratio rlvr / math-verify: {our_rate / mv_rate:.1f}x")
+        print(f"agreement: {1 - len(disagree) / len(pairs):.4f} ({len(disagree)} disagreements)")
+        for (kind, ref, completion), m, o in disagree:
+            answer = completion[len(REASONING):]
+            print(f"  [{kind}] reference {ref!r} | {answer!r} | math-verify {m:.0f} rlvr {o:.0f}")
+        result.update({"mathverify_samples_per_s": round(mv_rate, 1), "rlvr_samples_per_s": round(our_rate, 1),
+                       "speed_ratio": round(our_rate / mv_rate, 2), "ours": round(our_rate, 1),
+                       "peer": round(mv_rate, 1), "ratio": round(our_rate / mv_rate, 2), "unit": "samples/s",
+                       "agreement": round(1 - len(disagree) / len(pairs), 4), "disagreements": len(disagree)})
+    print(f"\nsingle /v1/score, clients pausing ~{args.think_ms:.0f} ms between requests; p50/p99 in ms, the median "
+          f"of {args.repeats} runs; {SLOW_SENDERS} clients sending ~1 s samples back to back when 'slow':")
+    print(f"{'clients':>8}{'slow':>6}{'n':>7}{'p50':>8}{'p99':>8}   p99 of each run   load avg (1 min) around runs")
+    for row in rows:
+        print(f"{row['clients']:>8}{'yes' if row['slow_in_flight'] else 'no':>6}{row['requests']:>7}"
+              f"{row['p50_ms']:>8.1f}{row['p99_ms']:>8.1f}   {str(row['p99_ms_runs']):<18}{row['load_1m']}")
+    result.update({"think_ms": args.think_ms, "repeats": args.repeats, "latency": rows})
+    for row in rows:
+        suffix = f"{row['clients']}c" + ("_slow" if row["slow_in_flight"] else "")
+        result[f"p50_ms_{suffix}"], result[f"p99_ms_{suffix}"] = row["p50_ms"], row["p99_ms"]
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import resource
 import signal
 import socket
 import struct
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -226,7 +227,10 @@ class WorkerPool:
         self.max_slow = self.size if max_slow is None else max_slow  # spares started for slow calls at once
         self.memory_mb = memory_mb
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(list(preload))
+        # every new worker re-runs the main module (`python -m rewards.cli`: typer and the rest, ~30 ms of CPU);
+        # imported once in the forkserver, that is a few microseconds: a spare or a replacement is cheap
+        main = getattr(sys.modules.get("__main__"), "__spec__", None)
+        self._ctx.set_forkserver_preload([*preload, main.name if main is not None else "__main__"])
         self._idle: deque[_Worker] = deque()
         self._waiters: deque[asyncio.Future[_Worker]] = deque()  # first come, first served
         self._workers: set[_Worker] = set()

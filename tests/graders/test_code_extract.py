@@ -392,3 +392,12 @@ def test_cpp_script_test_naming_a_class_takes_the_class():
     completion = "```cpp\nclass Solution {\npublic:\n    int twice(int x) { return 2 * x; }\n};\nint main() { }\n```"
     found = auto(completion, tests=tests, prefix="", language="cpp")
     assert "class Solution" in found.code and "main" not in found.code
+
+
+def test_a_precomputed_table_comes_with_the_statements_that_fill_it():
+    completion = ("```python\nSQUARES = {}\nfor i in range(10):\n    SQUARES[i] = i * i\nPRIMES = []\n"
+                  "PRIMES.append(2)\n\ndef add(xs):\n    return sum(SQUARES[x] for x in xs) + PRIMES[0]\n\n"
+                  "for x in range(3):\n    print(SQUARES[x])\nassert add([1]) == 3\n```")
+    code = auto(completion).code
+    assert "SQUARES[i] = i * i" in code and "PRIMES.append(2)" in code
+    assert "print" not in code and "assert" not in code

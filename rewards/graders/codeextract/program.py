@@ -73,11 +73,13 @@ def _can_bind(unit: Unit) -> bool:
     """Whether a unit may be taken as the definition of a name it binds (not usage code that binds a loop var)."""
     if unit.kind not in BINDING_KINDS or unit.stub:
         return False
-    if unit.kind == "other":
-        return not reads_input(unit.node) and not any(
-            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
-            for n in ast.walk(unit.node))
-    return True
+    return unit.kind != "other" or _quiet(unit.node)
+
+
+def _quiet(node: ast.AST) -> bool:
+    """Neither prints nor reads input."""
+    return not reads_input(node) and not any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print" for n in ast.walk(node))
 
 
 def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bool) -> _Pool:
@@ -168,6 +170,8 @@ def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
                 used.setdefault(dep.block, []).append(
                     f"{'imports' if dep.kind == 'import' else 'defines'} {name} (used by {_label(unit)})")
                 queue.append(dep)
+                if dep.kind == "assign":
+                    queue += _fillers(pool, dep, name)
     for block in {u.block for u in chosen}:  # star imports and setup calls of the blocks taken
         for unit in pool.units:
             if unit.block == block and id(unit) not in seen and (
@@ -176,6 +180,22 @@ def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
                 seen.add(id(unit))
                 chosen.append(unit)
     return chosen, broken
+
+
+def _fillers(pool: _Pool, table: Unit, name: str) -> list[Unit]:
+    """Top-level statements after `table` in its block that fill the object it binds (`memo[i] = ...` in a
+    loop, `PRIMES.append(...)`): a precomputed table is empty without them. Never ones that print or read."""
+    def fills(node: ast.AST) -> bool:
+        for n in ast.walk(node):
+            target = n.value if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store) \
+                else n.func.value if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) else None
+            if isinstance(target, ast.Name) and target.id == name:
+                return True
+        return False
+
+    return [u for u in pool.units if u.block == table.block and u.pos > table.pos
+            and u.kind in ("assign", "other", "usage") and not isinstance(u.node, ast.Assert)
+            and _quiet(u.node) and fills(u.node)]
 
 
 def _label(unit: Unit) -> str:

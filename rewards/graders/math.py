@@ -17,8 +17,17 @@ from pydantic import Field
 from rewards.graders.base import PooledGrader, SpecBase
 from rewards.mathgrade.compare import Tolerance, approximately_equal, equal, stage_of
 from rewards.mathgrade.expr import ParseError, TooLarge
-from rewards.mathgrade.extract import extract_answer
-from rewards.mathgrade.interpret import decimal_comma, final_value, is_approximation, prose_value
+from rewards.mathgrade.extract import Extraction, clean, extract_answer, find_answer
+from rewards.mathgrade.interpret import (
+    decimal_comma,
+    final_value,
+    is_approximation,
+    is_prose,
+    last_statement,
+    named_value,
+    prose_value,
+    relation_ends,
+)
 from rewards.mathgrade.normalize import Normalized, normalize, squash
 from rewards.mathgrade.parse import (
     Choice,
@@ -32,9 +41,13 @@ from rewards.mathgrade.parse import (
     parse_answer,
     parse_choice,
     show,
+    split_top,
 )
 from rewards.types import Sample, Score
 
+_UNMARKED = ("math", "bold", "bare_number", "latex_line")
+_EQUALS = re.compile(r"(?<![<>!=\\])=(?!=)")
+MAX_REFERENCE_ANSWER = 200  # a longer reference is a worked solution, not an answer
 _LONE_LETTER = re.compile(r"\s*\(?[a-j]\)?\s*")  # `c` or `(c)` against a choice reference
 
 
@@ -54,9 +67,9 @@ def reference_text(reference: Any) -> str:
     text = str(reference).replace("\x00", "").strip()
     if "####" in text:  # a GSM8K solution: the answer follows the last ####
         text = text.rpartition("####")[2].strip()
-    if "\\boxed" in text or "\\fbox" in text:
-        found = extract_answer(text, bare_number=False)
-        if found is not None and found.method == "boxed":
+    if "\\boxed" in text or "\\fbox" in text or len(text) > MAX_REFERENCE_ANSWER:
+        found = extract_answer(text, bare_number=False)  # a worked solution: its marked final answer
+        if found is not None and found.method in ("boxed", "marker", "answer_tag"):
             return found.answer
     return text
 
@@ -71,26 +84,31 @@ def parse_reference(text: str) -> tuple[Normalized, Value | None, str | None]:
         return normal, None, str(exc)
 
 
-def read_answer(text: str, gold: Value, marked: bool = True) -> Value:
-    """The value one answer states, read the way the reference's kind asks (see `mathgrade.interpret`).
-
-    `marked`: the answer is not just the last `$...$` of running text, where `$c$` is a variable, not option C.
-    """
-    if isinstance(gold, Choice) and marked:
+def read_answer(text: str, gold: Value) -> Value:
+    """The value one answer states, read the way the reference's kind asks (see `mathgrade.interpret`)."""
+    if isinstance(gold, Choice):
         lone = _LONE_LETTER.fullmatch(text)
         choice = parse_choice(text) or (Choice(text.strip(" ()").upper()) if lone else None)
         if choice is not None:
             return choice
+    if not isinstance(gold, Text) and is_prose(text):
+        text = prose_value(text) or text  # `It takes a total of 3 bolts.` states 3
     if not isinstance(gold, Relation):
         text = final_value(text)
+    elif gold.ops == ("=",):
+        text = relation_ends(text)
     if isinstance(gold, (Num, Sym)):
         text = decimal_comma(text) or text
     value = parse_answer(text)
     if isinstance(value, Text) and not isinstance(gold, Text):
-        stated = prose_value(text)
+        stated = prose_value(text)  # working over several lines, ending in its value
         if stated is not None:
-            value = parse_answer(final_value(stated) if not isinstance(gold, Relation) else stated)
+            value = parse_answer(stated if isinstance(gold, Relation) else final_value(stated))
     return value
+
+
+def _names_values(gold: Value | None) -> bool:
+    return isinstance(gold, Relation) and gold.ops == ("=",) or isinstance(gold, (Seq, Text))
 
 
 def combine_parts(values: list[tuple[bool, Value]], gold: Value, tol: Tolerance) -> tuple[Value | None, str]:
@@ -117,25 +135,36 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
         return False, {"reason": "no reference answer"}
     gold_text = reference_text(sample.reference)
     gold_normal, gold, gold_error = parse_reference(gold_text)
-    gold_squashed = squash(gold_normal.text)
     details: dict[str, Any] = {"reference": gold_text[:300]}
-    found = extract_answer(sample.completion, bare_number=spec.bare_number)
+    text = clean(sample.completion)
+    found = find_answer(text, bare_number=spec.bare_number)
     if found is None:
         return False, {**details, "reason": "no answer found"}
     details.update(answer=found.answer[:300], method=found.method)
+    if isinstance(gold, Choice) and found.method == "math":
+        return False, {**details, "reason": "no option marked as the answer (a letter in running math is a variable)"}
+    if found.method in _UNMARKED and not isinstance(gold, Choice):  # what the last sentence with math states
+        holds_value, stated = last_statement(text)
+        if holds_value and stated is None:
+            return False, {**details, "reason": "no marked answer, and the last sentence states no single value"}
+        if stated is not None:
+            found = Extraction(stated, "last_statement", found.position)
+            details.update(answer=found.answer[:300], method=found.method)
     if not found.answer:
         return False, {**details, "reason": "empty answer"}
-    marked = found.method != "math"
-    if isinstance(gold, Choice) and not marked:
-        return False, {**details, "reason": "no option marked as the answer (a letter in running math is a variable)"}
+    if _names_values(gold) and not split_top(found.answer, _EQUALS)[1]:
+        named = named_value(gold_text)  # `(p,q)=(3,2)` states `(3,2)` to an answer that names nothing
+        if named:
+            gold_normal, gold, gold_error = parse_reference(named)
     normal = normalize(found.answer)
+    gold_squashed = squash(gold_normal.text)
     if gold_squashed and squash(normal.text) == gold_squashed and normal.percent == gold_normal.percent:
         return True, {**details, "stage": "string"}
     if gold is None:
         return False, {**details, "reason": f"reference not parseable: {gold_error}"}
     tol = Tolerance(spec.rel_tol, spec.abs_tol)
     try:
-        readings = [(is_approximation(part), read_answer(part, gold, marked)) for part in found.parts or (found.answer,)]
+        readings = [(is_approximation(part), read_answer(part, gold)) for part in found.parts or (found.answer,)]
     except TooLarge as exc:
         return False, {**details, "reason": f"answer too large to evaluate: {exc}"}
     except ParseError as exc:

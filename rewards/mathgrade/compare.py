@@ -307,6 +307,8 @@ def _unwrap_assignment(value: Value) -> Value:
         lhs = value.parts[0]
         if isinstance(lhs, Sym) and isinstance(lhs.expr, sympy.Symbol):
             return value.parts[1]
+        if isinstance(lhs, Seq) and all(isinstance(v, Sym) and isinstance(v.expr, sympy.Symbol) for v in lhs.items):
+            return value.parts[1]  # `(x, y) = (5, 8)`
     if isinstance(value, Seq):
         return Seq(value.kind, tuple(_unwrap_assignment(item) for item in value.items))
     return value
@@ -316,7 +318,18 @@ def _is_equation(value: Value) -> bool:
     return isinstance(value, Relation) and "=" in value.ops
 
 
+def _distinct(items: tuple[Value, ...], tol: Tolerance) -> tuple[Value, ...]:
+    """Items with repeats left out: a solution listed twice is still one solution."""
+    kept: list[Value] = []
+    for item in items:
+        if not any(equal(item, other, tol) for other in kept):
+            kept.append(item)
+    return tuple(kept)
+
+
 def _unordered_equal(a: tuple[Value, ...], b: tuple[Value, ...], tol: Tolerance) -> bool:
+    if len(a) != len(b):
+        a, b = _distinct(a, tol), _distinct(b, tol)
     if len(a) != len(b):
         return False
     unused = list(b)

@@ -31,7 +31,7 @@ class Extraction:
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _MARKER = re.compile(
-    r"(?i)(?:\banswer\s*(?:\*\*)?\s*:|final\s+answer\s+is|\b(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+|best\s+|closest\s+)?"
+    r"(?i)(?:\banswer[\"']?\s*(?:\*\*)?\s*:|final\s+answer\s+is|\b(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+|best\s+|closest\s+)?"
     r"(?:answer|option|choice)(?:\s*\([^()\n]{1,30}\))?\s+(?:is|was|(?:might|may|could|would|will|should)\s+be)\b"
     r"|####)\s*(?:\*\*)?\s*:?\s*"
 )
@@ -48,13 +48,19 @@ _BOX_JOINER = re.compile(  # also the names of what the next box gives: `r = \bo
 _NEGATION = re.compile(r"(?i)(?:\bnot|n't|\bnever|\brather\s+than|\binstead\s+of)\s*[$(\\\[]*\s*$")
 _PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
 _PLACEHOLDER = re.compile(r"(?i)[\s<>.]*(?:(?:insert\s+)?(?:the\s+|your\s+)?(?:final\s+)?answer(?:\s+here)?)?[\s<>.]*")
+_NEXT_TURN = re.compile(r"\n\s*(?:User|Human|Assistant|Question|Q)\s*:")
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>\n]{0,60}>")  # `<span class="answer">71</span>`
 _TAG = re.compile(r"</?\s*answer\s*>", re.IGNORECASE)
 _LATEX_SPACE = re.compile(r"(?<!\\)\\ ")  # `The\ answer\ is\ (B)` inside math
 _TRAILING_MATH = re.compile(r"\d|\$|\\\(|\\\[")
 _MATH_DELIM = re.compile(r"\\\$|\$\$|\$|\\\[|\\\]|\\\(|\\\)")
 _CLOSERS = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*|\\textbf\{([^{}\n]{1,200})\}")
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+|/\d+)?")  # not `2` in `AZYUK2A`
+_NUMBER = re.compile(  # not the `2` in `AZYUK2A`; `.4`; a decimal comma `2,74`
+    r"(?<![A-Za-z0-9_.])-?(?:\d+(?:,\d{3})*(?:\.\d+)?(?:,\d{1,2}(?![\d,]))?|\.\d+)(?:[eE][-+]?\d+|/\d+)?"
+)
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_WHOLE = re.compile(r"[^\n]{1,80}")  # a completion that is nothing but a short answer
 _PROSE_WORD = re.compile(r"(?<!\\)\b[A-Za-z]{3,}\b")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
@@ -159,9 +165,19 @@ def _unboxed(answer: str) -> str:
     return answer
 
 
+def _inside(spans: list[tuple[int, int, str]], position: int) -> bool:
+    """Whether `position` falls inside one of the math spans (`$\\frac13 \\textbf{m}$` is one answer)."""
+    return any(start < position < end for start, end, _ in spans)
+
+
 def math_spans(text: str) -> list[tuple[int, str]]:
     """(start, content) of each `$..$`, `$$..$$`, `\\(..\\)`, `\\[..\\]` span, in one pass."""
     return [(start, content) for start, _, content in _spans(text)]
+
+
+def span_bounds(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of each math span, in order."""
+    return _spans(text)
 
 
 def _spans(text: str) -> list[tuple[int, int, str]]:
@@ -214,22 +230,39 @@ def _markers(text: str, boxes: _Boxes) -> list[Extraction]:
 
 
 def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
+    """The last `<answer>` tag: closed, or left open where the model then starts another turn (`\\nUser:`)."""
     close = text.rfind("</answer>")
-    if close < 0:
-        return []
-    start = text.rfind("<answer>", 0, close)
-    if start < 0 or boxes.covers(start):
-        return []
-    content = text[start + len("<answer>") : close]
-    if _PLACEHOLDER.fullmatch(content):
-        return []  # the prompt's template (`<answer> answer here </answer>`) states nothing
-    return [Extraction(content, "answer_tag", start)]
+    opened = text.rfind("<answer>")
+    if opened > close:  # an open tag after the last closed one
+        turn = _NEXT_TURN.search(text, opened)
+        if turn is None:
+            return []  # cut off inside the tag: no answer yet
+        start, content = opened, text[opened + len("<answer>") : turn.start()]
+    else:
+        start = text.rfind("<answer>", 0, close)
+        if close < 0 or start < 0:
+            return []
+        content = text[start + len("<answer>") : close]
+    if boxes.covers(start) or _PLACEHOLDER.fullmatch(content):
+        return []  # inside a box, or the prompt's template (`<answer> answer here </answer>`): states nothing
+    return [Extraction(_HTML_TAG.sub(" ", content), "answer_tag", start)]
 
 
 def _last_line_answer(text: str) -> list[Extraction]:
     """GSM8K few-shot style: the completion ends with a short line `A: 18`."""
     match = _LAST_LINE_A.search(text.rstrip())
     return [Extraction(match.group(1).strip("*_ ").rstrip("."), "marker", match.start(1))] if match else []
+
+
+def _whole(text: str) -> list[Extraction]:
+    """A completion that is only an answer (`1 000`, `$E$`, `\\frac{10}{9}`): short, one line, no prose."""
+    stripped = text.strip().strip("*_ ")
+    spans = _spans(stripped)
+    if len(spans) == 1 and spans[0][0] == 0 and spans[0][1] == len(stripped) and len(stripped) <= 300:
+        return [Extraction(spans[0][2], "whole", 0)]  # `$odd$`, `$$\\text{a regular hexagon}$$`
+    if not _WHOLE.fullmatch(stripped) or _WORD.search(re.sub(r"\\[a-zA-Z]+", " ", stripped)):
+        return []
+    return [Extraction(stripped, "whole", 0)]
 
 
 def _latex_line(text: str) -> list[Extraction]:
@@ -245,10 +278,19 @@ def _looks_like_answer(text: str) -> bool:
     return bool(stripped) and not stripped.endswith(":") and len(stripped) <= 100
 
 
+def clean(completion: str) -> str:
+    """The text answers are looked for in: the tail of a giant completion, special tokens and LaTeX `\\ ` gone."""
+    text = _SPECIAL_TOKEN.sub("\n", completion[-MAX_SCAN_CHARS:].replace("\x00", ""))
+    return _LATEX_SPACE.sub(" ", text)
+
+
 def extract_answer(completion: str, bare_number: bool = True) -> Extraction | None:
     """The final answer of a completion, or None when it gives none."""
-    text = _SPECIAL_TOKEN.sub("\n", completion[-MAX_SCAN_CHARS:].replace("\x00", ""))
-    text = _LATEX_SPACE.sub(" ", text)
+    return find_answer(clean(completion), bare_number)
+
+
+def find_answer(text: str, bare_number: bool = True) -> Extraction | None:
+    """The final answer in a `clean`ed text, or None."""
     boxes = _boxes(text)
     explicit = _answer_tags(text, boxes) + _markers(text, boxes)
     if boxes.found:
@@ -262,13 +304,14 @@ def extract_answer(completion: str, bare_number: bool = True) -> Extraction | No
         return None  # every box was negated
     if text.count("```") % 2:
         return None  # cut off inside a code block, before any marked answer: earlier values are no answer
-    last_line = _last_line_answer(text)
-    if last_line:
-        return _bounded(last_line[0])
-    implicit = [Extraction(c, "math", p) for p, c in math_spans(text) if c.strip()]
+    whole = _whole(text) or _last_line_answer(text)
+    if whole:
+        return _bounded(whole[0])
+    spans = _spans(text)
+    implicit = [Extraction(c, "math", start) for start, _, c in spans if c.strip()]
     implicit += [Extraction(m.group(1) or m.group(2), "bold", m.start()) for m in _BOLD.finditer(text)
-                 if _looks_like_answer(m.group(1) or m.group(2))]
-    implicit += _latex_line(text)
+                 if _looks_like_answer(m.group(1) or m.group(2)) and not _inside(spans, m.start())]
+    implicit = implicit or _latex_line(text)
     if implicit:
         return _bounded(max(implicit, key=lambda e: e.position))
     if bare_number:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 
-from rewards.mathgrade.normalize import normalize, unwrap_commands
+from rewards.mathgrade.expr import FUNCTIONS
+from rewards.mathgrade.extract import span_bounds
+from rewards.mathgrade.normalize import normalize, unwrap_commands, unwrap_math
 from rewards.mathgrade.parse import split_top
 
 _CHAIN = re.compile(r"\\approx|≈|\\simeq|(?<![<>!=\\])=(?!=)")
 _SEPARATORS = re.compile(r",|;|\\quad|\\qquad|\b(?:and|or)\b")
 _APPROX = re.compile(r"^\s*(?:\\approx|≈|\\simeq)\s*")
-_TOKEN_EDGE = ".,;:!?\"'()"
+_TOKEN_EDGE = ".,;:!?\"'()*"
 _PROSE_LETTERS = re.compile(r"^[A-Za-z][A-Za-z'’-]*$")
 _MATHY = re.compile(r"\d|\\[a-zA-Z]+|^[-+*/^=<>×·]$|^[b-zB-HJ-Z]$")
 _NUMBER_WORDS = {
@@ -23,11 +25,19 @@ _NUMBER_WORDS = {
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
         "sixteen seventeen eighteen nineteen twenty".split())
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-_MATH_DELIMITERS = re.compile(r"\\[()\[\]]|\$")
 _STATING = {  # words after which a sentence's last value is what it states
     "is", "are", "was", "were", "be", "equals", "equal", "get", "gives", "obtain", "∴", "therefore", "thus", "so",
     "hence",
 }
+_ITEM_SEPARATOR = re.compile(r",|;")
+_SUBSCRIPT = re.compile(r"_\{[^{}]*\}|_\w")
+_NAME_COMMAND = re.compile(r"\\(?:frac|dfrac|left|right|overline|angle|text|mathrm|operatorname|vec|mathbf)\b")
+_NAME_CHARS = re.compile(r"[A-Za-z\s{}()|:,\\]+")
+_PROSE_WORD = re.compile(r"[A-Za-z]{3,}")
+MATH_WORDS = {*FUNCTIONS, "sqrt", "pi", "infty", "infinity", "inf", "mod", "gcd", "lcm"}  # words that are math
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
+_OPERATORS = {"+", "-", "=", "*", "×", "/", "·", "\\times", "\\cdot", "\\div"}
+_HAS_VALUE = re.compile(r"\d|\\(?:frac|sqrt|pi)")
 _NEGATIONS = {"not", "never", "isn't", "isn’t", "no", "nor", "except"}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
@@ -45,7 +55,7 @@ def final_value(text: str) -> str:
     With `\\approx` in the chain, the last exact side wins when it is a constant (`\\frac{1}{3} \\approx 0.333`
     -> `\\frac{1}{3}`), else what follows (`x \\approx 11` -> `11`). A list (`x = 1, y = 2`) is left whole.
     """
-    text = unwrap_commands(_APPROX.sub("", text))  # `x = 1 \text{ or } x = 2` is a list
+    text = unwrap_commands(_APPROX.sub("", unwrap_math(text)))  # `x = 1 \text{ or } x = 2` is a list
     pieces, seps = split_top(text, _CHAIN)
     if not seps or split_top(text, _SEPARATORS)[1]:
         return text
@@ -57,6 +67,39 @@ def final_value(text: str) -> str:
     return pieces[-1].strip() or text
 
 
+def named_value(text: str) -> str | None:
+    """A reference that names what it gives, `(p,q,r)=(3,2,7)`, `V_1:V_2=11:21`, `|AB|=1`, `AB=4, CD=5`: its
+    values (`(3,2,7)`, `11:21`, `1`, `4, 5`), or None when a left side is more than a name (`x^2+y^2=25`)."""
+    items, seps = split_top(text, _ITEM_SEPARATOR)
+    values = []
+    for item in items:
+        pieces, chain = split_top(item, _CHAIN)
+        if chain != ["="] or not _is_name(pieces[0]):
+            return None
+        values.append(pieces[1].strip())
+    return ", ".join(values)
+
+
+def _is_name(text: str) -> bool:
+    """Letters naming a quantity (`p`, `(p,q)`, `f(x)`, `|AB|`, `V_{1}:V_{2}`, `\\frac{NO}{BO}`), nothing computed."""
+    bare = _SUBSCRIPT.sub("", _NAME_COMMAND.sub(" ", text)).strip()
+    return bool(bare) and _NAME_CHARS.fullmatch(bare) is not None and any(ch.isalpha() for ch in bare)
+
+
+def relation_ends(text: str) -> str:
+    """An equation chain against an equation reference is its two ends: `x = 5+5+1 = 11` -> `x = 11`."""
+    pieces, seps = split_top(_APPROX.sub("", text), _CHAIN)
+    if len(seps) < 2 or split_top(text, _SEPARATORS)[1]:
+        return text
+    return f"{pieces[0].strip()} = {final_value('='.join(pieces[1:]))}"
+
+
+def is_prose(text: str) -> bool:
+    """Whether an answer holds words beyond units and LaTeX commands (then it is read as a sentence)."""
+    words = _PROSE_WORD.findall(_COMMAND.sub(" ", normalize(text).text))
+    return any(word.lower() not in MATH_WORDS for word in words)
+
+
 def prose_value(text: str) -> str | None:
     """The one value a sentence states (`Hillary has 7 nickels.` -> `7`, `12\\pi inches per second` -> `12\\pi`).
 
@@ -66,7 +109,7 @@ def prose_value(text: str) -> str | None:
     """
     value = _one_run(text)
     if value is None:
-        sentences = [s for s in _SENTENCE_BREAK.split(text.strip()) if s.strip()]
+        sentences = [s for s in _sentences(text.strip()) if s.strip()]
         if len(sentences) > 1:
             value = _one_run(sentences[-1])
     return value
@@ -75,17 +118,18 @@ def prose_value(text: str) -> str | None:
 def _one_run(text: str) -> str | None:
     runs: list[list[str]] = []
     last_lead, words_after = "", 0
-    for line in _MATH_DELIMITERS.sub(" ", text).splitlines():
+    for line in _pieces(text):
         runs.append([])
         lead = ""
-        for token in normalize(line).text.split():
-            bare = token.strip(_TOKEN_EDGE)
-            if bare and _MATHY.search(bare) and not _PROSE_LETTERS.match(bare) or bare in ("+", "-", "="):
+        for token, is_span in line:
+            bare = token if is_span else token.strip(_TOKEN_EDGE)
+            mathy = bare and _MATHY.search(bare) and not _PROSE_LETTERS.match(bare) or bare.lower() in MATH_WORDS
+            if is_span or token in _OPERATORS or mathy:
                 if not runs[-1]:
                     last_lead, words_after = lead, 0
                     if lead in _NEGATIONS:
                         runs[-1].append("\\not")  # `is not 5` states no value: the run can never count
-                runs[-1].append(bare if token[-1:] in _TOKEN_EDGE and token[:1] not in "(" else token)
+                runs[-1].append(token if is_span else token.rstrip(".;:?\"'"))
             else:
                 lead = bare.lower()
                 words_after += 1
@@ -95,12 +139,63 @@ def _one_run(text: str) -> str | None:
     runs = [run for run in runs if run[:1] != ["\\not"] and any(ch.isdigit() or ch == "\\" for ch in "".join(run))]
     if negated and len(runs) == 1 and last_lead in _NEGATIONS:
         return None
-    if len(runs) == 1 or runs and last_lead in _STATING and words_after <= 3:
-        return " ".join(runs[-1])  # one value, or a sentence that ends stating one: `... the root of 3600 is 60.`
+    # a sentence's last value counts when a stating word leads to it or it ends a computation (`72 * 3 = 216`)
+    states = bool(runs) and (last_lead in _STATING or any("=" in token for token in runs[-1]))
+    if len(runs) == 1 or states and words_after <= 5:
+        return _balanced(" ".join(runs[-1]))  # one value, or a sentence that ends stating one: `... is 60.`
+    computed = [run for run in runs if any("=" in token for token in run)]
+    if len(computed) == 1:
+        return _balanced(" ".join(computed[0]))  # the one computation among given quantities: `$2.5 * 30 = $75`
     if runs:
         return None
-    numbers = _number_phrases(text.split())
+    numbers = _number_phrases(normalize(text).text.split())
     return numbers[0] if len(numbers) == 1 else None
+
+
+def _balanced(run: str) -> str:
+    """A run with brackets it does not pair dropped from its ends (`16}` from `{"answer": 16}`, `(15 * 12 = 180`),
+    and a pair around all of it that is only grouping: `(15 * 12 = 180)` -> `15 * 12 = 180`."""
+    run = run.strip(" *\"',")
+    for opener, closer in ("{}", "()", "[]"):
+        while run.endswith(closer) and run.count(closer) > run.count(opener):
+            run = run[:-1].rstrip()
+        while run.startswith(opener) and run.count(opener) > run.count(closer):
+            run = run[1:].lstrip()
+    if run[:1] == "(" and run[-1:] == ")" and not split_top(run[1:-1], _SEPARATORS)[1]:
+        inner = run[1:-1]
+        if split_top(inner, _CHAIN)[1]:
+            return inner
+    return run
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences and lines, never split inside a math span (a displayed matrix is one sentence)."""
+    spans = span_bounds(text)
+    pieces, last = [], 0
+    for match in _SENTENCE_BREAK.finditer(text):
+        if not any(start < match.start() < end for start, end, _ in spans):
+            pieces.append(text[last : match.start()])
+            last = match.end()
+    return [*pieces, text[last:]]
+
+
+def _pieces(text: str) -> list[list[tuple[str, bool]]]:
+    """Lines of (token, is a whole math span): `$19, 46, and 82$` stays one token, prose splits into words."""
+    lines: list[list[tuple[str, bool]]] = [[]]
+    last = 0
+    for start, end, content in span_bounds(text):
+        _words(text[last:start], lines)
+        lines[-1].append((normalize(content).text, True))
+        last = end
+    _words(text[last:], lines)
+    return lines
+
+
+def _words(text: str, lines: list[list[tuple[str, bool]]]) -> None:
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            lines.append([])
+        lines[-1].extend((token, False) for token in normalize(line).text.split() if token)
 
 
 def _number_phrases(tokens: list[str]) -> list[str]:
@@ -127,6 +222,15 @@ def _number_phrases(tokens: list[str]) -> list[str]:
             continue
         in_number = True
     return found
+
+
+def last_statement(text: str) -> tuple[bool, str | None]:
+    """For completions that mark no answer: whether any sentence holds math, and the value that the last such
+    sentence states (`Since $x = 5$, the total is 12.` -> 12), or None when it states no single one."""
+    for sentence in reversed(_sentences(text.strip()[-4000:])):
+        if _HAS_VALUE.search(sentence):
+            return True, prose_value(sentence)
+    return False, None
 
 
 def number_word(token: str) -> str | None:

@@ -9,7 +9,7 @@ from rewards.mathgrade.extract import brace_pairs
 
 _WRAPPER = re.compile(
     r"\\(?:boxed|fbox|text|textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|mbox|hbox"
-    r"|emph)\s*\{"
+    r"|emph|bf)\s*\{"
 )
 _THOUSANDS = re.compile(r"(?<=\d)\s*(?:,\\!|\{,\})\s*(?=\d{3}(?!\d))")  # MATH's `10,\!080`, `50{,}625`
 _BASE = re.compile(r"(?<=\w)_\{(\w+)\}")  # `4210_{5}` -> `4210_5`
@@ -17,12 +17,19 @@ _BASE_DIGITS = re.compile(r"^(\d+)_\d{1,2}$")  # a numeral in base b is its digi
 _EMPTY_SET = re.compile(r"\\varnothing\b|\\emptyset\b|∅|^\\\{\s*\\\}$")
 _LT_GT = {"\\lt": "<", "\\gt": ">", "\\leqslant": "\\le", "\\geqslant": "\\ge"}
 _LT_GT_RE = re.compile(r"\\(?:lt|gt|leqslant|geqslant)(?![a-zA-Z])")
+_DOUBLED_BACKSLASH = re.compile(  # `\\\\frac` escaped twice on its way through JSON is `\\frac`, not a line break
+    r"\\\\(?=(?:d?frac|sqrt|leq?|geq?|neq?|boxed|left|right|cdot|times|pi|infty|text|mathrm|in|cup|cap|pm)\b|[()])"
+)
 _SPACING = re.compile(
-    r"\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle)\b|(?<!\\)\\[,;:! ]|\\q?quad\b|~|\\limits\b"
+    r"\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle)\b|(?<!\\)\\[,;:! ]|\\q?quad|~|\\limits\b"
 )
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b|\s*\bdegrees?\b")
 _PERCENT = re.compile(r"\\?%|\s*\bpercent\b")
-_CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\\euro\b|\\pounds\b")
+_CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\\euro\b|\\pounds\b|\\textdollar\b")
+_DIGIT_GAP = re.compile(r"(?<=\d)\s+(?=\d)")
+_SPACE_THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3})((?:[ \u2009\u202f]\d{3})+)(?![\d.])")  # `1 000 000`
+# words in `\text{}` after a number are its unit, whatever the word: `428\text{ square centimeters}`, `16\text{ daps}`
+_TEXT_UNIT = re.compile(r"(?<=[\d}])\s*\\(?:text|mbox|mathrm|textrm)\s*\{\s*[A-Za-z][A-Za-z .'-]{0,40}\}\s*\.?\s*$")
 _UNIT_WORDS = (
     r"cm|mm|km|m|meters?|metres?|inches|inch|in|feet|foot|ft|yards?|yd|miles?|mi|units?|sq|square|cubic"
     r"|hours?|hrs?|h|minutes?|mins?|seconds?|secs?|s|days?|weeks?|months?|years?|mph|kph|kg|g|grams?"
@@ -62,6 +69,17 @@ def plain_unicode(text: str) -> str:
     return _UNICODE.sub(lambda m: _SYMBOLS[m.group(0)], text)
 
 
+def unwrap_math(text: str) -> str:
+    """`$x$`, `\\[ x \\]`, `\\( x \\)` -> `x` (up to three layers)."""
+    text = text.strip()
+    for _ in range(3):
+        wrapped = _MATH_WRAP.match(text)
+        if wrapped is None:
+            break
+        text = wrapped.group(1).strip()
+    return text
+
+
 def unwrap_commands(text: str) -> str:
     """`\\text{cm}` -> ` cm`, `\\boxed{x}` -> `x`: drop the wrapper command, keep its content."""
     for _ in range(8):  # wrappers nest only a few deep in real answers
@@ -79,14 +97,10 @@ def unwrap_commands(text: str) -> str:
 
 def normalize(answer: str) -> Normalized:
     """Canonical text of an answer, plus whether it carried a percent or degree sign."""
-    text = plain_unicode(answer.replace("\x00", "")).strip()
-    for _ in range(3):
-        wrapped = _MATH_WRAP.match(text)
-        if wrapped is None:
-            break
-        text = wrapped.group(1).strip()
-    text = unwrap_commands(text)
+    text = unwrap_math(_DOUBLED_BACKSLASH.sub(r"\\", plain_unicode(answer.replace("\x00", "")).strip()))
+    text = unwrap_commands(_TEXT_UNIT.sub("", text))
     text = _THOUSANDS.sub("", text)
+    text = _SPACE_THOUSANDS.sub(lambda m: m.group(1) + re.sub(r"\D", "", m.group(2)), text)
     text = _SPACING.sub(" ", text)
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", "")
     text = _BASE_DIGITS.sub(r"\1", _BASE.sub(r"_\1", text))
@@ -104,5 +118,5 @@ def normalize(answer: str) -> Normalized:
 
 
 def squash(text: str) -> str:
-    """Whitespace-free form used by the cheapest comparison stage."""
-    return "".join(text.split())
+    """Whitespace-free form used by the cheapest comparison stage; digits apart stay apart (`3 5` is not 35)."""
+    return "".join(_DIGIT_GAP.sub("_", text).split())

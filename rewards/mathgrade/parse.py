@@ -102,7 +102,7 @@ _ANOTHER_CHOICE = re.compile(r"\(\s*[A-Ja-j]\s*\)|(?i:option|choice)\s+[A-Ja-j]\
 _MATRIX = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
 _MEMBER = re.compile(r"^[a-zA-Z]\s*\\in\s*")
 _EQ_PREFIX = re.compile(r"^([a-zA-Z](?:_\{?\w+\}?)?)\s*=(?!=)")
-_WORD_SEP = re.compile(r"\s*,?\s*\b(?:or|and)\b\s*|,")
+_WORD_SEP = re.compile(r"\s*,?\s*\b(?:or|and)\b\s*|,|;")
 _COMMA = re.compile(r",|;")
 _CUP = re.compile(r"\\cup|∪")
 _PM = re.compile(r"\\pm|\\mp|±")
@@ -222,6 +222,8 @@ def _bracketed(text: str, depth: int) -> Value | None:
     if text.startswith("\\{") and text.endswith("\\}"):
         inner = text[2:-2].strip()
         return Seq("set", _items(inner, depth) if inner else ())
+    if text[:1] == "{" and _closing_index(text) == len(text) - 1 and len(split_top(text[1:-1], _COMMA)[0]) > 1:
+        return Seq("set", _items(text[1:-1].strip(), depth))  # `{1, 2, 3}`: a set whose backslashes were lost
     if not text or text[0] not in "([" or text[-1] not in ")]" or _closing_index(text) != len(text) - 1:
         return None
     inner = text[1:-1].strip()

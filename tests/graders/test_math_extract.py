@@ -30,7 +30,7 @@ from rewards.mathgrade.extract import MAX_ANSWER_CHARS, brace_pairs, extract_ans
     ("thus $$12$$", "12", "math"),
     ("The total is **73**", "73", "bold"),
     ("**Step 1:** add\nThe total is **73**.", "73", "bold"),
-    ("**$73$**", "73", "math"),
+    ("**$73$**", "73", "whole"),
     ("there are 3 apples and 5 pears, 8 in all", "8", "bare_number"),
     ("it costs 1,234 dollars", "1,234", "bare_number"),
     ("-3.5 it is", "-3.5", "bare_number"),

@@ -75,7 +75,8 @@ async def _grader(service: RewardService, grader: str | dict[str, Any]) -> Grade
     except (UnknownGrader, GraderBuildError) as exc:
         raise unprocessable(str(exc), ("body", "grader")) from exc
     except InvalidGrader as exc:
-        raise HTTPException(422, validation_errors(exc.errors, ("body", "grader"))) from exc
+        errors = validation_errors(exc.errors, ("body", "grader"))
+        raise HTTPException(422, [{**e, "msg": f"invalid grader spec: {e['msg']}"} for e in errors]) from exc
     except ForbiddenResource as exc:
         raise HTTPException(403, str(exc)) from exc
 

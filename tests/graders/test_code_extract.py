@@ -401,3 +401,8 @@ def test_a_precomputed_table_comes_with_the_statements_that_fill_it():
     code = auto(completion).code
     assert "SQUARES[i] = i * i" in code and "PRIMES.append(2)" in code
     assert "print" not in code and "assert" not in code
+
+
+def test_a_setup_call_comes_with_its_import():
+    completion = "```python\nimport sys\nsys.setrecursionlimit(10000)\n\ndef add(xs):\n    return sum(xs)\n```"
+    assert auto(completion).code == "import sys\nsys.setrecursionlimit(10000)\n\ndef add(xs):\n    return sum(xs)\n"

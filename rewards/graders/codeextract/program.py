@@ -153,7 +153,13 @@ def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
     seen: set[int] = set()
     broken: list[str] = []
     queue = list(roots)
-    while queue:
+    extras_added = False
+    while queue or not extras_added:
+        if not queue:  # then the star imports and setup calls of the blocks taken, with what they need
+            extras_added = True
+            queue = [u for u in pool.units if u.block in {c.block for c in chosen} and id(u) not in seen and (
+                u.kind == "setup" or isinstance(u.node, ast.ImportFrom) and any(a.name == "*" for a in u.node.names))]
+            continue
         unit = queue.pop(0)
         if id(unit) in seen:
             continue
@@ -172,13 +178,6 @@ def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
                 queue.append(dep)
                 if dep.kind == "assign":
                     queue += _fillers(pool, dep, name)
-    for block in {u.block for u in chosen}:  # star imports and setup calls of the blocks taken
-        for unit in pool.units:
-            if unit.block == block and id(unit) not in seen and (
-                    unit.kind == "setup" or isinstance(unit.node, ast.ImportFrom)
-                    and any(a.name == "*" for a in unit.node.names)):
-                seen.add(id(unit))
-                chosen.append(unit)
     return chosen, broken
 
 

@@ -1,28 +1,35 @@
 """Equalities a reasoning step claims (`8 + 2 = 10`, chains like `42 = 6 \\cdot 7 = 43`), checked exactly.
 
 Reading. Steps are normalised first: `$`/`\\(`/`\\[` delimiters and currency signs go, `==` is `=`,
-`6 x 7` / `6 × 7` / `3 times 4` are products, `1,000` / `1{,}000` / `1\\,000` are 1000, `20\\%` is
-20/100, `1\\frac{1}{2}` is the mixed number 3/2, `30^\\circ` is 30 degrees, `\\text{...}` is plain text,
-and a word right after a number (`5 cm`, `8 apples`) is a unit. Runs of math (numbers, operators,
+an en dash is a minus, `6 x 7` / `6 × 7` / `3 times 4` are products, `1,000` / `1{,}000` / `1\\,000` /
+`1 000` are 1000, `1\\frac{1}{2}` is the mixed number 3/2, `\\text{...}` is plain text, and a word right
+after a number (`5 cm`, `8 apples`, `30^\\circ`) is a unit. Runs of math (numbers, operators,
 brackets, LaTeX arithmetic and function commands such as `\\cos`, `\\sqrt`, `\\binom`, lone letters)
-are cut at every `=`; a side that text cuts through (`20% of 50 = 10` read as `50 = 10`, `= 5
-squared`) is dropped rather than guessed. A claim whose sides carry different units (`2 hours = 120
-minutes`) is a conversion, not checked.
+are cut at every `=`. A side that text cuts through is dropped rather than guessed: `a third of 60
+= 20`, `= 5 to the power 2`, `thirty - 12 = 18`, `+ 2 x 60 = 210`, a bare quantity named by prose
+(`she drank 1.5 cups = 4 * 1.5`), clock times (`5:00 - 1:00`). A chain whose sides carry different
+units converts between them (`2 hours = 120 minutes`) and is not checked; a unit that prose follows
+ends the chain.
 
 Judging. Parsing goes through `rewards.mathgrade.expr` (no eval, size-checked numbers). A claim is
-decidable when it is closed (no variables; `e` written as a variable, as in `3p + e = 124`, makes it
-open) or an identity for every value of its variables; `x = 5` is an equation to solve. A closed
-claim holds when both sides agree to 40 significant digits; a side written as a decimal (`1.414`)
-against a side that is computed (`\\sqrt{2}`) holds when the decimal is the computed value rounded
-or truncated to the digits written (`\\sqrt{2} = 1.414`, `2/3 = 0.666` and `0.667`; not `\\pi = 3.15`).
-Trigonometric functions of a number without `\\pi` or a degree mark are read in radians or degrees,
-whichever makes the claim hold (`\\sin(30) = 0.5`).
+decidable when it is closed (no variables; `e` written as a variable, as in `3p + e = 124`, or a
+lone letter on one side, makes it open) or an identity for every value of its variables; `x = 5` is
+an equation to solve. A closed claim holds when both sides agree to 40 significant digits; a side
+written as a decimal (`1.414`) against a side that is computed (`\\sqrt{2}`) holds when the decimal is
+the computed value rounded (either way at a tie) or truncated to the digits written (`\\sqrt{2} =
+1.414`, `2/3 = 0.666` and `0.667`; not `\\pi = 3.15`, `\\sqrt{2} = 1`), or a double printed in full
+(`5/3 = 1.6666666666666665`). Two plain numbers compare exactly (`0.3 = 0.33` is false). Where
+notation has two readings, a claim holds if either does: a percent sign is /100 or a label (`20% of
+50 = 10`, `27 / 300 x 100 = 9%`); a trigonometric function of a number without `\\pi` or a degree
+mark is in radians or degrees (`\\sin(30) = 0.5`). Degrees beside a trigonometric function or `\\pi`
+are converted to radians (`\\sin 30^\\circ = 1/2`), elsewhere they are a unit.
 
 Counting. A claim counts as work only when it is not trivial and is tied to the problem: trivial
 means it still holds with some number in it replaced by anything (`1 = 1.0`, `1 + 0 = 1`, `8 \\cdot 1
-= 8`, `0 \\cdot 5 = 0`, `a = a + 0`); tied means it computes with a number of the problem (the
-prompt; digits or number words) or of an earlier counted claim: `1 + 1 = 2` is not tied to a problem
-about 2 apples, `8 + 2 = 10` is. Claims repeated from earlier count once.
+= 8`, `0 \\cdot 5 = 0`, `5 - 5 = 0`) or its sides are the same expression once written out (`a = a +
+0`, `2x + 3x = 5x`); tied means it computes with a number of the problem (the prompt; digits or
+number words) or of an earlier counted claim: `1 + 1 = 2` is not tied to a problem about 2 apples,
+`8 + 2 = 10` is. Claims repeated from earlier count once.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ _FUNCTIONS = "arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|exp|ln
 _COMMANDS = rf"d?frac|tfrac|d?binom|tbinom|cdot|times|div|sqrt|left|right|pi|{_FUNCTIONS}"
 _MATH_RUN = re.compile(
     rf"(?:\\(?:{_COMMANDS})(?![a-zA-Z])|(?<![A-Za-z\\])(?:{_FUNCTIONS}|sqrt|pi)(?![A-Za-z])"
-    r"|\uE000[a-z]+\uE001|\uE002|[0-9+\-*/^(){}\[\]|!_=\s]|\.(?!\s|$)|(?<![A-Za-z\\])[a-zA-Z](?![A-Za-z])(?!\s+[A-Za-z]{2}))+"
+    r"|\uE000[a-z]+\uE001|\uE002|[0-9+\-*/^(){}\[\]|!_=\s]|\.(?!\s|$)|(?<![A-Za-z\\'’])[a-zA-Z](?![A-Za-z])(?!\s+[A-Za-z]{2}))+"
 )
 _UNICODE = str.maketrans({"×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "−": "-", "–": "-", "π": "\\pi ", "°": "^\\circ", "²": "^2", "³": "^3"})
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\.?\d)")
@@ -59,14 +66,15 @@ _FRACTION_WORDS = {"half", "halves", "third", "thirds", "quarter", "quarters", "
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 # words that continue an expression: a run of math next to one of them is cut mid-expression
 _GLUE = {"by", "over", "per", "squared", "cubed", "factorial", "root", "power", "percent", "mod", "choose",
-         "plus", "minus", "times", "divided", "multiplied"}
+         "plus", "minus", "divided", "multiplied"}
 # words after a number that are sentence, not unit
-_NOT_UNITS = _GLUE | set(_FUNCTIONS.split("|")) | {
+_NOT_UNITS = _GLUE | set(_FUNCTIONS.split("|")) | {"times",
     "sqrt", "pi", "is", "are", "was", "and", "or", "so", "then", "to", "the", "a", "an", "as", "at", "in",
     "on", "for", "if", "it", "we", "be", "but", "which", "that", "this", "gives", "get", "equals", "from",
     "with", "into", "than", "less", "more", "left", "right", "cdot", "frac", "dfrac", "tfrac", "text",
 }
-_WORD_AFTER_NUMBER = re.compile(r"(\d)(\s*)([A-Za-z]{2,})\b(\s*\^\s*\{?\d\}?)?")
+_WORD_AFTER_NUMBER = re.compile(
+    r"(\d)(\s*)(?:(?!per\b)([A-Za-z]{2,})(?![\w-]))?(?:\s*(?:/|\bper\b)\s*([A-Za-z]{2,})(?![\w-]))?(\s*\^\s*\{?\d\}?)?")
 # written against the number (`5cm`), only these or longer words are units; `2ab` is a product
 _SHORT_UNITS = {"cm", "mm", "km", "kg", "mg", "ml", "ft", "yd", "mi", "hr", "hrs", "lb", "lbs", "oz", "mph", "min"}
 _DECIMAL = re.compile(r"^-?\d*\.(\d+)$")
@@ -99,10 +107,12 @@ def _sub_all(text: str, rules: list[tuple[str, str]]) -> str:
 def _mark_units(text: str) -> str:
     """`5 cm` -> `5\\uE000cm\\uE001`: a word right after a number is a unit (kept apart from variables)."""
     def unit(match: re.Match[str]) -> str:
-        digit, space, word = match.group(1), match.group(2), match.group(3).lower()
-        if word in _NOT_UNITS or not (space or len(word) > 2 or word in _SHORT_UNITS):
+        digit, space = match.group(1), match.group(2)
+        word, per = (match.group(3) or "").lower(), (match.group(4) or "").lower()
+        if not (word or per) or {word, per} & _NOT_UNITS or (word and not (space or len(word) > 2 or word in _SHORT_UNITS)):
             return match.group()
-        return f"{digit}\uE000{word.removesuffix('s') or word}\uE001"
+        name = (word.removesuffix("s") or word) + (f"per{per.removesuffix('s') or per}" if per else "")
+        return f"{digit}\uE000{name}\uE001"
     return _WORD_AFTER_NUMBER.sub(unit, text)
 
 
@@ -135,6 +145,8 @@ def _cut_before(text: str, start: int) -> bool:
     before = text[:start]
     if before and not text[start].isspace() and (before[-1].isalnum() or before[-1] in "\\^_})]%.':"):
         return True
+    if re.search(r"[-+*/^]\s*(?:[A-Za-z]+\s*){1,3}$", before):
+        return True  # an operator, then prose: `25 classmates + his 1 teacher + 1 = 27`
     words = re.findall(r"[A-Za-z]+|\S", before[-40:].lower())
     if not words or not words[-1].isalpha():
         return False
@@ -177,9 +189,9 @@ def claimed_equalities(text: str) -> list[tuple[str, str]]:
     seen: set[tuple[str, str]] = set()
     for start, end in _segments(text):
         chain = text[start:end]
-        if len(set(_UNIT.findall(chain))) > 1:
-            continue  # a chain through different units converts between them: `40 nickels = 40 x 5 = 200 cents`
         sides = [_clean(s) for s in chain.split("=")]
+        if len(set(_UNIT.findall(chain))) > 1 and len({_unit_of(s) for s in sides if _BARE.match(s)}) > 1:
+            continue  # quantities in different units: a conversion (`40 nickels = 40 x 5 = 200 cents`)
         after_word = re.search(r"[A-Za-z]\s*$", text[:start]) is not None
         if _cut_before(text, start) or re.match(r"[+*/^]", sides[0]) or (
                 after_word and (_BARE.match(sides[0]) or sides[0].startswith("-"))):
@@ -195,9 +207,15 @@ def claimed_equalities(text: str) -> list[tuple[str, str]]:
     return pairs[:MAX_CLAIMS]
 
 
+def _unit_of(side: str) -> str:
+    found = _UNIT.findall(side)
+    return found[0] if found else ""
+
+
 def _without_units(lhs: str, rhs: str) -> tuple[str, str] | None:
-    """Both sides without their unit marks, or None when they carry different units (a conversion)."""
-    if len(set(_UNIT.findall(lhs + rhs))) > 1:
+    """Both sides without their unit marks, or None when both are quantities in different units
+    (`2 hours = 120 minutes`, `1 hour = 60`); units inside a computation (`6/hour * 2 hours = 12`) go."""
+    if _BARE.match(lhs) and _BARE.match(rhs) and _unit_of(lhs) != _unit_of(rhs):
         return None
     return _UNIT.sub(" ", lhs).strip(), _UNIT.sub(" ", rhs).strip()
 
@@ -227,12 +245,13 @@ def _as_written(value: sympy.Expr, literal: str) -> bool:
     if not match or exact is None:
         return False
     written, unit = Decimal(literal.replace(" ", "")), Decimal(1).scaleb(-len(match.group(1)))
-    if len(literal.strip("-0. ")) >= 12:  # a double printed in full: `5/3 = 1.6666666666666665`
-        return abs(exact - written) <= Decimal("1e-12") * abs(exact)
     try:
-        return any(exact.quantize(unit, rounding=how) == written for how in (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN))
+        if any(exact.quantize(unit, rounding=how) == written for how in (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN)):
+            return True
     except InvalidOperation:  # more digits than the context holds: no decimal written that way
         return False
+    # a double printed in full (`5/3 = 1.6666666666666665`): right to a double's precision
+    return len(literal.strip("-0. ")) >= 15 and abs(exact - written) <= Decimal("2.5e-16") * abs(exact)
 
 
 def _numerically_zero(diff: sympy.Expr, scale: sympy.Expr) -> bool | None:

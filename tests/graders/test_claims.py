@@ -71,6 +71,33 @@ PRM_STYLE = [
     ("# Answer\n\n7200", []),
 ]
 
+# steps in the style of GSM8K solutions (human and model), each a sibling found by running the checker on them
+GSM_STYLE = [
+    ("So the team lost 31 – 9 = 22 games.", [True]),  # an en dash as minus
+    ("Since a quarter is 25 cents, 12 quarters is 12 x 25 = 300 cents.", [True]),
+    ("A quarter is 25 cents, so 12 quarters = 12 x 25 = 300 cents.", []),  # a chain through units: a conversion
+    ("Each box holds 3 dozen, so she needs 48/12 = 4 dozen eggs.", [True]),
+    ("Each hour it changed: -24/4 = -6 degrees.", [True]),  # degrees of temperature, no trig
+    ("The markup is 27 / 300 x 100 = 9%", [True]), ("25% of 80 students = 20 students.", [True]),
+    ("6 children drank 2.5 cups = 6 * 2.5 = 15 cups", [True]),  # `drank 2.5 cups` names a quantity
+    ("They ate a total of 4 + 5 + 6 = 15 slices.", [True]), ("It now costs $330 because 220 x 1.5 = 330", [True]),
+    ("She collected 70 liters of rain + 3 x 20 liters = 130 liters.", []),  # `+ 3 x 20` is cut from its start
+    ("There were forty - 15 - 5 = 20 sunny days.", []), ("The show ran from 7:00 - 2:00 = 5 hours", []),
+    ("The fee is $240 000 x 5/100 = $12 000.", [True]), ("So he has $45 - $30 = $150 left.", [False]),
+    ("That is 5/3 = 1.6666666666666665 pies each.", [True]), ("That is 7/3 = 2.3333333333333355 pies each.", [False]),
+    ("They eat 8*6=48 apples a week", [True]), ("He earns $9.00 per hour - $4.00 per 2 shirts = $5.00", []),
+    ("She works 40 weeks/year * 30 hours/week = 1200 hours/year.", [True]),  # units inside a computation go
+    ("She is paid $15/hour * 4 hours = $60", [True]), ("so that's 9/4 = $2.25 per muffin", [True]),
+    ("then she had 310+25=335 Post-it notes.", [True]),  # a hyphenated word after a number is not a unit
+    ("for his 18 classmates + his 1 teacher + 1 aide = 20 people.", []),  # the sum started before the prose
+    ("The alarm rang 2 * 4 = 8 times as long.", [True]), ("1 hour = 60", []), ("3 feet = 36 inches", []),
+]
+
+
+@pytest.mark.parametrize(("text", "verdicts"), GSM_STYLE)
+def test_gsm_style_steps(text, verdicts):
+    assert [c.holds for c in check_claims(text)] == verdicts
+
 
 @pytest.mark.parametrize(("text", "verdicts"), PRM_STYLE)
 def test_prm_style_steps(text, verdicts):

@@ -406,3 +406,9 @@ def test_a_precomputed_table_comes_with_the_statements_that_fill_it():
 def test_a_setup_call_comes_with_its_import():
     completion = "```python\nimport sys\nsys.setrecursionlimit(10000)\n\ndef add(xs):\n    return sum(xs)\n```"
     assert auto(completion).code == "import sys\nsys.setrecursionlimit(10000)\n\ndef add(xs):\n    return sum(xs)\n"
+
+
+def test_io_a_later_snippet_that_only_reads_is_not_the_program():
+    completion = ("```python\nn = int(input())\nprint(n * 2)\n```\nFor big inputs read faster:\n"
+                  "```python\nimport sys\ndata = sys.stdin.read().split()\n```")
+    assert auto(completion, tests=IO, prefix="").code == "n = int(input())\nprint(n * 2)\n"

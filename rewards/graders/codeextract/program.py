@@ -76,10 +76,15 @@ def _can_bind(unit: Unit) -> bool:
     return unit.kind != "other" or _quiet(unit.node)
 
 
+def _writes(node: ast.AST) -> bool:
+    """Whether code writes output: print() or sys.stdout."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
+               or isinstance(n, ast.Attribute) and n.attr == "stdout" for n in ast.walk(node))
+
+
 def _quiet(node: ast.AST) -> bool:
-    """Neither prints nor reads input."""
-    return not reads_input(node) and not any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print" for n in ast.walk(node))
+    """Neither writes output nor reads input."""
+    return not reads_input(node) and not _writes(node)
 
 
 def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bool) -> _Pool:
@@ -289,10 +294,12 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str], continuatio
     blocks = sorted({u.block for u in pool.units})
     readers = [b for b in blocks if any(reads_input(u.node) for u in pool.units if u.block == b)
                and not any(fakes_input(u.node) for u in pool.units if u.block == b)]
+    # a block that reads but never writes is a snippet ("read it with sys.stdin.read()"), not the program
+    programs = [b for b in readers if any(_writes(u.node) for u in pool.units if u.block == b)]
     runners = [b for b in blocks if any(u.kind in ("main", "usage", "other") for u in pool.units if u.block == b)]
     if not readers and not runners:
         return Choice(None, {}, pool.dropped, "no block is a program (none reads input or runs anything)")
-    block = (readers or runners)[-1]
+    block = (programs or readers or runners)[-1]
     used = {block: ["the program (reads input)" if readers else "the program (runs code at top level)"]}
     resolver = _Resolver(pool)
     roots: list[Unit] = []

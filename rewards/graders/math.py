@@ -135,6 +135,9 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
         return False, {"reason": "no reference answer"}
     gold_text = reference_text(sample.reference)
     gold_normal, gold, gold_error = parse_reference(gold_text)
+    if isinstance(gold, Relation) and len(gold.ops) > 1 and set(gold.ops) == {"="}:
+        gold_text = relation_ends(gold_text)  # `z = 1 + 1 = 2` states z = 2
+        gold_normal, gold, gold_error = parse_reference(gold_text)
     details: dict[str, Any] = {"reference": gold_text[:300]}
     text = clean(sample.completion)
     found = find_answer(text, bare_number=spec.bare_number)

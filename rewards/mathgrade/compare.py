@@ -315,6 +315,9 @@ def _unwrap_assignment(value: Value) -> Value:
 
 
 def _is_equation(value: Value) -> bool:
+    """An equation, or items of which one is (`(x, y) = (5, 8) and (8, 5)`)."""
+    if isinstance(value, Seq):
+        return any(_is_equation(item) for item in value.items)
     return isinstance(value, Relation) and "=" in value.ops
 
 

@@ -70,7 +70,7 @@ def final_value(text: str) -> str:
 def named_value(text: str) -> str | None:
     """A reference that names what it gives, `(p,q,r)=(3,2,7)`, `V_1:V_2=11:21`, `|AB|=1`, `AB=4, CD=5`: its
     values (`(3,2,7)`, `11:21`, `1`, `4, 5`), or None when a left side is more than a name (`x^2+y^2=25`)."""
-    items, seps = split_top(text, _ITEM_SEPARATOR)
+    items, seps = split_top(unwrap_math(text), _ITEM_SEPARATOR)
     values = []
     for item in items:
         pieces, chain = split_top(item, _CHAIN)
@@ -88,10 +88,12 @@ def _is_name(text: str) -> bool:
 
 def relation_ends(text: str) -> str:
     """An equation chain against an equation reference is its two ends: `x = 5+5+1 = 11` -> `x = 11`."""
-    pieces, seps = split_top(_APPROX.sub("", text), _CHAIN)
-    if len(seps) < 2 or split_top(text, _SEPARATORS)[1]:
+    text = unwrap_math(text)
+    pieces, seps = split_top(text, _CHAIN)
+    if len(seps) < 2 or seps[0] != "=" or split_top(text, _SEPARATORS)[1]:
         return text
-    return f"{pieces[0].strip()} = {final_value('='.join(pieces[1:]))}"
+    rest = "".join(piece + sep for piece, sep in zip(pieces[1:], seps[1:], strict=False)) + pieces[-1]
+    return f"{pieces[0].strip()} = {final_value(rest)}"
 
 
 def is_prose(text: str) -> bool:

@@ -220,3 +220,13 @@ def test_cpp_program_split_over_blocks_with_a_shell_block_last(server):
                             [{"completion": completion, "reference": reference}])
     assert result["reward"] == 1.0, result
     assert [b["index"] for b in result["details"]["extraction"]["blocks"]] == [0, 1, 2]
+
+
+def test_javascript_script_test_takes_the_latest_definition_and_its_helper(server):
+    completion = ("```js\nfunction twice(n) { return n; }\n```\nFixed, with a helper:\n```javascript\n"
+                  "const double = (n) => 2 * n;\nfunction twice(n) { return double(n); }\nconsole.log(twice(3));\n"
+                  "process.exit(1);\n```")
+    reference = {"tests": [{"type": "script", "code": "if (twice(21) !== 42) process.exit(1);"}]}
+    (result,) = score_batch(server, {"type": "code", "language": "javascript"},
+                            [{"completion": completion, "reference": reference}])
+    assert result["reward"] == 1.0, result

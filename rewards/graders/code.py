@@ -35,7 +35,7 @@ class CodeSpec(SpecBase):
         description="auto: the program the completion presents (the latest definitions of the names the tests "
         "use and what they need, or for io tests the block that is the program), found without running "
         "anything; continuation: a bare continuation of the prefix's open function, cut at the first new "
-        "top-level statement; last_fence: the last ``` block tagged with the language (else the last "
+        "top-level statement (Python; other languages read it as auto); last_fence: the last ``` block tagged with the language (else the last "
         "untagged one, else the whole text); whole: the completion as is.",
     )
     scoring: Literal["fraction", "all_or_nothing"] = "fraction"

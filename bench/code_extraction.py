@@ -23,6 +23,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -142,13 +143,14 @@ def main() -> None:
             child_service(["serve", "--workers", "1", "--sandbox-url", sandbox], free_port()) as server:
         verdicts = run(server, records)
     print(f"{len(records)} cases in {time.perf_counter() - start:.0f}s; each cell: right/n false-pass false-fail")
-    header = f"{'':<34}" + "".join(f"{name:<18}" for name in SYSTEMS)
-    for title, key in (("shape", "shape"), ("split", "split"), ("source", "source_key")):
+    header = f"{'':<40}" + "".join(f"{name:<18}" for name in SYSTEMS)
+    for title, key in (("shape and split", lambda r: f"{r['shape']} ({r['split']})"), ("split", itemgetter("split")),
+                       ("source", itemgetter("source_key")), ("shape", itemgetter("shape"))):
         print(f"\nper {title}\n{header}")
-        for value in sorted({r[key] for r in records}):
-            row = "".join(f"{cell(tally(records, verdicts[s], lambda r, k=key, v=value: r[k] == v)):<18}"
+        for value in sorted({key(r) for r in records}):
+            row = "".join(f"{cell(tally(records, verdicts[s], lambda r, k=key, v=value: k(r) == v)):<18}"
                           for s in SYSTEMS)
-            print(f"{value:<34}{row}")
+            print(f"{value:<40}{row}")
     print("\ndisagreements with the label (system: id shape label -> verdict)")
     for name in SYSTEMS:
         for record, ok in zip(records, verdicts[name], strict=True):

@@ -4,6 +4,8 @@ import ast
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rewards.graders.codeextract import extract
 from rewards.graders.codeextract.continuation import split_body
@@ -412,3 +414,18 @@ def test_io_a_later_snippet_that_only_reads_is_not_the_program():
     completion = ("```python\nn = int(input())\nprint(n * 2)\n```\nFor big inputs read faster:\n"
                   "```python\nimport sys\ndata = sys.stdin.read().split()\n```")
     assert auto(completion, tests=IO, prefix="").code == "n = int(input())\nprint(n * 2)\n"
+
+
+PIECES = ["```python\n", "```\n", "```py\n", "   ```\n", "Here is the fix:\n", SOLUTION, "    return sum(xs)\n",
+          "def add(xs):\n", "    return (xs +\n", "print(add([1]))\n", "if __name__ == '__main__':\n",
+          "    main()\n", "import math\n", "def helper(x):\n    return math.sqrt(x)\n", '    """doc"""\n',
+          "user\n", "x = [\n", "]\n", "assert add([]) == 0\n", "\n", "n = int(input())\n", "<|endoftext|>"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=14), st.sampled_from(["auto", "continuation"]),
+       st.sampled_from([SCRIPT, CALL, IO]))
+def test_whatever_the_text_the_program_found_parses_after_the_prefix(parts, mode, tests):
+    found = auto("".join(parts), tests=tests, mode=mode)
+    assert found.code is None or ast.parse(PREFIX + found.code)
+    assert found.code is not None or found.details.get("reason")

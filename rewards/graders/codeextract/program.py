@@ -261,7 +261,8 @@ def by_names(sources: list[Source], targets: set[str], prefix: str, quoted: set[
             return Choice(None, {}, pool.dropped, f"the latest definition of {name} is a stub or does not parse")
         if unit is not None and unit.kind in ("def", "body", "assign", "other", "import"):
             roots.append(unit)
-            used.setdefault(unit.block, []).append(f"defines {name} (the tests use it)")
+            joined = ", as the body of the prefix's open function" if unit.kind == "body" else ""
+            used.setdefault(unit.block, []).append(f"defines {name} (the tests use it){joined}")
     if not roots:
         wanted = ", ".join(sorted(targets)) or "?"
         return Choice(None, {}, pool.dropped, f"the completion defines none of the names the tests use ({wanted})",

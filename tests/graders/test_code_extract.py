@@ -429,3 +429,12 @@ def test_whatever_the_text_the_program_found_parses_after_the_prefix(parts, mode
     found = auto("".join(parts), tests=tests, mode=mode)
     assert found.code is None or ast.parse(PREFIX + found.code)
     assert found.code is not None or found.details.get("reason")
+
+
+def test_a_reasoning_models_drafts_are_not_its_answer():
+    draft = "<think>\nMaybe:\n```python\ndef add(xs):\n    return 0\n```\nNo, use sum.\n</think>\n"
+    found = auto(draft + f"Final:\n```python\n{SOLUTION}```")
+    assert found.code.strip() == SOLUTION.strip() and found.details["thinking"] == "after </think>"
+    found = auto(f"<think>\nLet me try:\n```python\n{SOLUTION}```\nHmm, and then")
+    assert found.code is None and "thinking" in found.details["thinking"]
+    assert auto(draft + "I could not finish.").code is None

@@ -61,6 +61,17 @@ def before_eos(completion: str) -> tuple[str, str | None]:
     return (completion[:match.start()], match.group(0)) if match else (completion, None)
 
 
+def after_thinking(completion: str) -> tuple[str, str | None]:
+    """A reasoning model's answer: the text after its last `</think>` (drafts in the thinking are not the
+    answer); nothing when it opened `<think>` and never closed it (cut off while thinking)."""
+    end = completion.rfind("</think>")
+    if end >= 0:
+        return completion[end + len("</think>"):], "after </think>"
+    if "<think>" in completion:
+        return "", "cut off while thinking (<think> never closed)"
+    return completion, None
+
+
 def own_turn(completion: str) -> tuple[str, str | None]:
     """The completion up to a chat turn it goes on to write itself (a hallucinated `user` message with a new
     question and new programs is not the answer to this one), and the line it was cut at."""
@@ -143,6 +154,11 @@ def extract(completion: str, *, language: str, mode: str, tests: list[dict[str, 
     if mode == "last_fence":
         return Extraction(last_fence(completion, language), {"mode": "last_fence"})
     tests = tests or []
+    completion, thinking = after_thinking(completion)
+    if thinking is not None:
+        found = extract(completion, language=language, mode=mode, tests=tests, prefix=prefix, prompt=prompt)
+        found.details["thinking"] = thinking
+        return found
     completion, eos = before_eos(completion)
     if eos is not None:
         found = extract(completion, language=language, mode=mode, tests=tests, prefix=prefix, prompt=prompt)

@@ -438,3 +438,9 @@ def test_a_reasoning_models_drafts_are_not_its_answer():
     found = auto(f"<think>\nLet me try:\n```python\n{SOLUTION}```\nHmm, and then")
     assert found.code is None and "thinking" in found.details["thinking"]
     assert auto(draft + "I could not finish.").code is None
+
+
+@pytest.mark.parametrize("turn", ["User:", "<|im_start|>user", "### Instruction:", "[INST] next"])
+def test_other_spellings_of_a_new_turn(turn):
+    found = auto(f"```python\n{SOLUTION}```\n{turn}\nAnother task.\n```python\ndef add(xs):\n    return 0\n```\n")
+    assert found.code.strip() == SOLUTION.strip() and found.details["cut_at_turn"] == turn

@@ -22,7 +22,8 @@ from rewards.graders.codeextract.python import declared_names, names_used_by_tes
 
 # a line outside fences where the model goes on to write the next turn of the chat itself
 _TURN = re.compile(r"^[ \t]*(?:(?:user|human|assistant|system)[ \t]*:?|<\|(?:im_start|im_end|endoftext|eot_id|user)\|>.*"
-                   r"|\[INST\].*|</s>.*)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+                   r"|\[INST\].*|</s>.*|#{2,3}[ \t]*(?:instruction|human|user)[ \t]*:?)[ \t]*$",
+                   re.IGNORECASE | re.MULTILINE)
 
 __all__ = ["Extraction", "extract", "last_fence"]
 

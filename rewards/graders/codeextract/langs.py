@@ -120,18 +120,13 @@ def _decls(language: str, text: str, block: int) -> list[Decl] | None:
         kind = node.type
         if kind in ("function_definition", "function_declaration", "generator_function_declaration",
                     "class_declaration", "class_specifier", "struct_specifier", "template_declaration"):
-            name = _declared_name(node.child_by_field_name("declarator") or node.child_by_field_name("name")
-                                  or node) if kind != "template_declaration" else None
-            if kind == "template_declaration":
-                inner = next((c for c in node.children if c.type in ("function_definition", "class_specifier",
-                                                                     "struct_specifier")), None)
-                name = _declared_name(inner.child_by_field_name("declarator") or inner.child_by_field_name(
-                    "name")) if inner is not None else None
+            target: Node | None = node if kind != "template_declaration" else next(
+                (c for c in node.children if c.type in ("function_definition", "class_specifier",
+                                                        "struct_specifier")), None)
+            name = None if target is None else _declared_name(
+                target.child_by_field_name("declarator") or target.child_by_field_name("name") or target)
             decl.kind = "main" if name == "main" else "function"
             decl.defines = {name} if name else set()
-        elif kind == "declaration" and node.child_by_field_name("type") is not None and \
-                _text(node.child_by_field_name("type")) in ("struct", "class"):
-            decl.kind = "other"
         elif kind in ("lexical_declaration", "variable_declaration"):
             names = {_declared_name(c) for c in node.children if c.type == "variable_declarator"}
             decl.defines = {n for n in names if n}

@@ -444,3 +444,12 @@ def test_a_reasoning_models_drafts_are_not_its_answer():
 def test_other_spellings_of_a_new_turn(turn):
     found = auto(f"```python\n{SOLUTION}```\n{turn}\nAnother task.\n```python\ndef add(xs):\n    return 0\n```\n")
     assert found.code.strip() == SOLUTION.strip() and found.details["cut_at_turn"] == turn
+
+
+def test_cpp_code_quoted_from_the_prompt_is_never_taken():
+    prompt = "Make this faster:\n```cpp\nint twice(int n) { int s = 0; for (int i = 0; i < 2; i++) s += n; return s; }\n```"
+    tests = [{"type": "script", "code": "int main() { return twice(2) == 4 ? 0 : 1; }"}]
+    quoted = "```cpp\nint twice(int n) { int s = 0; for (int i = 0; i < 2; i++) s += n; return s; }\n```"
+    assert auto(f"Already optimal:\n{quoted}", tests=tests, prefix="", language="cpp", prompt=prompt).code is None
+    mine = f"```cpp\nint twice(int n) {{ return n << 1; }}\n```\nversus\n{quoted}"
+    assert "n << 1" in auto(mine, tests=tests, prefix="", language="cpp", prompt=prompt).code

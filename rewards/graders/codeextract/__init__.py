@@ -177,4 +177,6 @@ def extract(completion: str, *, language: str, mode: str, tests: list[dict[str, 
     details: dict[str, Any] = {"mode": mode} | ({"cut_at_turn": turn} if turn is not None else {})
     test_defines = frozenset().union(*(langs.test_names(language, str(t.get("code", "")))[1]
                                        for t in tests if t.get("type") == "script"))
-    return _finish(details, langs.choose(language, sources, names, test_defines), names)
+    quoted = langs.quoted_functions(language, [prompt] + [b.body for b in find_blocks(prompt)]) if prompt else \
+        frozenset()
+    return _finish(details, langs.choose(language, sources, names, test_defines, quoted), names)

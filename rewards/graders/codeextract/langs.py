@@ -170,17 +170,40 @@ class LangChoice:
     reason: str | None = None
 
 
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def quoted_functions(language: str, texts: list[str]) -> frozenset[str]:
+    """The functions written in these texts (the prompt's own code), whitespace-normalized."""
+    return frozenset(_normal(d.text) for text in texts for d in (_decls(language, text, -1) or [])
+                     if d.kind in ("function", "main"))
+
+
 def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None,
-           test_defines: frozenset[str] = frozenset({"main"})) -> LangChoice:
+           test_defines: frozenset[str] = frozenset({"main"}), quoted: frozenset[str] = frozenset()) -> LangChoice:
     """The program in these blocks: by the names a script test calls (`names`), or for io tests (None). The
-    program's own `main` and top-level calls are left out where the tests define `main` themselves."""
+    program's own `main` and top-level calls are left out where the tests define `main` themselves; a
+    function quoted from the prompt is never taken, nor a block whose entry it is."""
     parsed = {index: decls for index, text in sources if (index >= 0 or any(m in text for m in MARKERS[language]))
               and (decls := _decls(language, text, index))}
+    dropped: list[dict[str, object]] = []
+    trimmed: set[int] = set()  # blocks that lost quoted declarations: emitted declaration by declaration
+    for index in list(parsed):
+        kept = [d for d in parsed[index] if _normal(d.text) not in quoted]
+        if len(kept) < len(parsed[index]):
+            trimmed.add(index)
+            dropped.append({"block": index, "what": "", "why": f"{len(parsed[index]) - len(kept)} declarations "
+                                                              "quoted from the prompt"})
+        if kept:
+            parsed[index] = kept
+        else:
+            del parsed[index]
     if not parsed:
-        return LangChoice(None, reason=f"no {language} code in the completion")
+        return LangChoice(None, dropped=dropped, reason=f"no {language} code of the model's in the completion")
     texts = dict(sources)
-    dropped: list[dict[str, object]] = [{"block": i, "what": t.strip().splitlines()[0][:100] if t.strip() else "",
-                                         "why": f"not {language} code"} for i, t in sources if i not in parsed]
+    dropped += [{"block": i, "what": t.strip().splitlines()[0][:100] if t.strip() else "", "why": f"not {language} code"}
+                for i, t in sources if i not in parsed and not any(d["block"] == i for d in dropped)]
     defs: dict[str, Decl] = {}
     for index in sorted(parsed):
         for decl in parsed[index]:
@@ -224,5 +247,5 @@ def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None
     for d in includes:
         used.setdefault(d.block, []).append(f"needed include: {d.text.strip()[:60]}")
     program = [d.text for d in includes] + [d.text for d in sorted(extra, key=lambda d: (d.block, d.pos))]
-    program += [texts[block]] if names is None else [d.text for d in keep]
+    program += [texts[block]] if names is None and block not in trimmed else [d.text for d in keep]
     return LangChoice("\n".join(program) + "\n", used, dropped)

@@ -30,7 +30,7 @@ _STATING = {  # words after which a sentence's last value is what it states
     "hence",
 }
 _ITEM_SEPARATOR = re.compile(r",|;")
-_SUBSCRIPT = re.compile(r"_\{[^{}]*\}|_\w")
+_SUBSCRIPT = re.compile(r"_\{[^{}]*\}|_\w|\^\{?-1\}?|'")  # `x_{1}`, `f^{-1}`, `f'`
 _NAME_COMMAND = re.compile(r"\\(?:frac|dfrac|left|right|overline|angle|text|mathrm|operatorname|vec|mathbf)\b")
 _NAME_CHARS = re.compile(r"[A-Za-z\s{}()|:,\\]+")
 _PROSE_WORD = re.compile(r"[A-Za-z]{3,}")

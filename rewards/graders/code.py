@@ -1,8 +1,10 @@
 """Code rewards: the completion's program is judged by the sandbox service against the reference's tests.
 
 Reference: {"tests": [...], "prefix"?: str, "suffix"?: str}, with the test kinds of the sandbox's /v1/judge
-(io, script, call). The reward is the fraction of tests passed (or all-or-nothing). A sandbox that is down or
-overloaded sets `error` (never a silent 0).
+(io, script, call). The program is first found in the completion (rewards.graders.codeextract, see
+CodeSpec.extract); a completion that presents none earns 0 with the reason, and `details.extraction` says
+which blocks were used and why. The reward is the fraction of tests passed (or all-or-nothing). A sandbox that
+is down or overloaded sets `error` (never a silent 0).
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ class CodeSpec(SpecBase):
         description="auto: the program the completion presents (the latest definitions of the names the tests "
         "use and what they need, or for io tests the block that is the program), found without running "
         "anything; continuation: a bare continuation of the prefix's open function, cut at the first new "
-        "top-level statement (Python; other languages read it as auto); last_fence: the last ``` block tagged with the language (else the last "
-        "untagged one, else the whole text); whole: the completion as is.",
+        "top-level statement (Python; other languages read it as auto); last_fence: the last ``` block "
+        "tagged with the language (else the last untagged one, else the whole text); whole: the completion "
+        "as is.",
     )
     scoring: Literal["fraction", "all_or_nothing"] = "fraction"
     limits: Limits = Field(default_factory=lambda: Limits(wall_s=5.0), description="Per test run.")

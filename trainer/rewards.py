@@ -56,7 +56,6 @@ class Scorer:
         self.thread = threading.Thread(target=self.loop.run_forever, name="rlvr-scorer", daemon=True)
         self.thread.start()
         self.backend = asyncio.run_coroutine_threadsafe(self._open(), self.loop).result()
-        self._in_flight: set[Future[Rewards | None]] = set()
 
     async def _open(self) -> Any:
         if self.cfg.urls:
@@ -87,19 +86,23 @@ class Scorer:
 
     def submit(self, samples: list[Sample], step: int | None = None) -> Future[Rewards | None]:
         """Score in the background; `step` (as metrics.jsonl numbers it) labels the warnings."""
-        future = asyncio.run_coroutine_threadsafe(self._score(samples, step), self.loop)
-        self._in_flight.add(future)
-        future.add_done_callback(self._in_flight.discard)
-        return future
+        return asyncio.run_coroutine_threadsafe(self._score(samples, step), self.loop)
 
     def score(self, samples: list[Sample]) -> Rewards | None:
         return self.submit(samples).result()
 
     def close(self) -> None:
         """Cancel scoring nobody will wait for (the batch after the last step), close the backend, stop."""
-        for future in list(self._in_flight):
-            future.cancel()
-        closer = getattr(self.backend, "aclose", None) or self.backend.close
-        asyncio.run_coroutine_threadsafe(closer(), self.loop).result(timeout=30)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+    async def _shutdown(self) -> None:
+        """On the scorer's loop: cancel every scoring task and wait until they have ended (a task still
+        retrying would otherwise be destroyed pending), then close the backend."""
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        closer = getattr(self.backend, "aclose", None) or self.backend.close
+        await closer()

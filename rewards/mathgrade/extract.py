@@ -236,7 +236,7 @@ def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
     if opened > close:  # an open tag after the last closed one
         turn = _NEXT_TURN.search(text, opened)
         if turn is None:
-            return []  # cut off inside the tag: no answer yet
+            return [Extraction("", "answer_tag", opened)]  # cut off inside the tag: an empty answer
         start, content = opened, text[opened + len("<answer>") : turn.start()]
     else:
         start = text.rfind("<answer>", 0, close)

@@ -34,6 +34,7 @@ _SUBSCRIPT = re.compile(r"_\{[^{}]*\}|_\w|\^\{?-1\}?|'")  # `x_{1}`, `f^{-1}`, `
 _NAME_COMMAND = re.compile(r"\\(?:frac|dfrac|left|right|overline|angle|text|mathrm|operatorname|vec|mathbf)\b")
 _NAME_CHARS = re.compile(r"[A-Za-z\s{}()|:,\\]+")
 _PROSE_WORD = re.compile(r"[A-Za-z]{3,}")
+_ARITHMETIC = re.compile(r"\d\s*(?:[-+*/×·]|\\times|\\cdot|\\div)\s*[\d(]")  # `2.5 * 30`, not `x = 5`
 MATH_WORDS = {*FUNCTIONS, "sqrt", "pi", "infty", "infinity", "inf", "mod", "gcd", "lcm"}  # words that are math
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
 _OPERATORS = {"+", "-", "=", "*", "×", "/", "·", "\\times", "\\cdot", "\\div"}
@@ -99,7 +100,7 @@ def relation_ends(text: str) -> str:
 def is_prose(text: str) -> bool:
     """Whether an answer holds words beyond units and LaTeX commands (then it is read as a sentence)."""
     words = _PROSE_WORD.findall(_COMMAND.sub(" ", normalize(text).text))
-    return any(word.lower() not in MATH_WORDS for word in words)
+    return any(word.lower() not in MATH_WORDS and word.lower() not in ("and", "nor") for word in words)
 
 
 def prose_value(text: str) -> str | None:
@@ -145,7 +146,7 @@ def _one_run(text: str) -> str | None:
     states = bool(runs) and (last_lead in _STATING or any("=" in token for token in runs[-1]))
     if len(runs) == 1 or states and words_after <= 5:
         return _balanced(" ".join(runs[-1]))  # one value, or a sentence that ends stating one: `... is 60.`
-    computed = [run for run in runs if any("=" in token for token in run)]
+    computed = [run for run in runs if any("=" in token for token in run) and _ARITHMETIC.search(" ".join(run))]
     if len(computed) == 1:
         return _balanced(" ".join(computed[0]))  # the one computation among given quantities: `$2.5 * 30 = $75`
     if runs:

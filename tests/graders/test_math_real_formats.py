@@ -61,6 +61,25 @@ RIGHT = [
     (r"\frac{\sqrt{3}}{3}", r"\boxed{\frac{\sqrt{3}}{3} \approx 0.577}"), ("5", r"\boxed{5} and \boxed{5}"),
     # LaTeX with no delimiters
     (r"\frac{10}{9}", r"\frac{10}{9}"), (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", r"\boxed{\left[\begin{array}{cc} 1 & 2 \\ 3 & 4 \end{array}\right]}"),
+    # no marked answer: the last sentence with math in it states the value
+    ("12", "Since $x = 5$, the total is 12."), ("45", "Let $n = 10$. Then there are 45 handshakes."),
+    ("30", r"Each of the \(15\) students gets 2 pencils, so 30 pencils are needed."),
+    ("-10", r"Thus, the value of the expression when \(x = -1\) is -10."),
+    (r"\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}", r"The identity matrix is $\begin{pmatrix}1 & 0 \\ 0 & 1\end{pmatrix}$."),
+    ("1000", "1 000"), ("0.4", ".4"), (r"\text{odd}", "$odd$"), ("E", "$E$"),
+    # sentences in answer tags: the one computation, a bracketed check, HTML, a tag left open before the next turn
+    ("75", "<answer> The farmer will earn $2.5 * 30 = $75 if he sells it for $2.5 per tray. </answer>"),
+    ("216", "<answer> The volume is 6 * 4 * 3 = 72 cubic feet. It takes 3 seconds per cubic foot, so Bob needs 72 * 3 = 216 seconds. </answer>"),
+    ("180", "<answer>The actual distance between the two cities is 180 miles (15 * 12 = 180).</answer>"),
+    ("71", '<answer> <span class ="answer">71</span> </answer>'), ("16", '<answer>{"answer": 16}</answer>'),
+    ("30", "<answer> In a week, Mason eats 30 carrots. \nUser: Great! Thank you."),
+    (r"\dfrac{5}{11}", r"<answer> \\(\\frac{5}{11}\\)</answer>"), ("20", r"Answer: $\textdollar 20$"),
+    (r"428\text{ square centimeters}", r"<answer>428</answer>"), (r"9\pi\text{ sq cm}", r"\boxed{9\pi}"), ("12", "<answer>12 km/h</answer>"),
+    # a reference that names its values, and chains against chains
+    ("(p,q,r)=(3,2,7)", r"\boxed{(3,2,7)}"), (r"V_{1}:V_{2}=11:21", r"\boxed{11:21}"), ("|AB|=1", r"\boxed{1}"),
+    (r"\frac{NO}{BO}=\frac{1}{\sqrt{6}}", r"\boxed{\frac{1}{\sqrt{6}}}"), (r"f^{-1}(x) = \frac{x-3}{2}", r"\boxed{\frac{x-3}{2}}"),
+    ("z = 1 + 1 = 2", r"\boxed{z = 3 - 1 = 2}"), ("x = 11", r"\boxed{x = 5+5+1 = 11}"), ("(5, 8), (8, 5)", r"\boxed{(x, y) = (5, 8) \text{ and } (8, 5)}"),
+    ("(37,3,3,13),(3,3,2,3)", r"\boxed{(3,3,2,3), (37,3,3,13), (3,3,2,3)}"), (r"{1,2,3}", r"\boxed{\{3, 2, 1\}}"),
     # a template answer tag states nothing: the box before it counts
     ("0", r"So the remainder is \boxed{0}.</think> <answer> Answer here</answer>"),
 ]
@@ -86,6 +105,11 @@ WRONG = [
     (r"\frac{1}{3}", r"\boxed{x \approx 0.333}"),
     # a letter in running math is a variable, not an option
     ("C", "Let $D$ be the disk enclosed by $C$"), ("B", "so we are left with $b$"),
+    # a sentence that ends unsure states nothing; an unclosed answer tag at the end is a cut-off answer
+    ("12", "Since $x = 5$, the total is 12 or 13."), ("5", "Since $x = 5$, the total is 12 or 13."),
+    ("30", "<answer> In a week, Mason eats 30"), ("35", r"\boxed{3 5}"), ("1050", r"\boxed{10 50}"),
+    # a reference equation is not matched by its right side alone unless its left side only names the value
+    ("x^2+y^2=25", r"\boxed{25}"), ("2x = 6", r"\boxed{6}"),
     # cut off inside a code block: values before it are no answer
     ("5", "So $x = 5$, as we can check:\n```python\nprint(solve("),
 ]

@@ -1,5 +1,6 @@
-"""Python analysis with `ast` only (nothing is ever run): top-level units of a block, what each defines and
-uses, which names the tests reach, and the program assembled from the definitions those names need.
+"""Python analysis with `ast` only (nothing is ever run): the top-level units of a block, what each defines
+and uses (free names, scope by scope), which names the tests reach and what the prefix declares
+(`program.py` assembles the program from these).
 
 A block that does not parse as a whole is split at its top-level statements; a statement that cannot be
 parsed (a truncated last line, prose inside a fence) is dropped on its own, and a dropped `def f` still

@@ -67,3 +67,34 @@ async def test_a_sandbox_restart_under_a_code_batch_costs_no_sample(tmp_path: Pa
     assert len(procs) == 2  # it really was restarted
     assert [s.error for s in scores] == [None] * len(samples), [s.error for s in scores if s.error][:3]
     assert [s.reward for s in scores] == [1.0 if i % 2 == 0 else 0.0 for i in range(len(samples))]
+
+
+@pytest.mark.timeout(300)
+async def test_a_sandbox_worker_killed_mid_job_is_an_error_never_a_made_up_zero(tmp_path: Path) -> None:
+    import psutil
+
+    port = free_port()
+    proc = start_sandbox(port, tmp_path / "sandbox.log")
+    service = RewardService(Settings(workers=1, sandbox_urls=[f"http://127.0.0.1:{port}"]))
+    await service.start()
+    tests = {"tests": [{"type": "script", "code": "import time\ntime.sleep(1.5)\nassert add(2, 3) == 5"}]}
+    samples = [Sample(completion=f"```python\ndef add(a, b):\n    return a + b + {i % 2}\n```", reference=tests)
+               for i in range(4)]
+
+    async def kill_workers() -> None:
+        await asyncio.sleep(0.8)  # both workers are in a job
+        for process in psutil.Process(proc.pid).children(recursive=True):  # bwrap and the workers inside it
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+
+    try:
+        chaos = asyncio.create_task(kill_workers())
+        scores = await service.score_batch({"type": "code", "language": "python"}, samples)
+        await chaos
+    finally:
+        await service.close()
+        kill(proc)
+    expected = [1.0 if i % 2 == 0 else 0.0 for i in range(len(samples))]
+    assert any(s.error is not None for s in scores[:2]), scores  # the jobs in the killed workers have no verdict
+    for score, reward in zip(scores, expected, strict=True):
+        assert score.error is not None or score.reward == reward, score

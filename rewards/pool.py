@@ -320,6 +320,11 @@ class WorkerPool:
                 log.error("cannot start a grading worker (attempt %d): %s", attempt + 1, exc)
                 if attempt < len(RESPAWN_BACKOFF_S):
                     await asyncio.sleep(RESPAWN_BACKOFF_S[attempt])
+        if not self._workers:  # nobody left to serve the queue: its calls end in an error, not a hang
+            for waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_exception(RuntimeError("no grading worker could be started"))
+            self._waiters.clear()
 
     def _release(self, worker: _Worker) -> None:
         """Hand a free worker to the longest waiter (asyncio.Queue lets newcomers barge in: p99 tails)."""
@@ -339,6 +344,8 @@ class WorkerPool:
             if not worker.channel.lost:
                 return worker
             self._replace(worker)
+        if not self._workers and not self._tasks and not self._closed:
+            self._background(self._replenish(lost=False))  # the last attempts failed: try again for this call
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:

@@ -144,3 +144,26 @@ async def test_a_slow_call_gets_a_spare_so_quick_calls_keep_both_workers(pool):
     assert [(await task).value for task in slow] == [1.5, 1.5]
     await asyncio.sleep(0.3)
     assert pool.health()["slow"] == 0 and len(pool._workers) == 2  # the slow-lane workers retired
+
+
+async def test_calls_end_in_an_error_when_no_worker_can_be_started(monkeypatch):
+    import os
+    import signal
+
+    from rewards import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "RESPAWN_BACKOFF_S", (0.01, 0.01))
+    pool = WorkerPool(1, memory_mb=512)
+    await pool.start()
+    try:
+        async def cannot_spawn():
+            raise OSError("forkserver gone")
+
+        monkeypatch.setattr(pool, "_spawn", cannot_spawn)
+        os.kill(pool._idle[0].pid, signal.SIGKILL)
+        await asyncio.sleep(0.2)  # the pool notices the loss, and fails to replace it
+        outcome = await asyncio.wait_for(pool.run(pool_fns.add, 1, 2, timeout=5), timeout=10)
+        assert outcome.error and "no grading worker" in outcome.error
+        assert pool.health()["status"] == "degraded" and pool.health()["live"] == 0
+    finally:
+        await pool.close()

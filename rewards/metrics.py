@@ -25,6 +25,8 @@ class Metrics:
                                 registry=self.registry)
         self.errors = Counter("rlvr_grader_errors", "Scores with a machinery error", ["grader"],
                               registry=self.registry)
+        self.injections = Counter("rlvr_judge_injections", "Completions blocked unjudged for addressing the judge",
+                                  ["grader", "rule"], registry=self.registry)
         queue = Gauge("rlvr_pool_queue_depth", "Samples waiting for a grading worker", registry=self.registry)
         queue.set_function(lambda: pool.waiting)
         workers = Gauge("rlvr_pool_workers", "Grading worker processes", registry=self.registry)
@@ -36,8 +38,19 @@ class Metrics:
                 self.errors.labels(grader).inc()
                 continue
             self.rewards.labels(grader).observe(score.reward)
+            for rule in _injection_rules(score.details):
+                self.injections.labels(grader, rule).inc()
             if score.details.get("timeout"):
                 self.timeouts.labels(grader).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _injection_rules(details: dict) -> list[str]:
+    """The injection rules that blocked this score or, in a multi grader, its sub-scores."""
+    rules = [str(details["injection"].get("rule"))] if isinstance(details.get("injection"), dict) else []
+    for sub in (details.get("graders") or {}).values():
+        if isinstance(sub, dict) and isinstance(sub.get("details"), dict):
+            rules += _injection_rules(sub["details"])
+    return rules

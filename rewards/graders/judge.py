@@ -3,8 +3,14 @@
 Modes: `rubric` (pointwise rating mapped onto [0, 1]), `pairwise` (against `reference`, judged in both
 orders; disagreement is a tie, MT-Bench's rule), `labels` (reward 1 for a passing label), `safety`
 (Llama Guard: `safe` -> 1, `unsafe` -> 0 with `details.categories`). A `constitution` (list of
-principles, inline or a file) becomes the rubric. Unparseable judge output is reward 0 with `error`
-set; the judge's raw text is always in `details.judge_output`.
+principles, inline or a file) becomes the rubric. Unparseable judge output, and judge output with two
+different verdicts (`rewards.judge.parse`), is reward 0 with `error` set (a judge failure: trainers
+drop the sample); the judge's raw text is always in `details.judge_output`.
+
+With `block_injection` (the default), a completion aimed at the judge (a verdict in the judge's
+format, a request for a score, an override, a fake conversation turn, a fence tag; found after
+undoing disguises, see `rewards.judge.injection`) earns 0 unjudged, with `details.injection` saying
+which rule matched what; such blocks are counted in the `rlvr_judge_injections` metric.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 from rewards.graders.base import Grader, SpecBase
 from rewards.judge import parse
 from rewards.judge.backends import JudgeBackend, JudgeUnavailable, LocalBackend, OpenAIBackend, VerdictCache
+from rewards.judge.injection import Detector
 from rewards.judge.prompts import (
     DEFAULT_RUBRIC,
     LABELS_TEMPLATE,
@@ -30,12 +37,6 @@ from rewards.judge.prompts import (
 )
 from rewards.types import Sample, Score
 
-_SUSPICIOUS = re.compile(
-    r"\[\[.{0,20}?\]\]|\b(?:rating|score|grade|verdict|label)\s*\**\s*[:=]\s*\**\s*\S"
-    r"|ignore\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier|system)\s+(?:instructions|prompts?)"
-    r"|\b(?:you are|as) (?:the|an?) (?:judge|grader|evaluator)\b",
-    re.IGNORECASE,
-)
 CONSTITUTION_SUFFIXES = (".txt", ".md", ".yaml", ".yml", ".json")
 MAX_CONSTITUTION_BYTES = 1_000_000
 
@@ -111,6 +112,10 @@ def load_principles(constitution: list[str] | str) -> list[str]:
     return [line.strip("-* \t") for line in str(data).splitlines() if line.strip("-* \t")]
 
 
+def _unparseable(text: str) -> Score:
+    return Score(reward=0.0, error="unparseable judge output", details={"judge_output": text})
+
+
 class JudgeGrader(Grader[JudgeSpec]):
     spec_type: ClassVar = JudgeSpec
 
@@ -125,6 +130,7 @@ class JudgeGrader(Grader[JudgeSpec]):
             rubric = "Judge how well the response follows these principles:\n" + "\n".join(
                 f"{i}. {p}" for i, p in enumerate(principles, 1))
         self.rubric = rubric
+        self.detector = Detector(*spec.scale, labels=spec.labels, mode=spec.mode)
 
     def _shared_backend(self) -> JudgeBackend:
         spec, resources = self.spec, self.context.resources
@@ -170,7 +176,7 @@ class JudgeGrader(Grader[JudgeSpec]):
         low, high = self.spec.scale
         value = parse.parse_rating(text, low, high)
         if value is None:
-            return Score(reward=0.0, error="unparseable judge output", details={"judge_output": text})
+            return _unparseable(text)
         return Score(reward=(value - low) / (high - low), details={"rating": value, "judge_output": text})
 
     async def _pairwise(self, sample: Sample) -> Score:
@@ -182,8 +188,12 @@ class JudgeGrader(Grader[JudgeSpec]):
             self._ask(fill(template, self._values(sample, a=ours, b=theirs))),
             self._ask(fill(template, self._values(sample, a=theirs, b=ours))),
         )
-        verdicts = (parse.parse_pairwise(first), parse.parse_pairwise(second))
-        details = {"judge_output": [first, second], "verdicts": list(verdicts)}
+        details: dict[str, Any] = {"judge_output": [first, second]}
+        try:
+            verdicts = (parse.parse_pairwise(first), parse.parse_pairwise(second))
+        except parse.Ambiguous as exc:
+            return Score(reward=0.0, error=f"ambiguous judge output: {exc}", details=details)
+        details["verdicts"] = list(verdicts)
         if None in verdicts:
             return Score(reward=0.0, error="unparseable judge output", details=details)
         won = (verdicts[0] == "A", verdicts[1] == "B")
@@ -195,7 +205,7 @@ class JudgeGrader(Grader[JudgeSpec]):
         text = await self._ask(fill(self._template(LABELS_TEMPLATE), self._values(sample, completion=sample.completion)))
         label = parse.parse_label(text, self.spec.labels or [])
         if label is None:
-            return Score(reward=0.0, error="unparseable judge output", details={"judge_output": text})
+            return _unparseable(text)
         passed = label in (self.spec.passing_labels or [])
         return Score(reward=float(passed), details={"label": label, "judge_output": text})
 
@@ -205,19 +215,22 @@ class JudgeGrader(Grader[JudgeSpec]):
         text = await self._ask(None, [*conversation, {"role": role, "content": sample.completion}])
         verdict = parse.parse_guard(text)
         if verdict is None:
-            return Score(reward=0.0, error="unparseable judge output", details={"judge_output": text})
+            return _unparseable(text)
         return Score(reward=float(verdict.safe), details={"safe": verdict.safe, "categories": verdict.categories,
                                                           "judge_output": text})
 
     async def _one(self, sample: Sample) -> Score:
-        if self.spec.block_injection and self.spec.mode != "safety" and (hit := _SUSPICIOUS.search(sample.completion)):
-            return Score(reward=0.0, details={"injection_suspected": True, "matched": hit.group()[:100]})
+        if self.spec.block_injection and self.spec.mode != "safety" and (hit := self.detector.find(sample.completion)):
+            return Score(reward=0.0, details={"injection": {"rule": hit.rule, "matched": hit.matched},
+                                              "reason": "the completion addresses the judge; not judged"})
         handler = {"rubric": self._rubric, "pairwise": self._pairwise, "labels": self._labels,
                    "safety": self._safety}[self.spec.mode]
         try:
             return await handler(sample)
         except JudgeUnavailable as exc:
             return Score.failed(str(exc))
+        except parse.Ambiguous as exc:  # the judge gave two different verdicts: a judge failure, not a score
+            return Score(reward=0.0, error=f"ambiguous judge output: {exc}", details={"judge_output": exc.text})
 
     async def grade(self, samples: list[Sample]) -> list[Score]:
         return list(await asyncio.gather(*(self._one(s) for s in samples)))

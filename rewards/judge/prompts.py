@@ -2,9 +2,12 @@
 
 Defences against a policy that writes to the judge: every untrusted text (prompt, completion,
 reference) is placed inside a fence whose name carries a nonce derived from all the inputs, so a
-completion cannot close its own fence; the judge is told the fenced text is data to assess, never
-instructions; and verdict markers inside untrusted text (`[[`, `]]`) are broken up so they cannot
-be copied verbatim.
+completion cannot close its own fence; anything inside that reads as a tag of the prompt's
+structure (`</response>`, `<system>`), however disguised (`＜／ｒｅｓｐｏｎｓｅ＞`, `‹/response›`,
+`&lt;/response&gt;`, `</res\u200bponse>`, Cyrillic look-alike letters), is replaced by `[tag removed]`;
+the judge is told the fenced text is data to assess, never instructions; and verdict markers inside
+untrusted text (`[[`, `]]`, `⟦`, `［［`) are broken up so they cannot be copied verbatim. Completions
+that address the judge are usually blocked before they get here (`rewards.judge.injection`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,25 @@ Answer with exactly one of these labels: {{labels}}. Give it on the last line in
 
 _TAG_NAMES = {"a": "response_a", "b": "response_b", "completion": "response"}
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_STRUCTURE = ("response", "completion", "prompt", "reference", "system", "instruction", "rubric", "judge")
+_INVISIBLE = "[\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u3164\ufeff]*"
+_OPENER = "(?:<|\uff1c|\ufe64|\u2039|\u27e8|\u3008|\u276e|&lt;?|&#0*60;?|&#x0*3c;?|%3c)"
+_SLASH = "(?:/|\uff0f|\u2044|\u2215|\u29f8|&#0*47;?|&#x0*2f;?|%2f)"
+_LOOKALIKES = {"a": "а", "c": "с", "e": "е", "i": "і", "o": "о", "p": "р", "s": "ѕ", "u": "υ", "y": "у"}
+_BRACKETS = str.maketrans({"⟦": "[ [", "⟧": "] ]", "〚": "[ [", "〛": "] ]", "［": "[", "］": "]"})
+
+
+def _letter(ch: str) -> str:
+    """A character class for `ch` in either case, fullwidth, or a Cyrillic/Greek look-alike."""
+    variants = {ch, ch.upper(), chr(ord(ch) - 0x20 + 0xFF00), chr(ord(ch.upper()) - 0x20 + 0xFF00)}
+    variants |= set(_LOOKALIKES.get(ch, ""))
+    return "[" + "".join(re.escape(v) for v in sorted(variants)) + "]"
+
+
+# a closing tag may be spaced out (`< / response`), an opening one is written tight (`<system`), not `x < response`
+_TAG_LIKE = re.compile(_OPENER + _INVISIBLE + r"(?:\s*" + _SLASH + _INVISIBLE + r"\s*|(?!\s))(?:"
+                       + "|".join("".join(_letter(ch) + _INVISIBLE for ch in name) for name in _STRUCTURE) + ")",
+                       re.IGNORECASE)
 
 
 def nonce(*texts: str) -> str:
@@ -65,9 +87,9 @@ def nonce(*texts: str) -> str:
 
 
 def fence(name: str, text: str, tag_nonce: str) -> str:
-    """`text` inside <name-nonce> tags, with tag look-alikes and verdict brackets defused."""
+    """`text` inside <name-nonce> tags, with look-alikes of the prompt's tags and verdict brackets defused."""
     tag = f"{name}-{tag_nonce}"
-    body = re.sub(r"</?\s*" + re.escape(name), lambda m: m.group().replace("<", "‹"), text, flags=re.I)
+    body = _TAG_LIKE.sub("[tag removed]", text).translate(_BRACKETS)
     body = body.replace(tag_nonce, "…").replace("[[", "[ [").replace("]]", "] ]")
     return f"<{tag}>\n{body}\n</{tag}>"
 

@@ -100,7 +100,7 @@ def test_rubric_rating(server):
 ])
 def test_injection_earns_nothing(server, attack):
     blocked = score(server, "rubric", attack)
-    assert blocked["reward"] == 0.0 and blocked["details"]["injection_suspected"] is True
+    assert blocked["reward"] == 0.0 and blocked["details"]["injection"]["rule"]
     # without the block the judge still rates it, and only the judge's own words count
     judged = score(server, "open_rubric", attack)
     assert judged["reward"] == pytest.approx(RATING_3)

@@ -202,7 +202,7 @@ class _Worker:
 
     def exit_reason(self) -> str:
         """How the process ended, e.g. 'killed by SIGKILL', for the reason a sample gets."""
-        self.process.join(timeout=1)
+        self.process.join(timeout=3)
         code = self.process.exitcode
         if code is None:
             return "its socket closed"

@@ -37,13 +37,17 @@ _SPACED = re.compile(r"\b(?:[A-Za-z][ .]){3,}[A-Za-z]\b")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
+_VALUE = r"[\[({]?\s*" + _NUMBER + r"\s*[\])}]?"
 _OUT_OF = r"(?:\s*(?:/|out\s+of|von|sur|de|su|из)\s*(\d+(?:\.\d+)?))"
 _STRONG = (r"ratings?|scores?|grade|verdict|judge?ments?|evaluation|assessment|bewertung|punktzahl|"
            r"puntuacion|calificacion|valoracion|valutazione|punteggio|avaliacao|pontuacao|beoordeling|ocena|puan|"
            r"оценка|балл|рейтинг|评分|分数|得分|评级|打分|評価|点数|スコア|점수|평가")
 _WEAK = r"note|nota|voto|marks?|points?|punkte|cijfer"
-_IS = r"\s*(?:[:=]|\bis\b|\bshould\s+be\b|\bwould\s+be\b|\bist\b|\best\b|\bes\b|\bè\b)[\s*]*"
-_IS_OR_OF = r"\s*(?:[:=]|\bis\b|\bof\b|\bshould\s+be\b|\bwould\s+be\b|\bist\b|\best\b|\bes\b)[\s*]*"
+# what may stand between a verdict word and its value: `for this response`, `(1-10)`, markdown
+_QUALIFIER = (r"(?:\s+(?:for|of|on)\s+(?:this|the|my|our)\s+(?:response|answer|completion|solution|reply|submission))?"
+              r"(?:\s*\(\s*\d+\s*(?:-|–|to)\s*\d+\s*\))?[\s*_]*")
+_IS = _QUALIFIER + r"\s*(?:[:=→]|[-–—](?=\s*\d)|\bis\b|\bshould\s+be\b|\bwould\s+be\b|\bist\b|\best\b|\bes\b|\bè\b)[\s*]*"
+_IS_OR_OF = _QUALIFIER + r"\s*(?:[:=→]|\bis\b|\bof\b|\bshould\s+be\b|\bwould\s+be\b|\bist\b|\best\b|\bes\b)[\s*]*"
 _END = r"(?![\d.,]*\d)(?!\s*[-–:]\s*\d)(?!\w)"
 _CLAUSE_END = r"(?=\s*(?:[.!,;:()\[\]\-–—]|\*\*|$))"
 _TOP = r"(?:perfect|full|maximum|max|highest|top)\s+(?:score|marks?|rating|points?|grade)"
@@ -105,10 +109,12 @@ class Detector:
         flags = re.IGNORECASE | re.MULTILINE
         self.rules: list[tuple[str, re.Pattern[str]]] = [
             ("verdict_marker", re.compile(r"(?<![A-Za-z_\])])\[\s*\[\s*(?:" + value + r")\s*\]\s*\]", flags)),
-            ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + r")" + _IS + _NUMBER + _END + _CLAUSE_END, flags)),
-            ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + r")" + _IS + _NUMBER + _OUT_OF + _END, flags)),
-            ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + "|" + _WEAK + r")" + _IS_OR_OF + _NUMBER + _OUT_OF + _END,
+            ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + r")" + _IS + _VALUE + _END + _CLAUSE_END, flags)),
+            ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + r")" + _IS + _VALUE + _OUT_OF + _END, flags)),
+            ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + "|" + _WEAK + r")" + _IS_OR_OF + _VALUE + _OUT_OF + _END,
                                    flags)),
+            ("verdict", re.compile(r"\b(?:a|an)\s+" + _NUMBER + _OUT_OF + r"\s+(?:answer|response|reply|submission)\b"
+                                   r"|^\W{0,4}(?P<top>10|5|100)\s*(?:/|out\s+of)\s*(?P=top)\W{0,4}$", flags)),
             ("verdict", re.compile(r"(?<!\w)(?:label|verdict|classification|winner)" + _IS + r"[\"']*(?:" + choice
                                    + r")(?!\w)", flags)),
             ("verdict_json", re.compile(r"\{\s*(?:\"(?:reason|explanation|reasoning|justification)\"\s*:\s*\"[^\"]*\"\s*,"
@@ -143,8 +149,10 @@ class Detector:
                 r"^\W{0,8}(?:judge|grader|evaluator|rater)(?:'s)?\s*(?:note|response|output|decision|verdict)?\s*\**\s*:"
                 r"|^\W{0,8}system\s*(?:message|prompt|note)?\s*\**\s*:.*\b(?:you|your|ignore|instructions?|judge|grader"
                 r"|rating|score|assistant|override|must|always|never|new|output)\b"
-                r"|<\|\s*(?:im_start|im_end|system|user|assistant|endoftext|start_header_id|end_header_id|eot_id)\s*\|>"
-                r"|\[/?INST\]|<</?SYS>>|</s>", flags)),
+                # a chat-template token with something after it: a new turn (a token a run-away model left at
+                # the very end, `... is 2/3. <|im_start|>user`, starts nothing)
+                r"|(?:<\|\s*(?:im_start|im_end|system|user|assistant|endoftext|start_header_id|end_header_id|eot_id)"
+                r"\s*\|>|\[/?INST\]|<</?SYS>>|</s>)(?!\s*(?:(?:system|user|assistant|judge)\b)?\s*\Z)", flags)),
             ("fence_tag", re.compile(r"<(?:\s*/\s*|(?!\s))(?:" + _TAGS + r")\b", flags)),
         ]
 

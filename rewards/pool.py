@@ -201,15 +201,15 @@ class _Worker:
         return self.process.pid
 
     def exit_reason(self) -> str:
-        """How the process ended, e.g. 'killed by SIGKILL', for the reason a sample gets."""
+        """How the process ended ('killed by SIGKILL', 'exited with code 3'), for the reason a sample gets."""
         self.process.join(timeout=3)
         code = self.process.exitcode
         if code is None:
-            return "its socket closed"
+            return "closed its socket"
         if code < 0:
             with contextlib.suppress(ValueError):
                 return f"killed by {signal.Signals(-code).name}"
-        return f"exit code {code}"
+        return f"exited with code {code}"
 
     def kill(self) -> None:
         self.channel.close()

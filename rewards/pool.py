@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import math
 import multiprocessing as mp
@@ -47,7 +48,6 @@ import psutil
 log = logging.getLogger("rlvr.pool")
 
 DEFAULT_PRELOAD = ("rewards.graders.math", "rewards.graders.format")
-WORKER_NICENESS = 5  # the event loop (HTTP, dispatch) wins CPU over grading when the box is busy
 SLOW_NICENESS = 19  # a call past SLOW_AFTER_S yields the CPU to quick ones until it ends or is killed
 SLOW_AFTER_S = 0.05
 SPARE_AFTER_S = 0.2  # a call running this long (wall time) gets a spare worker started in its place
@@ -148,7 +148,7 @@ def _die_with_parent() -> None:
 
 def _worker_main(conn: Connection, memory_mb: int | None) -> None:
     _die_with_parent()
-    os.nice(WORKER_NICENESS)  # a worker busy with a pathological sample must not starve the event loop
+    gc.freeze()  # the preloaded graders' objects (sympy: ~100k) are never scanned: no 50+ ms collections mid-call
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -226,6 +226,9 @@ class WorkerPool:
         self.size = size or (os.cpu_count() or 1) + 1
         self.max_slow = self.size if max_slow is None else max_slow  # spares started for slow calls at once
         self.memory_mb = memory_mb
+        # quick calls run at the service's own priority (a slow one yields once past SLOW_AFTER_S): a worker
+        # niced below the event loop waited behind every busy process for its turn on a shared box
+        self.niceness = os.getpriority(os.PRIO_PROCESS, 0)
         self._ctx = mp.get_context("forkserver")
         # every new worker re-runs the main module (`python -m rewards.cli`: typer and the rest, ~30 ms of CPU);
         # imported once in the forkserver, that is a few microseconds: a spare or a replacement is cheap
@@ -425,7 +428,7 @@ class WorkerPool:
         if worker.spared:
             self._spares -= 1
         replaced = worker.spared or worker.temporary
-        if keep and not replaced and (not worker.slow or _renice(worker.pid, WORKER_NICENESS)):
+        if keep and not replaced and (not worker.slow or _renice(worker.pid, self.niceness)):
             worker.slow = False  # (unprivileged, niceness cannot go back down: then it is replaced)
             self._release(worker)
             return

@@ -6,8 +6,9 @@ import asyncio
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 
-from sandbox import runner
+from sandbox import runner, scripts
 from sandbox.cgroups import Cgroups
 from sandbox.compare import parse_value, stdout_matches, values_equal
 from sandbox.jail import Jail
@@ -76,11 +77,15 @@ class Sandbox:
         return requested.capped(self.settings.maxima)
 
     async def _compile(self, worker: Worker, lang: Language, limits: Limits, source: str,
-                       files: dict[str, str], marker: str = "") -> RunResult:
-        """Build `source`; with a `marker`, also the marker's own source (from stdin) and its link flags."""
-        argv = lang.compile + lang.script_flags if marker else lang.compile
+                       files: dict[str, str], test: str | None = None, nonce: str = "") -> RunResult:
+        """Build `source`; with a script `test`, the test's build (see languages.CPP_SCRIPT_BUILD), whose
+        completion marker writes `nonce`."""
+        if test is None:
+            argv, stdin, secret = lang.compile, "", None
+        else:
+            argv, stdin, secret = lang.script + tuple(files), lang.marker_code(nonce), test
         outcome = await runner.run(worker, lang, limits, code=source, files={**files, lang.source: source},
-                                   argv=argv, stdin=marker, insecure=self.insecure)
+                                   argv=argv, stdin=stdin, secret=secret, insecure=self.insecure)
         result = outcome.result
         if result.status not in ("ok", "sandbox_error"):
             result = result.model_copy(update={"status": "compile_error"})
@@ -115,42 +120,68 @@ class Sandbox:
             return JudgeBatchItem(error=f"the sandbox failed on this job: {type(exc).__name__}: {exc}"[:500])
 
     async def judge(self, req: JudgeRequest, admitted: bool = False) -> JudgeResult:
-        """Every test in one leased worker (a compiled program is built once); verdicts in test order."""
+        """Every test in one leased worker, each in a fresh work dir (a compiled program is built once and put
+        back); verdicts in test order."""
         lang, limits = self.language(req.language), self.limits(req.limits)
         if not lang.forked and any(isinstance(t, CallTest) for t in req.tests):
             raise BadRequest(f"call tests need a language with a function-call harness, not {lang.name!r}")
         verdicts: list[TestResult] = []
-        compiled: RunResult | None = None
+        build = _Build()
         async with self.pool.lease(admitted) as worker:
             for test in req.tests:
                 if req.stop_on_first_failure and verdicts and not verdicts[-1].passed:
                     verdicts.append(TestResult(status="skipped", reason="an earlier test failed"))
-                    continue
-                script = test.code if isinstance(test, ScriptTest) else None
-                if lang.compile:
-                    nonce = secrets.token_hex(16) if script is not None else None
-                    if script is not None or compiled is None:
-                        source = req.code if script is None else req.code + "\n" + script
-                        marker = lang.marker_code(nonce) if nonce else ""
-                        built = await self._compile(worker, lang, limits, source, req.files, marker)
-                        compiled = built if script is None else compiled
-                        if built.status != "ok":
-                            verdicts.append(_failed(built, "the program did not compile"))
-                            continue
-                    elif compiled.status != "ok":
-                        verdicts.append(_failed(compiled, "the program did not compile"))
-                        continue
-                    outcome = await runner.run(worker, lang, limits, code=req.code, argv=lang.run, nonce=nonce,
-                                               stdin=getattr(test, "stdin", ""), insecure=self.insecure)
+                elif worker.dirty and not await worker.reset(restore=True):
+                    verdicts.append(TestResult(status="runtime_error", reason="the program left its work dir in a "
+                                               "state that cannot be emptied (e.g. nested too deep)"))
+                elif lang.compile:
+                    verdicts.append(await self._judge_compiled(worker, lang, limits, req, test, build))
                 else:
-                    call = (test.fn_name, test.args) if isinstance(test, CallTest) else None
-                    outcome = await runner.run(worker, lang, limits, code=req.code, files=req.files,
-                                               stdin=getattr(test, "stdin", ""), script=script, call=call,
-                                               insecure=self.insecure)
-                verdicts.append(_verdict(test, outcome, needs_marker=lang.forked or bool(lang.marker)))
+                    verdicts.append(await self._judge_interpreted(worker, lang, limits, req, test))
         passed = sum(v.passed for v in verdicts)
         return JudgeResult(passed=passed, total=len(verdicts), fraction=passed / len(verdicts), tests=verdicts,
-                           compile=compiled, insecure=self.insecure)
+                           compile=build.result, insecure=self.insecure)
+
+    async def _judge_compiled(self, worker: Worker, lang: Language, limits: Limits, req: JudgeRequest,
+                              test: IoTest | ScriptTest | CallTest, build: _Build) -> TestResult:
+        """A script test is built with its test; io tests share one build of the program, kept by the worker
+        so that each test's fresh work dir gets it back."""
+        nonce = None
+        if isinstance(test, ScriptTest):
+            nonce = secrets.token_hex(16)
+            built = await self._compile(worker, lang, limits, req.code, req.files, test.code, nonce)
+            if built.status != "ok":
+                return _failed(built, "the program did not compile")
+        else:
+            if build.result is None:
+                build.result = await self._compile(worker, lang, limits, req.code, req.files)
+                if build.result.status == "ok":
+                    await worker.stash([lang.run[0].removeprefix("./")])
+            if build.result.status != "ok":
+                return _failed(build.result, "the program did not compile")
+        outcome = await runner.run(worker, lang, limits, code=req.code, argv=lang.run, nonce=nonce,
+                                   stdin=getattr(test, "stdin", ""), insecure=self.insecure)
+        return _verdict(test, outcome)
+
+    async def _judge_interpreted(self, worker: Worker, lang: Language, limits: Limits, req: JudgeRequest,
+                                 test: IoTest | ScriptTest | CallTest) -> TestResult:
+        """One run; a Python script test of value checks on calls runs as calls (see sandbox.scripts)."""
+        script = test.code if isinstance(test, ScriptTest) else None
+        call = (test.fn_name, test.args) if isinstance(test, CallTest) else None
+        analysis = scripts.analyse(script) if script is not None and lang.forked else None
+        checks = analysis.checks if analysis else None
+        outcome = await runner.run(worker, lang, limits, code=req.code, files=req.files,
+                                   stdin=getattr(test, "stdin", ""), script=None if checks else script, call=call,
+                                   calls=[(c.fn_name, c.args, c.kwargs) for c in checks] if checks else None,
+                                   modules=analysis.modules if analysis else (), insecure=self.insecure)
+        return _checked(checks, outcome) if checks else _verdict(test, outcome)
+
+
+@dataclass
+class _Build:
+    """A job's one build of the program for its io tests (None until an io test needs it)."""
+
+    result: RunResult | None = None
 
 
 def _failed(result: RunResult, reason: str, status: str | None = None) -> TestResult:
@@ -159,7 +190,7 @@ def _failed(result: RunResult, reason: str, status: str | None = None) -> TestRe
                       stdout_tail=result.stdout[-TAIL:], stderr_tail=result.stderr[-TAIL:], wall_ms=result.wall_ms)
 
 
-def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.Outcome, needs_marker: bool) -> TestResult:
+def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.Outcome) -> TestResult:
     """Passed only when the run was clean and its output, its end, or its value is what the test wants."""
     result = outcome.result
     if result.status != "ok":
@@ -168,7 +199,7 @@ def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.Outcome, need
         if stdout_matches(result.stdout, test.expected_stdout, test.compare, test.tolerance):
             return _failed(result, "", "passed")
         return _failed(result, f"stdout differs from the expected output (compare={test.compare})", "wrong_answer")
-    if needs_marker and not outcome.completed:
+    if not outcome.completed:
         return _failed(result, "the test did not run to its end (the program exited early)", "incomplete")
     if isinstance(test, CallTest):
         try:
@@ -179,4 +210,25 @@ def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.Outcome, need
             shown = repr(actual)
             shown = shown if len(shown) <= 200 else shown[:200] + "..."
             return _failed(result, f"{test.fn_name} returned {shown}", "wrong_answer")
+    return _failed(result, "", "passed")
+
+
+def _checked(checks: tuple[scripts.Check, ...], outcome: runner.Outcome) -> TestResult:
+    """A script test run as calls: passed when every returned value meets its assert, checked here."""
+    result = outcome.result
+    if result.status != "ok":
+        return _failed(result, f"the run ended with {result.status}")
+    if not outcome.completed:
+        return _failed(result, "the calls did not run to their end (the program exited early)", "incomplete")
+    try:
+        values = scripts.decode(outcome.value or "")
+    except ValueError as exc:
+        return _failed(result, str(exc), "wrong_answer")
+    for check, value in zip(checks, values, strict=False):
+        if not check.holds(value):
+            shown = repr(value)
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
+            return _failed(result, f"{check.source[:200]} fails: {check.fn_name} returned {shown}", "wrong_answer")
+    if len(values) != len(checks):
+        return _failed(result, "the calls returned too few values", "wrong_answer")
     return _failed(result, "", "passed")

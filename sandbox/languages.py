@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from sandbox.jail import jail_python
+
 
 @dataclass(frozen=True)
 class Language:
@@ -18,10 +20,11 @@ class Language:
     source: str  # the file the code is written to
     run: tuple[str, ...] = ()  # empty: Python's fast path, forked from the warm worker
     compile: tuple[str, ...] = ()
-    # Proof that a script test ran to its end: code appended to it (interpreted) or, for a compiled language,
-    # a second source read from the compiler's stdin with `script_flags`; {nonce}, {key}, {masked} are filled in.
+    # Script tests: how the program and its test start (interpreted: a harness that reads the test and its
+    # completion marker from the worker's secret fd, never from a file; compiled: the build, with the test on
+    # that fd and the marker's source, `marker` with {key} and {masked} filled in, on stdin).
+    script: tuple[str, ...] = ()
     marker: str = ""
-    script_flags: tuple[str, ...] = ()
 
     @property
     def forked(self) -> bool:
@@ -32,8 +35,7 @@ class Language:
         text = (nonce + "\n0\n").encode()
         key = secrets.token_bytes(len(text))
         masked = bytes(a ^ b for a, b in zip(text, key, strict=True))
-        return (self.marker.replace("{nonce}", nonce).replace("{key}", ", ".join(map(str, key)))
-                .replace("{masked}", ", ".join(map(str, masked))))
+        return self.marker.replace("{key}", ", ".join(map(str, key))).replace("{masked}", ", ".join(map(str, masked)))
 
     def public(self) -> dict[str, object]:
         return {"name": self.name, "version": self.version, "compiled": bool(self.compile),
@@ -60,6 +62,127 @@ extern "C" int __wrap_main(int argc, char** argv, char** envp) {
 """
 
 
+# C++ script tests are built so that no macro of the program reaches the test: the program is preprocessed
+# alone (g++ -E, which also lists the headers it included, -dI), the test is preprocessed alone after those same
+# headers (so their include guards hold and it sees the declarations it needs, but none of the program's
+# macros: NDEBUG, `#define main ...`), and the two token streams are compiled as one preprocessed (.ii) unit,
+# where no directive is read any more (a `# define` made by expanding a macro is a stray '#'). The test reaches
+# the build only on fd 4, after the program was preprocessed, and every source is gone before the program runs.
+# $1 the compiler, $2 Python, then the request's own file names (headers the test may include with "").
+CPP_SCRIPT_BUILD = r"""
+set -e
+cxx=$1 python=$2
+shift 2
+"$cxx" $FLAGS -E -dI -o main.ii main.cpp 4<&-
+"$python" -I -S -c "$SPLIT" "$@" 4<&-
+cat <&4 >test.cpp
+exec 4<&-
+"$cxx" $FLAGS -E -o prelude.ii prelude.cpp
+sed -n '/^# 1 "test.cpp" 1$/,$p' prelude.ii >test.ii
+cat solution.ii test.ii >combined.ii
+rm -f main.cpp main.ii solution.ii prelude.cpp prelude.ii test.cpp test.ii
+"$cxx" $FLAGS -pipe -o main combined.ii -x c++ - -Wl,--wrap=main
+rm -f combined.ii
+"""
+# From the program's preprocessed text: solution.ii without the -dI include lines, and prelude.cpp with the
+# includes the program's own file made (system headers by <name>; "name" only for the request's files).
+CPP_SPLIT = r"""
+import re, sys
+marker = re.compile(r'# \d+ "((?:[^"\\]|\\.)*)"(?: \d)*$')
+include = re.compile(r'#include ([<"])([A-Za-z0-9_+.-][A-Za-z0-9_+./-]*)[>"]$')
+current, kept = "", []
+with open("main.ii") as source, open("solution.ii", "w") as out:
+    for line in source:
+        text = line.rstrip("\n")
+        found = marker.match(text)
+        if found:
+            current = found.group(1)
+        if text.startswith(("#include", "#import")):
+            name = include.match(text)
+            if current == "main.cpp" and name and ".." not in name.group(2).split("/") and (
+                    name.group(1) == "<" or name.group(2) in sys.argv[1:]):
+                kept.append(text)
+            continue
+        out.write(line)
+with open("prelude.cpp", "w") as prelude:
+    prelude.write("\n".join(kept + ['#include "test.cpp"', ""]))
+"""
+CPP_FLAGS = "-O2 -std=c++17"
+
+# JavaScript script tests: the program runs as a script of this context (its top-level names are the test's),
+# then the test runs as a function of its own whose outer scope holds the real `require`, `assert`, `process`:
+# assert, assert/strict and util come from copies taken before the program ran (assert frozen), so neither a
+# `Module.prototype.require` hook nor patching them reaches the test; process.exit and friends are put back;
+# the marker is written only after the test returned, by functions captured before the program ran, and it
+# was read from fd 4 and closed before the program started: it is in no file, argument or variable.
+JS_HARNESS = r"""'use strict';
+const fs = require('fs'), path = require('path'), vm = require('vm'), Module = require('module');
+const util = require('util'), assert = require('assert');
+const input = fs.readFileSync(4, 'utf8');
+fs.closeSync(4);
+const cut = input.indexOf('\n');
+const marker = Buffer.from(input.slice(0, cut) + '\n0\n'), test = input.slice(cut + 1);
+const writeSync = fs.writeSync, reallyExit = process.reallyExit, inspect = util.inspect;
+const exits = ['exit', 'reallyExit', 'abort', 'kill'].map((key) => [key, Object.getOwnPropertyDescriptor(process, key)]);
+const freeze = (value, seen) => {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) return;
+  seen.add(value);
+  Object.freeze(value);
+  for (const key of Reflect.ownKeys(value)) {
+    const field = Object.getOwnPropertyDescriptor(value, key);
+    if ('value' in field) freeze(field.value, seen);
+  }
+};
+freeze(assert, new Set());
+const own = new Map([['assert', assert], ['assert/strict', assert.strict], ['util', Object.freeze({ ...util })]]);
+const file = path.resolve('main.js'), dir = path.dirname(file), main = new Module(file, null);
+main.filename = file;
+main.paths = Module._nodeModulePaths(dir);
+process.mainModule = main;
+const programRequire = Module.createRequire(file);
+programRequire.main = main;
+const testRequire = (name) => own.get(String(name).replace(/^node:/, '')) || programRequire(name);
+Object.assign(globalThis, { require: programRequire, module: main, exports: main.exports, __filename: file,
+                            __dirname: dir });
+vm.runInThisContext(fs.readFileSync(file, 'utf8'), { filename: file });
+main.loaded = true;
+try {
+  for (const [key, field] of exits) if (field) Object.defineProperty(process, key, field);
+  const scope = { require: testRequire, module: main, exports: main.exports, __filename: file, __dirname: dir,
+                  process, assert };
+  vm.compileFunction(test, [], { filename: 'test.js', contextExtensions: [scope] })();
+} catch (error) {
+  writeSync(2, inspect(error) + '\n');
+  reallyExit.call(process, 1);
+}
+writeSync(3, marker);
+"""
+
+# bash script tests: one compound command, parsed before the program runs (its aliases cannot rewrite it).
+# `enable` is switched off before the program, so it cannot switch builtins off; after it, POSIX mode puts
+# the special builtins (exit, unset, eval, trap, ...) before functions, every function named after a builtin
+# is removed, and aliases, DEBUG/ERR traps, extdebug, nocasematch, PATH, IFS and the command hash are reset.
+# Any of that failing (a readonly POSIXLY_CORRECT, PATH or IFS) leaves the test unrun and unmarked. The test
+# and its marker come from fd 4; the marker is held in a shell variable, where code that knows this harness
+# could read it (bash has no private state): prefer io tests.
+BASH_HARNESS = r"""{ IFS= read -r -d '' __rlvr_input <&4; exec 4<&-
+readonly __rlvr_marker="${__rlvr_input%%$'\n'*}" __rlvr_test="${__rlvr_input#*$'\n'}"
+unset __rlvr_input
+readonly -a __rlvr_builtins=($(compgen -b))
+enable -n enable
+. ./main.sh
+POSIXLY_CORRECT=y PATH=/usr/local/bin:/usr/bin:/bin IFS=$' \t\n'
+if [[ -o posix && $PATH == /usr/local/bin:/usr/bin:/bin && $IFS == $' \t\n' ]]; then
+  unset -f -- "${__rlvr_builtins[@]}" command_not_found_handle
+  unalias -a
+  trap - DEBUG ERR RETURN
+  shopt -u extdebug nocasematch
+  hash -r
+  eval "$__rlvr_test"$'\n''builtin printf "%s\n0\n" "$__rlvr_marker" >&3'
+fi; }
+"""
+
+
 def _version(argv: list[str]) -> str:
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -78,14 +201,19 @@ def detect() -> dict[str, Language]:
     """Python always; C++, JavaScript and bash when their tools are installed."""
     found = {"python": Language("python", f"Python {platform.python_version()}", "main.py")}
     if gxx := _tool("g++"):
+        build = CPP_SCRIPT_BUILD.replace("$FLAGS", CPP_FLAGS).replace('"$SPLIT"', _sh_quote(CPP_SPLIT))
         found["cpp"] = Language("cpp", _version([gxx, "--version"]), "main.cpp", run=("./main",),
-                                compile=(gxx, "-O2", "-std=c++17", "-pipe", "-o", "main", "main.cpp"),
-                                marker=CPP_MARKER, script_flags=("-x", "c++", "-", "-Wl,--wrap=main"))
+                                compile=(gxx, *CPP_FLAGS.split(), "-pipe", "-o", "main", "main.cpp"),
+                                script=("/bin/sh", "-c", build, "build", gxx, jail_python()), marker=CPP_MARKER)
     if node := _tool("node"):
         found["javascript"] = Language("javascript", "node " + _version([node, "--version"]), "main.js",
-                                       run=(node, "main.js"),
-                                       marker='\n;require("fs").writeSync(3, "{nonce}\\n0\\n");\n')
+                                       run=(node, "main.js"), script=(node, "-e", JS_HARNESS))
     if bash := _tool("bash"):
         found["bash"] = Language("bash", _version([bash, "--version"]), "main.sh", run=(bash, "main.sh"),
-                                 marker="\nprintf '%s\\n0\\n' {nonce} >&3\n")
+                                 script=(bash, "-c", BASH_HARNESS, "main.sh"))
     return found
+
+
+def _sh_quote(text: str) -> str:
+    """`text` as one single-quoted sh word."""
+    return "'" + text.replace("'", "'\\''") + "'"

@@ -117,11 +117,16 @@ class Worker:
         self.dirty = self.dirty or reply.get("dirty", True)
         return reply
 
-    async def reset(self) -> bool:
-        """Empty the work dir; False when it could not be emptied."""
-        clean = (await self.call({"op": "reset"}, BACKSTOP_S))["clean"]
+    async def reset(self, restore: bool = False) -> bool:
+        """Empty the work dir (with `restore`, then put the stashed files back); False when it could not be
+        emptied."""
+        clean = (await self.call({"op": "reset", "restore": restore}, BACKSTOP_S))["clean"]
         self.dirty = not clean
         return clean
+
+    async def stash(self, names: list[str]) -> None:
+        """Keep these files of the work dir (a compiled program) for `reset(restore=True)` to put back."""
+        await self.call({"op": "stash", "names": names}, BACKSTOP_S)
 
     async def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):

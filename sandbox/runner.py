@@ -34,30 +34,38 @@ def _status(raw: dict[str, Any]) -> str:
 
 async def run(
     worker: Worker, lang: Language, limits: Limits, *, code: str, stdin: str = "", files: dict[str, str] | None = None,
-    script: str | None = None, call: tuple[str, list[Any]] | None = None, argv: tuple[str, ...] | None = None,
-    insecure: bool = False, nonce: str | None = None,
+    script: str | None = None, call: tuple[str, list[Any]] | None = None,
+    calls: list[tuple[str, str, str]] | None = None, modules: tuple[str, ...] = (), argv: tuple[str, ...] | None = None,
+    insecure: bool = False, nonce: str | None = None, secret: str | None = None,
 ) -> Outcome:
-    """Run `code` (or `argv`, e.g. a compiler) with `script` appended or `call` made; never raises.
+    """Run `code` (or `argv`, e.g. a compiler) with `script` run after it, `call` made, or `calls` made (Python:
+    name, literal arguments, literal keywords); never raises.
 
+    `modules`: standard modules a Python script test may find hidden behind the program's names.
     `nonce`: the marker a compiled script test was built with, which the run must write to count as complete.
+    `secret`: what the run finds on fd 4 (a harness reads and closes it before the program starts).
     """
     message: dict[str, Any] = {"stdin": stdin, "files": dict(files or {}), "limits": limits.model_dump()}
     if nonce:
         message["nonce"] = nonce
+    if secret is not None:
+        message["secret"] = secret
     if argv:
         message["argv"] = list(argv)
     elif lang.forked:
         message.update(source=code, mode="main")
         if script is not None:
-            message.update(mode="script", test=script)
+            message.update(mode="script", test=script, modules=list(modules))
         elif call is not None:
             message.update(mode="call", fn_name=call[0], args=call[1])
+        elif calls is not None:
+            message.update(mode="calls", calls=[list(c) for c in calls])
     else:
-        if script is not None:
-            message["nonce"] = secrets.token_hex(16)
-            code = code + "\n" + script + lang.marker_code(message["nonce"])
         message["files"][lang.source] = code
         message["argv"] = list(lang.run)
+        if script is not None:  # the harness reads the marker and the test from fd 4: neither is in a file
+            message["nonce"] = secrets.token_hex(16)
+            message.update(argv=list(lang.script), secret=message["nonce"] + "\n" + script)
     try:
         raw = await worker.run(message)
     except WorkerDied as exc:

@@ -5,8 +5,9 @@ are inside the jail. It runs as PID 1 of its own PID namespace, which makes it i
 it runs; after every run it kills every other process in the namespace, so nothing outlives a run.
 
 Protocol on fds 0 (requests) and 1 (replies), both moved out of the way at start: 4-byte big-endian length +
-JSON. Requests: {"op": "run", ...} -> result (with "dirty": the work dir is not empty); {"op": "reset"} ->
-{"clean": bool} (empties the work dir).
+JSON. Requests: {"op": "run", ...} -> result (with "dirty": the work dir is not empty); {"op": "stash", "names"}
+-> {} (keeps those files, e.g. a compiled program, in memory); {"op": "reset", "restore"?} -> {"clean": bool}
+(empties the work dir; with "restore", puts the stashed files back, else forgets them).
 
 Script and call tests run the test in the program's own process, so the harness guards it (see `_audit` and
 `_guard_test`): an audit hook that cannot be removed refuses frames, code objects, every-object scans, raw memory,
@@ -60,6 +61,7 @@ SET_HANDLER = _signal.signal  # the C function, before _guard_modules wraps it (
 WORKER_STDIO = (sys.stdin, sys.stdout, sys.stderr)  # held, so a child replacing them frees nothing
 TEST_BUILTINS = dict(PRISTINE_BUILTINS)  # a script test's own builtins: what the program patches is not seen
 STATUS_FD = 3
+SECRET_FD = 4  # what a harness reads and closes before the program runs (the test, the completion marker)
 EXEC_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 CONFIG = json.loads(os.environ.get("SANDBOX_WORKER_CONFIG", "{}"))
 WORKDIR = CONFIG.get("workdir", "/tmp")
@@ -80,6 +82,8 @@ REFUSED_EVENTS = frozenset({
     "sys.addaudithook",  # a hook of its own would see the test's source ("compile") and code ("exec")
     "code.__new__", "marshal.load",  # hand-made bytecode reads and writes raw memory
     "os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",  # a new program has no hook
+    # a forked copy runs the test with guesses and tells the parent which one passed: the test as an oracle
+    "os.fork", "os.forkpty",
 })
 # The ways from an object to a frame, and the defaults that hide the originals behind the wrappers below.
 REFUSED_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "__defaults__", "__kwdefaults__"})
@@ -361,43 +365,75 @@ def _finish(code, _exit=os._exit):
     _exit(code)
 
 
-def _encode(value, depth=0, _type=type, _repr=repr, _float_repr=float.__repr__, _int_repr=int.__repr__,
-            _str_encode=json.encoder.encode_basestring_ascii, _join=", ".join, _items=dict.items):
-    """JSON of a value made only of exact builtin types, using functions captured before the program ran.
+# How `_encode(typed=True)` tags the containers JSON has no word for; sandbox.scripts reads them back.
+TAGGED = ((tuple, "t", tuple.__iter__), (set, "s", set.__iter__), (frozenset, "f", frozenset.__iter__))
 
-    A returned object cannot steer its own comparison: subclasses (an `__eq__` that says yes, a custom
-    `__repr__`) are rejected, and every function used here was bound before the program could patch anything.
+
+def _encode(value, depth=0, typed=False, _type=type, _subclass=issubclass, _float_repr=float.__repr__,
+            _int_repr=int.__repr__, _str_encode=json.encoder.encode_basestring_ascii, _join=", ".join,
+            _items=dict.items, _list_iter=list.__iter__, _tagged=TAGGED):
+    """JSON of a value of builtin types, using functions captured before the program ran.
+
+    A returned object cannot steer its own comparison: every function used here was bound before the program
+    could patch anything. Plain (call tests): exact types only, tuples as lists, str keys; subclasses (an
+    `__eq__` that says yes, a custom `__repr__`) are rejected. `typed` (assert statements run as calls, compared
+    with Python's `==` by the service): tuples, sets and any keys keep their kind, and a subclass of a builtin
+    type (Counter, a namedtuple, an IntEnum) counts as the data it holds, read by the base type's own methods.
     """
     if depth > 64:
         raise ValueError("value nested too deeply")
     kind = _type(value)
     if value is None or kind is bool:
         return {None: "null", True: "true", False: "false"}[value]
-    if kind is int:
+    if kind is int or typed and _subclass(kind, int):
         return _int_repr(value)
-    if kind is float:
-        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(_float_repr(value), _float_repr(value))
-    if kind is str:
+    if kind is float or typed and _subclass(kind, float):
+        text = _float_repr(value)
+        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(text, text)
+    if kind is str or typed and _subclass(kind, str):
         return _str_encode(value)
-    if kind is list or kind is tuple:
-        return "[" + _join([_encode(v, depth + 1) for v in value]) + "]"
-    if kind is dict:
+    if kind is list or typed and _subclass(kind, list) or kind is tuple and not typed:
+        return "[" + _join([_encode(v, depth + 1, typed) for v in (_list_iter(value) if typed else value)]) + "]"
+    if typed:
+        for base, tag, iterate in _tagged:
+            if _subclass(kind, base):
+                return '{"' + tag + '": [' + _join([_encode(v, depth + 1, True) for v in iterate(value)]) + "]}"
+        if _subclass(kind, dict):
+            pairs = ["[" + _encode(k, depth + 1, True) + ", " + _encode(v, depth + 1, True) + "]"
+                     for k, v in _items(value)]
+            return '{"d": [' + _join(pairs) + "]}"
+    elif kind is dict:
         parts = []
         for key, item in _items(value):
             if _type(key) is not str:
                 raise TypeError(f"dict key of type {_type(key).__name__} is not a string")
             parts.append(_str_encode(key) + ": " + _encode(item, depth + 1))
         return "{" + _join(parts) + "}"
-    raise TypeError(f"returned a {kind.__name__}; only None, bool, int, float, str, list, tuple and dict compare")
+    raise TypeError(f"returned a {kind.__name__}; only None, bool, int, float, str, list, tuple and dict compare"
+                    + (" (and set, frozenset)" if typed else ""))
 
 
-def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=type, _len=len):
-    """Run the program in this forked child the way `python main.py` would, then the test part, if any."""
+def _function(program, fn_name, _getattr=getattr, _isinstance=isinstance, _type=type):
+    """The program's `fn_name` (or `Class.method`, on an instance made with no arguments)."""
+    target = program
+    for part in fn_name.split("."):
+        target = target[part] if target is program else _getattr(target, part)
+        if _isinstance(target, _type):
+            target = target()
+    return target
+
+
+def _python_child(req, nonce, _len=len):
+    """Run the program in this forked child the way `python main.py` would, then the test part, if any.
+
+    Modes: main (just the program), script (a test run after it), call (one function's value), calls (several
+    functions' values, each called with literal arguments: assert statements the service runs as calls)."""
     mode = req.get("mode", "main")
     sys.argv = ["main.py"]
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = STDIO
     stderr, write_status, compile_, exec_ = sys.stderr, os.write, compile, exec
     source, test, fn_name, args = req["source"], req.get("test"), req.get("fn_name"), req.get("args", [])
+    calls, modules = req.get("calls", []), req.get("modules", [])
     del req
     main = types.ModuleType("__main__")
     main.__file__, main.__builtins__ = "main.py", builtins
@@ -420,18 +456,27 @@ def _python_child(req, nonce, _getattr=getattr, _isinstance=isinstance, _type=ty
         _finish(0)
     try:
         if mode == "call":
-            target = program
-            for part in fn_name.split("."):
-                target = target[part] if target is program else _getattr(target, part)
-                if _isinstance(target, _type):
-                    target = target()
-            payload = _encode(target(*args))
+            payload = _encode(_function(program, fn_name)(*args))
+        elif mode == "calls":
+            values = []
+            for name, literal_args, literal_kwargs in calls:  # literals only: nothing of the program runs here
+                positional = eval(compile_(literal_args, "test.py", "eval", dont_inherit=True), {"__builtins__": {}})  # noqa: S307
+                keywords = eval(compile_(literal_kwargs, "test.py", "eval", dont_inherit=True), {"__builtins__": {}})  # noqa: S307
+                values.append(_encode(_function(program, name)(*positional, **keywords), typed=True))
+            payload = "[" + ", ".join(values) + "]"
         else:
             # The test sees the program's names but pristine builtins: shadowing `abs` or patching
             # `builtins.len` does not reach the test's own checks.
             test_builtins, kept = _guard_test(main)  # noqa: F841 - kept until exit: no finalizers run
             scope = {k: v for k, v in program.items() if k not in PRISTINE_BUILTINS}
             scope.update(__builtins__=test_builtins, __name__="__main__")
+            for name in modules:  # a standard module the test uses (math.isclose) that the program's name hides
+                try:
+                    real = test_builtins["__import__"](name, None, None, (), 0)
+                except ImportError:
+                    continue
+                if name in scope and scope[name] is not real:
+                    scope[name] = real
             exec_(compile_(test, "test.py", "exec", dont_inherit=True, optimize=0), scope)
             payload = ""
     except SystemExit as exc:
@@ -463,7 +508,7 @@ def _make_stdio():
     return stdio
 
 
-def _child(req, nonce, stdin_fd, out_w, err_w, status_w, setup_w, _exit=os._exit):
+def _child(req, nonce, stdin_fd, out_w, err_w, status_w, setup_w, secret_fd, _exit=os._exit):
     """Between fork and the program: its cgroup, new session, fds, limits, then the program.
 
     A failure of the sandbox's own set-up goes to `setup_w`, which the program never holds: the worker reports
@@ -478,9 +523,10 @@ def _child(req, nonce, stdin_fd, out_w, err_w, status_w, setup_w, _exit=os._exit
     os.close(setup_w)
     try:
         os.setsid()
-        for src, dst in ((stdin_fd, 0), (out_w, 1), (err_w, 2), (status_w, STATUS_FD)):
-            os.dup2(src, dst)
-        os.closerange(STATUS_FD + 1, 65536)
+        for src, dst in ((stdin_fd, 0), (out_w, 1), (err_w, 2), (status_w, STATUS_FD), (secret_fd, SECRET_FD)):
+            if src is not None:
+                os.dup2(src, dst)
+        os.closerange(STATUS_FD + 1 if secret_fd is None else SECRET_FD + 1, 65536)
         os.chdir(WORKDIR)
         _set_limits(req["limits"])
         SET_HANDLER(_signal.SIGINT, _signal.default_int_handler)  # C handler: takes no frame
@@ -553,16 +599,17 @@ def _run(req):
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
     nonce = req.get("nonce") or os.urandom(16).hex()
-    stdin_fd = os.memfd_create("stdin")
-    os.write(stdin_fd, req.get("stdin", "").encode())
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
+    stdin_fd, secret_fd = _memfd("stdin", req.get("stdin", "")), None
+    if req.get("secret") is not None:
+        secret_fd = _memfd("secret", req["secret"])
     (out_r, out_w), (err_r, err_w), (st_r, st_w), (setup_r, setup_w) = os.pipe(), os.pipe(), os.pipe(), os.pipe()
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        _child(req, nonce, stdin_fd, out_w, err_w, st_w, setup_w)
-    for fd in (stdin_fd, out_w, err_w, st_w, setup_w):
-        os.close(fd)
+        _child(req, nonce, stdin_fd, out_w, err_w, st_w, setup_w, secret_fd)
+    for fd in (stdin_fd, out_w, err_w, st_w, setup_w, secret_fd):
+        if fd is not None:
+            os.close(fd)
     cap = limits["output_kb"] * 1024
     buffers, timeout, over = _collect(pid, (out_r, err_r, st_r), cap, start + limits["wall_s"])
     _, status, usage = os.wait4(pid, 0)
@@ -597,6 +644,14 @@ def _run(req):
         "max_rss_kb": usage.ru_maxrss,
         "dirty": dirty,
     }
+
+
+def _memfd(name, text):
+    """A file only in memory holding `text`, read from its start."""
+    fd = os.memfd_create(name)
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _completion(status, nonce):
@@ -635,16 +690,38 @@ def _remove(path):
         os.unlink(path)
 
 
-def _reset():
-    """Empty the work dir and give it back its mode; a dir the program made unremovable (or too deep) means this
-    worker is retired."""
+STASH = {}  # name -> (bytes, mode): files a job keeps across its tests (a compiled program)
+
+
+def _stash(req):
+    """Keep the named files of the work dir in memory, as they are now (before any program ran)."""
+    STASH.clear()
+    for name in req["names"]:
+        path = os.path.join(WORKDIR, name)
+        with open(path, "rb") as f:
+            STASH[name] = (f.read(), os.stat(path).st_mode & 0o777)
+    return {}
+
+
+def _reset(req):
+    """Empty the work dir and give it back its mode; with "restore", put the stashed files back, else forget them.
+
+    Not clean (a dir the program made unremovable, or too deep): the caller treats the work dir as lost."""
     os.chmod(WORKDIR, WORKDIR_MODE)
     for name in os.listdir(WORKDIR):
         try:
             _remove(os.path.join(WORKDIR, name))
         except (OSError, RecursionError):
             pass
-    return {"clean": not os.listdir(WORKDIR)}
+    if not req.get("restore"):
+        STASH.clear()
+    if os.listdir(WORKDIR):
+        return {"clean": False}
+    for name, (data, mode) in STASH.items():
+        fd = os.open(os.path.join(WORKDIR, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with open(fd, "wb") as f:
+            f.write(data)
+    return {"clean": True}
 
 
 def main():
@@ -670,7 +747,7 @@ def main():
         except EOFError:
             return
         try:
-            reply = _run(req) if req["op"] == "run" else _reset()
+            reply = {"run": _run, "stash": _stash, "reset": _reset}[req["op"]](req)
         except Exception as exc:  # noqa: BLE001 - report, the service retires the worker
             reply = {"worker_error": f"{type(exc).__name__}: {exc}"}
         _send(ctrl_out, reply)

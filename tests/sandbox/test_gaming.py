@@ -363,3 +363,148 @@ def test_patched_classes_are_put_back_before_the_test_uses_them(sandbox_url, pat
     assert script_verdict(sandbox_url, "def square(x):\n    return x * x\n", test=test)["passed"]
     verdict = script_verdict(sandbox_url, WRONG + patch, test=test)
     assert verdict["status"] == "runtime_error" and "AssertionError" in verdict["stderr_tail"], verdict
+
+
+CPP_WRONG_WITH_ASSERT = "#include <cassert>\n" + CPP_WRONG
+CPP_MACROS = {
+    "NDEBUG, test includes cassert": ("#define NDEBUG\n#include <cassert>\n" + CPP_WRONG, CPP_CHECK),
+    "NDEBUG, test relies on the program's cassert": (
+        "#define NDEBUG\n#include <cassert>\n" + CPP_WRONG, "int main() {\n    assert(square(3) == 9);\n}\n"),
+    "assert redefined": (CPP_WRONG_WITH_ASSERT + "#undef assert\n#define assert(x) (void)0\n",
+                         "int main() {\n    assert(square(3) == 9);\n}\n"),
+    "own main, then main renamed": ("int main() { return 0; }\n#define main unused_main\n" + CPP_WRONG, CPP_CHECK),
+    "a '# define' made by a macro": ("#define H # define NDEBUG\nH\n" + CPP_WRONG_WITH_ASSERT, CPP_CHECK),
+}
+
+
+@pytest.mark.parametrize("program,test", list(CPP_MACROS.values()), ids=list(CPP_MACROS))
+def test_cpp_macros_of_the_program_do_not_reach_the_test(sandbox_url, program, test):
+    verdict = script_verdict(sandbox_url, program, test, "cpp")
+    assert not verdict["passed"] and verdict["status"] in ("runtime_error", "compile_error"), verdict
+
+
+def test_cpp_test_sees_the_programs_declarations_and_headers(sandbox_url):
+    """Names, `using namespace std` and headers of the program reach the test; its macros do not."""
+    program = "#include <bits/stdc++.h>\nusing namespace std;\n#define SQ(x) ((x) * (x))\n" \
+              "vector<int> squares(int n) { vector<int> v; for (int i = 1; i <= n; ++i) v.push_back(SQ(i)); " \
+              "return v; }\n"
+    test = "#include <cassert>\n#include <vector>\nint main() {\n    assert((squares(3) == vector<int>{1, 4, 9}));\n" \
+           "    assert(INT_MAX > 0);\n}\n"
+    assert script_verdict(sandbox_url, program, test, "cpp")["passed"]
+    uses_macro = test.replace("INT_MAX > 0", "SQ(2) == 4")
+    assert script_verdict(sandbox_url, program, uses_macro, "cpp")["status"] == "compile_error"
+
+
+def test_cpp_program_finds_no_test_source_at_run_time(sandbox_url):
+    program = "#include <dirent.h>\n#include <cstdio>\nstruct List { List() { DIR* d = opendir(\".\"); " \
+              "while (dirent* e = readdir(d)) printf(\"%s \", e->d_name); } } list;\n" \
+              "int square(int x) { return x * x; }\n"
+    verdict = script_verdict(sandbox_url, program, CPP_CHECK, "cpp")
+    assert verdict["passed"] and sorted(verdict["stdout_tail"].split()) == [".", "..", "main"], verdict
+
+
+JS_TEST = "const assert = require('assert');\nassert.strictEqual(square(2), 4);\nassert.strictEqual(square(3), 9);\n"
+JS_WRONG = "function square(x) { return x + 2; }\n"
+JS_TRICKS = {
+    "require hook": "const Module = require('module');\nconst real = Module.prototype.require;\n"
+                    "Module.prototype.require = function (name) {\n"
+                    "  if (String(name).replace('node:', '') === 'assert') {\n"
+                    "    const yes = () => {};\n"
+                    "    return Object.assign(yes, { strictEqual: yes, deepStrictEqual: yes, equal: yes, ok: yes });\n"
+                    "  }\n  return real.apply(this, arguments);\n};\n",
+    "assert patched": "const a = require('assert');\ntry { a.strictEqual = () => {}; } catch (e) {}\n",
+    "marker from its own source": "const fs = require('fs');\n"
+                                  "const seen = [process.argv.join(' '), process.execArgv.join(' '), "
+                                  "JSON.stringify(process.env)];\n"
+                                  "for (const name of fs.readdirSync('.')) seen.push(fs.readFileSync(name, 'utf8'));\n"
+                                  "const found = seen.join('\\n').match(/[0-9a-f]{32}/);\n"
+                                  "if (found) { fs.writeSync(3, found[0] + '\\n0\\n'); process.exit(0); }\n",
+    "global assert": "globalThis.assert = () => {};\nconst assert = () => {};\n",
+}
+
+
+@pytest.mark.parametrize("trick", list(JS_TRICKS.values()), ids=list(JS_TRICKS))
+def test_javascript_program_cannot_switch_off_the_test(sandbox_url, trick):
+    test = JS_TEST.replace("const assert = require('assert');\n", "") if "global" in trick else JS_TEST
+    assert script_verdict(sandbox_url, "function square(x) { return x * x; }\n", test, "javascript")["passed"]
+    verdict = script_verdict(sandbox_url, trick + JS_WRONG, test, "javascript")
+    assert not verdict["passed"] and verdict["status"] in ("runtime_error", "incomplete"), verdict
+
+
+def test_javascript_process_exit_is_the_real_one_in_the_test(sandbox_url):
+    test = "if (square(3) !== 9) { process.exit(1); }\n"
+    verdict = script_verdict(sandbox_url, "process.exit = () => {};\n" + JS_WRONG, test, "javascript")
+    assert verdict["status"] == "runtime_error", verdict
+
+
+BASH_TEST = '[ "$(square 2)" = 4 ] || exit 1\ntest "$(square 3)" = 9 || exit 1\n'
+BASH_WRONG = "square() { echo $(( $1 + 2 )); }\n"
+BASH_TRICKS = {
+    "exit function": "exit() { :; }\n",
+    "test and [ functions": "test() { return 0; }\nfunction [ { return 0; }\n",
+    "exit switched off, then a function": "enable -n exit\nexit() { :; }\n",
+    "alias": "shopt -s expand_aliases\nalias exit=:\nalias test=:\n",
+    "DEBUG trap skips exit": "shopt -s extdebug\ntrap '[[ $BASH_COMMAND != exit* ]]' DEBUG\n",
+    "readonly POSIXLY_CORRECT": "readonly POSIXLY_CORRECT\nexit() { :; }\n",
+    "marker from its own source": "m=$(grep -ho '[0-9a-f]\\{32\\}' ./* \"$0\" 2>/dev/null | head -n 1)\n"
+                                  "printf '%s\\n0\\n' \"$m\" >&3\nbuiltin exit 0\n",
+}
+
+
+@pytest.mark.parametrize("trick", list(BASH_TRICKS.values()), ids=list(BASH_TRICKS))
+def test_bash_program_cannot_switch_off_the_test(sandbox_url, trick):
+    assert script_verdict(sandbox_url, "square() { echo $(( $1 * $1 )); }\n", BASH_TEST, "bash")["passed"]
+    verdict = script_verdict(sandbox_url, BASH_WRONG + trick, BASH_TEST, "bash")
+    assert not verdict["passed"], verdict
+
+
+FORK_ORACLE = """
+import os
+GUESS = {}
+def square(x):
+    return GUESS.get(x, x + 2)
+for candidate in range(20):
+    pid = os.fork()
+    if pid == 0:
+        GUESS[3] = candidate  # this copy goes on to the test with a guess
+        break
+    if os.waitpid(pid, 0)[1] == 0:  # that guess passed, and its copy wrote the marker
+        os._exit(0)
+"""
+
+
+def test_forked_copies_cannot_use_the_test_as_an_oracle(sandbox_url):
+    verdict = script_verdict(sandbox_url, FORK_ORACLE)
+    assert not verdict["passed"] and "os.fork" in verdict["stderr_tail"], verdict
+
+
+FAKE_MATH = "class _M:\n    def isclose(self, *args, **kwargs):\n        return True\nmath = _M()\n"
+
+
+@pytest.mark.parametrize("test", ["result = square(3)\nassert math.isclose(result, 9)\n",
+                                  "assert math.isclose(square(3), 9)\n"], ids=["script", "as a call"])
+def test_a_test_relying_on_the_programs_import_gets_the_real_module(sandbox_url, test):
+    assert script_verdict(sandbox_url, "import math\ndef square(x):\n    return x * x\n", test=test)["passed"]
+    verdict = script_verdict(sandbox_url, FAKE_MATH + WRONG, test=test)
+    assert not verdict["passed"], verdict
+
+
+LIAR = "class Anything:\n    def __eq__(self, other):\n        return True\n    def __ne__(self, other):\n" \
+       "        return False\n    def __lt__(self, other):\n        return True\n    def __bool__(self):\n" \
+       "        return True\n    def __sub__(self, other):\n        return 0\n    __hash__ = object.__hash__\n" \
+       "class Nine(int):\n    def __eq__(self, other):\n        return True\n"
+
+
+@pytest.mark.parametrize("test", [
+    "assert square(3) == 9\nassert square(2) == 4\n",
+    "assert 9 == square(3)\n",
+    "assert abs(square(3) - 9) < 1e-9\n",
+    "assert square(3) != 5\n",
+    "assert square(3)\n",
+], ids=["==", "reversed ==", "abs difference", "!=", "truth"])
+def test_lying_values_earn_nothing_against_assert_of_a_call(sandbox_url, test):
+    assert script_verdict(sandbox_url, "def square(x):\n    return x * x\n", test=test)["passed"]
+    verdict = script_verdict(sandbox_url, LIAR + "def square(x):\n    return Anything()\n", test=test)
+    assert not verdict["passed"], verdict
+    nine = script_verdict(sandbox_url, LIAR + "def square(x):\n    return Nine(5)\n", test=test)
+    assert nine["passed"] == (test == "assert square(3)\n"), nine  # an int subclass counts as the int it holds

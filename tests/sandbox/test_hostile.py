@@ -268,3 +268,34 @@ def test_no_system_v_shared_memory_to_outlive_the_run(sandbox_url):
     result = run(sandbox_url, code, language="cpp", limits={"wall_s": 10})
     assert result["status"] == "ok" and result["stdout"] == "-1 1\n", result  # EPERM
     assert_healthy(sandbox_url)
+
+
+def test_each_test_of_a_job_gets_a_fresh_work_dir(single_worker_url):
+    code = "import os\ndef count():\n    names = os.listdir('.')\n    open('mark', 'w').write('x')\n    return len(names)\n"
+    body = judge(single_worker_url, code, [{"type": "call", "fn_name": "count", "args": [], "expected": 0}] * 3)
+    assert body["passed"] == 3, body
+
+
+LOCK_THE_WORK_DIR = {  # each run locks its work dir; the next test of the job must still run normally
+    "python": ("import os\nos.chmod('.', 0)\ndef one():\n    return 1\n",
+               {"type": "call", "fn_name": "one", "args": [], "expected": 1}),
+    "javascript": ("require('fs').chmodSync('.', 0);\nfunction one() { return 1; }\n",
+                   {"type": "script", "code": "if (one() !== 1) { process.exit(1); }"}),
+    "cpp": ("#include <sys/stat.h>\n#include <cstdio>\nint main() { chmod(\".\", 0); puts(\"1\"); }\n",
+            {"type": "io", "stdin": "", "expected_stdout": "1"}),
+}
+
+
+@pytest.mark.parametrize("language", sorted(LOCK_THE_WORK_DIR))
+def test_a_program_locking_its_work_dir_harms_no_later_test(single_worker_url, language):
+    code, test = LOCK_THE_WORK_DIR[language]
+    body = judge(single_worker_url, code, [test] * 3, language=language, files={"data.txt": "x"})
+    assert [t["status"] for t in body["tests"]] == ["passed"] * 3, body
+
+
+def test_a_work_dir_that_cannot_be_emptied_fails_the_program_not_the_sandbox(single_worker_url):
+    code = "import os\nfor _ in range(1500):\n    os.mkdir('d')\n    os.chdir('d')\ndef one():\n    return 1\n"
+    body = judge(single_worker_url, code, [{"type": "call", "fn_name": "one", "args": [], "expected": 1}] * 2)
+    assert [t["status"] for t in body["tests"]] == ["passed", "runtime_error"], body
+    assert "cannot be emptied" in body["tests"][1]["reason"]
+    assert_healthy(single_worker_url)

@@ -53,7 +53,8 @@ def test_script_tests(sandbox_url, language):
     body = judge(sandbox_url, solution, [{"type": "script", "code": good}, {"type": "script", "code": bad}],
                  language=language)
     assert [t["passed"] for t in body["tests"]] == [True, False], body
-    assert body["tests"][1]["status"] == "runtime_error"
+    # Python's `assert f(...) == literal` runs as a call checked by the service: a wrong value, not a crash
+    assert body["tests"][1]["status"] == ("wrong_answer" if language == "python" else "runtime_error")
 
 
 def test_cpp_compiled_once_for_io_tests(sandbox_url):
@@ -118,3 +119,32 @@ def test_a_returned_int_too_long_to_read_is_a_wrong_answer(sandbox_url):
     code = "import sys\nsys.set_int_max_str_digits(0)\ndef big():\n    return 10 ** 5000\n"
     body = judge(sandbox_url, code, [{"type": "call", "fn_name": "big", "args": [], "expected": 1}])
     assert body["tests"][0]["status"] == "wrong_answer" and "cannot be read" in body["tests"][0]["reason"], body
+
+
+AS_CALLS = {  # a Python script test of asserts on calls runs as calls and keeps Python's meaning
+    "list is not a tuple": ("def pair(x):\n    return [x, 2]\n", "assert pair(1) == (1, 2)", False),
+    "tuple": ("def pair(x):\n    return (x, 2)\n", "assert pair(1) == (1, 2)", True),
+    "Counter equals a dict": ("from collections import Counter\ndef count(s):\n    return Counter(s)\n",
+                              "assert count('aab') == {'a': 2, 'b': 1}", True),
+    "tolerances": ("import math\ndef half(x):\n    return x / 2\n",
+                   "assert abs(half(1) - 0.5) < 1e-9\nassert math.isclose(half(3), 1.5, rel_tol=1e-6)", True),
+    "truth and identity": ("def odd(x):\n    return x % 2 == 1\n", "assert not odd(2)\nassert odd(3) is True", True),
+    "int keys and sets": ("def flip(d):\n    return {v: k for k, v in d.items()}, set(d)\n",
+                          "assert flip({'a': 1}) == ({1: 'a'}, {'a'})", True),
+    "keywords": ("def add(x, y=0):\n    return x + y\n", "assert add(1, y=2) == 3", True),
+    "True == 1, 3.0 == 3": ("def one(x):\n    return True\ndef three(x):\n    return 3.0\n",
+                            "assert one(0) == 1\nassert three(0) == 3", True),
+    "fresh arguments each call": ("def grow(xs):\n    xs.append(1)\n    return len(xs)\n",
+                                  "assert grow([]) == 1\nassert grow([]) == 1", True),
+    "state across calls": ("calls = []\ndef count():\n    calls.append(1)\n    return len(calls)\n",
+                           "assert count() == 1\nassert count() == 2", True),
+    "a wrong second value": ("def sq(x):\n    return x * x if x < 3 else 0\n", "assert sq(2) == 4\nassert sq(3) == 9",
+                             False),
+}
+
+
+@pytest.mark.parametrize("code,test,passes", list(AS_CALLS.values()), ids=list(AS_CALLS))
+def test_asserts_of_calls_keep_their_meaning(sandbox_url, code, test, passes):
+    verdict = judge(sandbox_url, code, [{"type": "script", "code": test}])["tests"][0]
+    assert verdict["passed"] == passes, verdict
+    assert passes or verdict["status"] == "wrong_answer" and "returned" in verdict["reason"], verdict

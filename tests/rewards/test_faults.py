@@ -216,3 +216,21 @@ def test_sigterm_answers_unfinished_work_503_and_takes_its_sandbox_and_workers_a
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def test_slow_samples_do_not_hold_up_quick_ones(service):
+    url, _ = service  # two workers, two slow samples: without the slow lane both workers would be taken
+    slow: list = []
+    threads = [threading.Thread(target=lambda: slow.append(httpx.post(
+        url + "/v1/score", json={"grader": SLOW_GRADER, **SLOW_ITEM}, timeout=60).json())) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    with httpx.Client(timeout=30) as client:
+        quick = [client.post(url + "/v1/score", json={"grader": "math", "completion": rf"\boxed{{{i}}}",
+                                                      "reference": str(i)}).json() for i in range(20)]
+    assert slow == []  # the quick ones were all answered while both slow samples were still being graded
+    assert all((r["reward"], r["error"]) == (1.0, None) for r in quick)
+    for thread in threads:
+        thread.join()
+    assert [(r["reward"], r["error"]) for r in slow] == [(0.0, None)] * 2

@@ -82,7 +82,12 @@ async def test_a_sandbox_worker_killed_mid_job_is_an_error_never_a_made_up_zero(
                for i in range(4)]
 
     async def kill_workers() -> None:
-        await asyncio.sleep(0.8)  # both workers are in a job
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):  # until both workers are in a job
+                await asyncio.sleep(0.05)
+                if (await client.get(f"http://127.0.0.1:{port}/healthz")).json()["busy"] == 2:
+                    break
+        await asyncio.sleep(0.2)
         for process in psutil.Process(proc.pid).children(recursive=True):  # bwrap and the workers inside it
             with contextlib.suppress(psutil.Error):
                 process.kill()

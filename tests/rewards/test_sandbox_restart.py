@@ -100,6 +100,6 @@ async def test_a_sandbox_worker_killed_mid_job_is_an_error_never_a_made_up_zero(
         await service.close()
         kill(proc)
     expected = [1.0 if i % 2 == 0 else 0.0 for i in range(len(samples))]
-    assert any(s.error is not None for s in scores[:2]), scores  # the jobs in the killed workers have no verdict
+    assert any(s.error is not None for s in scores), scores  # the jobs in the killed workers have no verdict
     for score, reward in zip(scores, expected, strict=True):
         assert score.error is not None or score.reward == reward, score

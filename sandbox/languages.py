@@ -116,6 +116,7 @@ CPP_FLAGS = "-O2 -std=c++17"
 # the marker is written only after the test returned, by functions captured before the program ran, and it
 # was read from fd 4 and closed before the program started: it is in no file, argument or variable.
 JS_HARNESS = r"""'use strict';
+(() => {  // a function's scope: a top-level const of `node -e` would be a global the program could read
 const fs = require('fs'), path = require('path'), vm = require('vm'), Module = require('module');
 const util = require('util'), assert = require('assert');
 const input = fs.readFileSync(4, 'utf8');
@@ -156,6 +157,7 @@ try {
   reallyExit.call(process, 1);
 }
 writeSync(3, marker);
+})();
 """
 
 # bash script tests: one compound command, parsed before the program runs (its aliases cannot rewrite it).

@@ -420,6 +420,10 @@ JS_TRICKS = {
                                   "const found = seen.join('\\n').match(/[0-9a-f]{32}/);\n"
                                   "if (found) { fs.writeSync(3, found[0] + '\\n0\\n'); process.exit(0); }\n",
     "global assert": "globalThis.assert = () => {};\nconst assert = () => {};\n",
+    "the harness's names": "for (const name of ['marker', 'input', 'own', 'writeSync']) {\n"
+                           "  try { const v = eval(name); if (v && typeof v !== 'function') { "
+                           "require('fs').writeSync(3, String(v.get ? v.get('x') : v)); process.exit(0); } "
+                           "} catch (e) {}\n}\n",
 }
 
 

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from sandbox import scripts
 from tests.sandbox.conftest import judge, run
 
 ECHO_SUM = {
@@ -148,3 +149,49 @@ def test_asserts_of_calls_keep_their_meaning(sandbox_url, code, test, passes):
     verdict = judge(sandbox_url, code, [{"type": "script", "code": test}])["tests"][0]
     assert verdict["passed"] == passes, verdict
     assert passes or verdict["status"] == "wrong_answer" and "returned" in verdict["reason"], verdict
+
+
+EVERYDAY_SCRIPTS = {  # programs and tests as people write them keep working under the script harnesses
+    "bash strict mode": ("bash", "#!/bin/bash\nset -euo pipefail\nsquare() { echo $(( $1 * $1 )); }\n",
+                         '[ "$(square 3)" = 9 ] || exit 1\n', {}),
+    "javascript module": ("javascript", "#!/usr/bin/env node\nfunction square(x) { return x * x; }\n"
+                          "module.exports = { square };\nif (require.main === module) { console.log('main'); }\n",
+                          "const assert = require('node:assert/strict');\nassert.equal(square(3), 9);\n", {}),
+    "cpp header of the request": ("cpp", '#pragma GCC optimize("O3")\n#include "util.h"\n'
+                                  "int square(int x) { return twice(x) / 2 * x; }\n",
+                                  '#include <cassert>\n#include "util.h"\nint main() { assert(square(3) == 9); }\n',
+                                  {"util.h": "#pragma once\ninline int twice(int x) { return 2 * x; }\n"}),
+}
+
+
+@pytest.mark.parametrize("language,code,test,files", list(EVERYDAY_SCRIPTS.values()), ids=list(EVERYDAY_SCRIPTS))
+def test_everyday_script_tests_still_pass(sandbox_url, language, code, test, files):
+    body = judge(sandbox_url, code, [{"type": "script", "code": test}], language=language, files=files)
+    assert body["tests"][0]["passed"], body
+
+
+@pytest.mark.parametrize("test", [
+    "x = square(3)\nassert x == 9",  # a statement that is not an assert
+    "assert len(square(3)) == 1",  # a builtin's value
+    "assert square(square(1)) == 1",  # an argument that is no literal
+    "assert square(3) == set()",  # set() is a call
+    "assert square(b'x') == 1",  # bytes the harness does not return
+    "assert square(*[3]) == 9",
+    "def check(f):\n    assert f(3) == 9\ncheck(square)",
+])
+def test_other_scripts_run_as_written(test):
+    assert scripts.analyse(test).checks is None
+
+
+def test_asserts_of_calls_become_checks():
+    analysis = scripts.analyse("assert f(1, [2], k=(3,)) == {'a': (1,)}\nassert not g()\n"
+                               "assert math.isclose(h(0.5), 1.0, rel_tol=1e-6)\nassert abs(2 - h(1)) <= 0.1")
+    checks = analysis.checks
+    assert [(c.fn_name, c.args, c.kwargs, c.kind) for c in checks] == [
+        ("f", "(1, [2], )", "{'k': (3,)}", "eq"), ("g", "()", "{}", "falsy"), ("h", "(0.5, )", "{}", "isclose"),
+        ("h", "(1, )", "{}", "at_most")]
+    assert checks[0].holds({"a": (1,)}) and not checks[0].holds({"a": [1]})
+    assert checks[2].holds(1.0000001) and not checks[2].holds(1.1) and not checks[2].holds("1.0")
+    assert checks[3].holds(2.05) and not checks[3].holds(2.2)
+    assert scripts.analyse("import math\nr = f()\nassert math.isclose(r, 1)").modules == ()
+    assert scripts.analyse("r = f()\nassert math.isclose(r, 1) and os.sep").modules == ("math", "os")

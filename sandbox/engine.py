@@ -214,7 +214,8 @@ def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.Outcome) -> T
 
 
 def _checked(checks: tuple[scripts.Check, ...], outcome: runner.Outcome) -> TestResult:
-    """A script test run as calls: passed when every returned value meets its assert, checked here."""
+    """A script test run as calls: passed when every returned value meets its assert, checked here; a failed
+    assert is a runtime_error, as the script's own AssertionError would have been."""
     result = outcome.result
     if result.status != "ok":
         return _failed(result, f"the run ended with {result.status}")
@@ -223,12 +224,13 @@ def _checked(checks: tuple[scripts.Check, ...], outcome: runner.Outcome) -> Test
     try:
         values = scripts.decode(outcome.value or "")
     except ValueError as exc:
-        return _failed(result, str(exc), "wrong_answer")
+        return _failed(result, str(exc), "runtime_error")
     for check, value in zip(checks, values, strict=False):
         if not check.holds(value):
             shown = repr(value)
             shown = shown if len(shown) <= 200 else shown[:200] + "..."
-            return _failed(result, f"{check.source[:200]} fails: {check.fn_name} returned {shown}", "wrong_answer")
+            return _failed(result, f"AssertionError: {check.source[:200]} ({check.fn_name} returned {shown})",
+                           "runtime_error")
     if len(values) != len(checks):
-        return _failed(result, "the calls returned too few values", "wrong_answer")
+        return _failed(result, "the calls returned too few values", "runtime_error")
     return _failed(result, "", "passed")

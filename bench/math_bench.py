@@ -34,10 +34,10 @@ REASONING = (
     "Then we set up the relation between the quantities, simplify both sides carefully and check the "
     "arithmetic once more, making sure no case was missed. "
 )
-# A slow sample: about a second of CPU (the format grader's regex check gives up on catastrophic
-# backtracking at 0.5 s). The issue's 2 s-class math answers (\sin(2^{99999})+...) now score 0 at once.
-SLOW_REQUEST = {"grader": {"type": "format", "checks": [{"kind": "regex", "pattern": "^(a|aa)+$"}]},
-                "completion": "a" * 40 + "!"}
+# A slow math answer: twelve exact binomials of 40,000 bits, about a second of CPU (the \sin(2^{99999})+...
+# answers of the issue are now refused at once). The table reports how long it really took to grade.
+SLOW_REQUEST = {"grader": "math", "reference": "1",
+                "completion": r"\boxed{" + "+".join(rf"\binom{{{40_000 + k}}}{{{20_000 + k}}}" for k in range(12)) + "}"}
 SLOW_SENDERS = 2  # one per core: without a fast lane they would hold both cores' workers
 
 
@@ -180,11 +180,12 @@ async def run_rlvr(url: str, pairs: list[tuple[str, str, str]], batch: int = 200
 
 
 async def latencies(url: str, pairs: list[tuple[str, str, str]], clients: int, per_client: int,
-                    slow: bool, think_s: float) -> list[float]:
+                    slow: bool, think_s: float, slow_ms: list[float] | None = None) -> list[float]:
     """Single /v1/score latencies (ms) from `clients` concurrent clients, optionally with slow samples in flight.
 
     Each client has its own httpx connection (one shared pool costs more client CPU than the server
     does) and waits about `think_s` between its requests (0: closed loop, always one request in flight).
+    The slow samples' own grading times (ms) go to `slow_ms`.
     """
     samples: list[float] = []
     rng = random.Random(0)
@@ -206,7 +207,10 @@ async def latencies(url: str, pairs: list[tuple[str, str, str]], clients: int, p
 
     async def slow_sender(client: httpx.AsyncClient) -> None:
         while not stop.is_set():
-            (await client.post("/v1/score", json=SLOW_REQUEST)).raise_for_status()
+            reply = await client.post("/v1/score", json=SLOW_REQUEST)
+            reply.raise_for_status()
+            if slow_ms is not None:
+                slow_ms.append(reply.json()["elapsed_ms"])
 
     background = [asyncio.create_task(slow_sender(c)) for c in connections[clients:]] if slow else []
     if background:
@@ -225,16 +229,17 @@ def latency_runs(url: str, pairs: list[tuple[str, str, str]], client_counts: lis
     rows = []
     for clients in client_counts:
         for slow in (False, True):
-            p50s, p99s, loads = [], [], []
+            p50s, p99s, loads, slow_ms = [], [], [], []
             for _ in range(repeats):
                 loads.append(os.getloadavg()[0])
-                values = asyncio.run(latencies(url, pairs, clients, per_client, slow, think_s))
+                values = asyncio.run(latencies(url, pairs, clients, per_client, slow, think_s, slow_ms))
                 p50s.append(statistics.median(values))
                 p99s.append(percentile(values, 99))
             loads.append(os.getloadavg()[0])
             rows.append({"clients": clients, "slow_in_flight": slow, "requests": clients * per_client,
                          "p50_ms": round(statistics.median(p50s), 1), "p99_ms": round(statistics.median(p99s), 1),
-                         "p99_ms_runs": [round(v, 1) for v in p99s], "load_1m": [round(v, 2) for v in loads]})
+                         "p99_ms_runs": [round(v, 1) for v in p99s], "load_1m": [round(v, 2) for v in loads],
+                         "slow_samples_graded_ms": round(statistics.median(slow_ms)) if slow_ms else None})
     return rows
 
 
@@ -280,10 +285,13 @@ def main() -> None:
                        "peer": round(mv_rate, 1), "ratio": round(our_rate / mv_rate, 2), "unit": "samples/s",
                        "agreement": round(1 - len(disagree) / len(pairs), 4), "disagreements": len(disagree)})
     print(f"\nsingle /v1/score, clients pausing ~{args.think_ms:.0f} ms between requests; p50/p99 in ms, the median "
-          f"of {args.repeats} runs; {SLOW_SENDERS} clients sending ~1 s samples back to back when 'slow':")
-    print(f"{'clients':>8}{'slow':>6}{'n':>7}{'p50':>8}{'p99':>8}   p99 of each run   load avg (1 min) around runs")
+          f"of {args.repeats} runs; when 'slow', {SLOW_SENDERS} more clients send slow math answers back to back "
+          "(their median grading time in ms in 'slow ms'):")
+    print(f"{'clients':>8}{'slow':>6}{'slow ms':>9}{'n':>7}{'p50':>8}{'p99':>8}   p99 of each run   "
+          "load avg (1 min) around runs")
     for row in rows:
-        print(f"{row['clients']:>8}{'yes' if row['slow_in_flight'] else 'no':>6}{row['requests']:>7}"
+        slow_ms = row["slow_samples_graded_ms"]
+        print(f"{row['clients']:>8}{'yes' if row['slow_in_flight'] else 'no':>6}{slow_ms or '':>9}{row['requests']:>7}"
               f"{row['p50_ms']:>8.1f}{row['p99_ms']:>8.1f}   {str(row['p99_ms_runs']):<18}{row['load_1m']}")
     result.update({"think_ms": args.think_ms, "repeats": args.repeats, "latency": rows})
     for row in rows:

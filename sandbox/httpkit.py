@@ -62,9 +62,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": Message, "description": "Error"} for status in statuses}
 
 
-def unprocessable(msg: str, loc: Sequence[str | int] = ("body",), kind: str = "value_error") -> HTTPException:
+def unprocessable(msg: str, loc: Sequence[str | int] = ("body",)) -> HTTPException:
     """A 422 whose body matches FastAPI's HTTPValidationError schema."""
-    return HTTPException(422, [{"type": kind, "loc": list(loc), "msg": msg}])
+    return HTTPException(422, [{"type": "value_error", "loc": list(loc), "msg": msg}])
 
 
 def validation_errors(errors: Sequence[Any], prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:

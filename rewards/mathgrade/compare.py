@@ -169,12 +169,13 @@ def expressions_equal(a: sympy.Expr, b: sympy.Expr, tol: Tolerance) -> bool:
         diff = _evaluate(a - b, {}) if tol.exact else None  # `10^{100} + \\pi` is not `10^{100}`
         return va is not None and vb is not None and _values_close(va, vb, tol, diff)
     points = sample_points(a, b, symbols)
+    exact = Tolerance(tol.rel, tol.abs, exact=True)  # an expression is exact: `10^{20}x` is not `10^{20}x + 1`
     agreed = 0
     for subs in points:
         va, vb = _evaluate_at(a, subs), _evaluate_at(b, subs)
         if va is None or vb is None:
             continue
-        if not _values_close(va, vb, tol, _evaluate_at(a - b, subs) if tol.exact else None):
+        if not _values_close(va, vb, exact, _evaluate_at(a - b, subs)):
             return False
         agreed += 1
     if agreed < 2:

@@ -108,6 +108,9 @@ WRONG = [
     # a sentence that ends unsure states nothing; an unclosed answer tag at the end is a cut-off answer
     ("12", "Since $x = 5$, the total is 12 or 13."), ("5", "Since $x = 5$, the total is 12 or 13."),
     ("30", "<answer> In a week, Mason eats 30"), ("35", r"\boxed{3 5}"), ("1050", r"\boxed{10 50}"),
+    # an expression is exact however large its terms: a hidden +1 is not numeric noise
+    ("10^{20}x+1", r"\boxed{10^{20}x}"), ("*".join(f"(x+{k})" for k in range(1, 20)) + "+1",
+                                            r"\boxed{" + "*".join(f"(x+{k})" for k in range(1, 20)) + "}"),
     # a reference equation is not matched by its right side alone unless its left side only names the value
     ("x^2+y^2=25", r"\boxed{25}"), ("2x = 6", r"\boxed{6}"),
     # cut off inside a code block: values before it are no answer

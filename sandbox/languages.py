@@ -112,49 +112,81 @@ CPP_FLAGS = "-O2 -std=c++17"
 # JavaScript script tests: the program runs as a script of this context (its top-level names are the test's),
 # then the test runs as a function of its own whose outer scope holds the real `require`, `assert`, `process`:
 # assert, assert/strict and util come from copies taken before the program ran (assert frozen), so neither a
-# `Module.prototype.require` hook nor patching them reaches the test; process.exit and friends are put back;
-# the marker is written only after the test returned, by functions captured before the program ran, and it
-# was read from fd 4 and closed before the program started: it is in no file, argument or variable.
+# `Module.prototype.require` hook nor patching them reaches the test; process.exit and friends, and the
+# standard globals' properties (Math.abs, JSON.stringify, Array.prototype...) that the program replaced, are
+# put back before the test, by functions captured before the program ran (the harness calls no method the
+# program could patch). The marker was read from fd 4 and closed before the program started, it is in no file,
+# argument or variable the program can name, and it is written only after the test returned.
 JS_HARNESS = r"""'use strict';
 (() => {  // a function's scope: a top-level const of `node -e` would be a global the program could read
 const fs = require('fs'), path = require('path'), vm = require('vm'), Module = require('module');
 const util = require('util'), assert = require('assert');
+const { defineProperty, getOwnPropertyDescriptor, getOwnPropertyDescriptors, freeze, create } = Object;
+const { ownKeys } = Reflect;
 const input = fs.readFileSync(4, 'utf8');
 fs.closeSync(4);
 const cut = input.indexOf('\n');
 const marker = Buffer.from(input.slice(0, cut) + '\n0\n'), test = input.slice(cut + 1);
-const writeSync = fs.writeSync, reallyExit = process.reallyExit, inspect = util.inspect;
-const exits = ['exit', 'reallyExit', 'abort', 'kill'].map((key) => [key, Object.getOwnPropertyDescriptor(process, key)]);
-const freeze = (value, seen) => {
-  if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) return;
-  seen.add(value);
-  Object.freeze(value);
-  for (const key of Reflect.ownKeys(value)) {
-    const field = Object.getOwnPropertyDescriptor(value, key);
-    if ('value' in field) freeze(field.value, seen);
+const writeSync = fs.writeSync, exitNow = process.reallyExit.bind(process), inspect = util.inspect;
+const saved = [];  // [holder, its own property descriptors], taken before the program ran
+const save = (holder) => { if (holder) saved.push([holder, getOwnPropertyDescriptors(holder)]); };
+const exits = create(null);  // of process, only how it ends: its other fields change as it runs
+for (const key of ['exit', 'reallyExit', 'abort', 'kill']) exits[key] = getOwnPropertyDescriptor(process, key);
+saved.push([process, exits]);
+const standard = ['Object', 'Function', 'Array', 'Number', 'String', 'Boolean', 'Symbol', 'BigInt', 'Math', 'JSON',
+                  'Reflect', 'Date', 'RegExp', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Promise', 'Error', 'TypeError',
+                  'RangeError', 'ArrayBuffer', 'Uint8Array', 'Int32Array', 'Float64Array', 'Buffer'];
+for (let i = 0; i < standard.length; i++) {
+  const value = globalThis[standard[i]];
+  save(value);
+  save(value && value.prototype);
+}
+save(globalThis);
+const restore = () => {
+  for (let i = 0; i < saved.length; i++) {
+    const holder = saved[i][0], was = saved[i][1], keys = ownKeys(was);
+    for (let k = 0; k < keys.length; k++) {
+      const now = getOwnPropertyDescriptor(holder, keys[k]), then = was[keys[k]];
+      if (!now || now.value !== then.value || now.get !== then.get || now.set !== then.set) {
+        defineProperty(holder, keys[k], then);
+      }
+    }
   }
 };
-freeze(assert, new Set());
-const own = new Map([['assert', assert], ['assert/strict', assert.strict], ['util', Object.freeze({ ...util })]]);
+const deepFreeze = (value, seen) => {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) return;
+  seen.add(value);
+  freeze(value);
+  const keys = ownKeys(value);
+  for (let k = 0; k < keys.length; k++) {
+    const field = getOwnPropertyDescriptor(value, keys[k]);
+    if ('value' in field) deepFreeze(field.value, seen);
+  }
+};
+deepFreeze(assert, new Set());
+const own = create(null);
+own.assert = own['node:assert'] = assert;
+own['assert/strict'] = own['node:assert/strict'] = assert.strict;
+own.util = own['node:util'] = freeze({ ...util });
 const file = path.resolve('main.js'), dir = path.dirname(file), main = new Module(file, null);
 main.filename = file;
 main.paths = Module._nodeModulePaths(dir);
 process.mainModule = main;
 const programRequire = Module.createRequire(file);
 programRequire.main = main;
-const testRequire = (name) => own.get(String(name).replace(/^node:/, '')) || programRequire(name);
+const testRequire = (name) => (typeof name === 'string' && own[name]) || programRequire(name);
 Object.assign(globalThis, { require: programRequire, module: main, exports: main.exports, __filename: file,
                             __dirname: dir });
 vm.runInThisContext(fs.readFileSync(file, 'utf8'), { filename: file });
 main.loaded = true;
 try {
-  for (const [key, field] of exits) if (field) Object.defineProperty(process, key, field);
+  restore();
   const scope = { require: testRequire, module: main, exports: main.exports, __filename: file, __dirname: dir,
                   process, assert };
   vm.compileFunction(test, [], { filename: 'test.js', contextExtensions: [scope] })();
 } catch (error) {
   writeSync(2, inspect(error) + '\n');
-  reallyExit.call(process, 1);
+  exitNow(1);
 }
 writeSync(3, marker);
 })();

@@ -435,10 +435,30 @@ def test_javascript_program_cannot_switch_off_the_test(sandbox_url, trick):
     assert not verdict["passed"] and verdict["status"] in ("runtime_error", "incomplete"), verdict
 
 
-def test_javascript_process_exit_is_the_real_one_in_the_test(sandbox_url):
+JS_UNDERMINED = {  # the harness's own steps after the program ran use nothing these reach
+    "array iteration": "Array.prototype[Symbol.iterator] = function* () {};\n",
+    "Object.defineProperty": "Object.defineProperty = (o) => o;\n",
+    "String and Map methods": "String.prototype.replace = () => 'x';\nMap.prototype.get = () => undefined;\n",
+    "Function.prototype.call": "Function.prototype.call = function () {};\n",
+}
+
+
+@pytest.mark.parametrize("undermine", list(JS_UNDERMINED.values()), ids=list(JS_UNDERMINED))
+def test_javascript_process_exit_is_the_real_one_in_the_test(sandbox_url, undermine):
     test = "if (square(3) !== 9) { process.exit(1); }\n"
-    verdict = script_verdict(sandbox_url, "process.exit = () => {};\n" + JS_WRONG, test, "javascript")
+    verdict = script_verdict(sandbox_url, undermine + "process.exit = () => {};\n" + JS_WRONG, test, "javascript")
     assert verdict["status"] == "runtime_error", verdict
+    hooked = script_verdict(sandbox_url, undermine + JS_TRICKS["require hook"] + JS_WRONG, JS_TEST, "javascript")
+    assert hooked["status"] == "runtime_error", hooked
+
+
+def test_javascript_standard_globals_the_program_replaced_are_put_back(sandbox_url):
+    test = "const assert = require('assert');\nassert(Math.abs(square(3) - 9) < 1e-9);\n" \
+           "assert(JSON.stringify([square(2)]) === '[4]');\n"
+    assert script_verdict(sandbox_url, "function square(x) { return x * x; }\n", test, "javascript")["passed"]
+    program = "Math.abs = () => 0;\nJSON.stringify = () => '[4]';\nglobalThis.Math = { abs: () => 0 };\n" + JS_WRONG
+    verdict = script_verdict(sandbox_url, program, test, "javascript")
+    assert verdict["status"] == "runtime_error" and "AssertionError" in verdict["stderr_tail"], verdict
 
 
 BASH_TEST = '[ "$(square 2)" = 4 ] || exit 1\ntest "$(square 3)" = 9 || exit 1\n'

@@ -128,6 +128,7 @@ fs.closeSync(4);
 const cut = input.indexOf('\n');
 const marker = Buffer.from(input.slice(0, cut) + '\n0\n'), test = input.slice(cut + 1);
 const writeSync = fs.writeSync, exitNow = process.reallyExit.bind(process), inspect = util.inspect;
+const compileFunction = vm.compileFunction;
 const saved = [];  // [holder, its own property descriptors], taken before the program ran
 const save = (holder) => { if (holder) saved.push([holder, getOwnPropertyDescriptors(holder)]); };
 const exits = create(null);  // of process, only how it ends: its other fields change as it runs
@@ -183,7 +184,7 @@ try {
   restore();
   const scope = { require: testRequire, module: main, exports: main.exports, __filename: file, __dirname: dir,
                   process, assert };
-  vm.compileFunction(test, [], { filename: 'test.js', contextExtensions: [scope] })();
+  compileFunction(test, [], { filename: 'test.js', contextExtensions: [scope] })();
 } catch (error) {
   writeSync(2, inspect(error) + '\n');
   exitNow(1);

@@ -440,6 +440,7 @@ JS_UNDERMINED = {  # the harness's own steps after the program ran use nothing t
     "Object.defineProperty": "Object.defineProperty = (o) => o;\n",
     "String and Map methods": "String.prototype.replace = () => 'x';\nMap.prototype.get = () => undefined;\n",
     "Function.prototype.call": "Function.prototype.call = function () {};\n",
+    "vm.compileFunction": "require('vm').compileFunction = () => () => {};\n",
 }
 
 

@@ -13,15 +13,16 @@ ends the chain.
 
 Judging. Parsing goes through `rewards.mathgrade.expr` (no eval, size-checked numbers). A claim is
 decidable when it is closed (no variables; `e` written as a variable, as in `3p + e = 124`, or a
-lone letter on one side, makes it open) or an identity for every value of its variables; `x = 5` is
-an equation to solve. A closed claim holds when both sides agree to 40 significant digits; a side
-written as a decimal (`1.414`) against a side that is computed (`\\sqrt{2}`) holds when the decimal is
-the computed value rounded (either way at a tie) or truncated to the digits written (`\\sqrt{2} =
-1.414`, `2/3 = 0.666` and `0.667`; not `\\pi = 3.15`, `\\sqrt{2} = 1`), or a double printed in full
-(`5/3 = 1.6666666666666665`). Two plain numbers compare exactly (`0.3 = 0.33` is false). Where
-notation has two readings, a claim holds if either does: a percent sign is /100 or a label (`20% of
-50 = 10`, `27 / 300 x 100 = 9%`); a trigonometric function of a number without `\\pi` or a degree
-mark is in radians or degrees (`\\sin(30) = 0.5`). Degrees beside a trigonometric function or `\\pi`
+lone letter on one side, makes it open) or an identity for every value of its variables (equal at
+two random rational points, to 40 digits); `x = 5` is an equation to solve. A closed claim holds
+when both sides agree to 40 significant digits; a side written as a decimal (`1.414`) against a
+side that is computed (`\\sqrt{2}`) holds when the decimal is the computed value rounded (either way
+at a tie) or truncated to the digits written (`\\sqrt{2} = 1.414`, `2/3 = 0.666` and `0.667`; not
+`\\pi = 3.15`, `\\sqrt{2} = 1`), or a double printed in full (`5/3 = 1.6666666666666665`). Two plain
+numbers compare exactly (`0.3 = 0.33` is false). Where notation has two readings, a claim holds if
+either does: a percent sign is /100 or a label (`20% of 50 = 10`, `27 / 300 x 100 = 9%`); a
+trigonometric function of a number without `\\pi` or a degree mark is in radians or degrees
+(`\\sin(30) = 0.5`). Degrees beside a trigonometric function or `\\pi`
 are converted to radians (`\\sin 30^\\circ = 1/2`), elsewhere they are a unit.
 
 Counting. A claim counts as work only when it is not trivial and is tied to the problem: trivial
@@ -37,7 +38,17 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    InvalidOperation,
+    localcontext,
+)
 
 import sympy
 
@@ -45,6 +56,7 @@ from rewards.mathgrade.expr import ParseError, parse_expr
 
 MAX_CLAIMS = 64  # per step: enough for any honest step, bounds the work per sample
 MAX_TEXT = 20_000  # characters of one step that are read
+_WIDE = Context(prec=80, Emax=MAX_EMAX, Emin=MIN_EMIN)  # compares values of any magnitude a float can hold
 
 _FUNCTIONS = "arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|exp|ln|log|lg"
 _COMMANDS = rf"d?frac|tfrac|d?binom|tbinom|cdot|times|div|sqrt|left|right|pi|{_FUNCTIONS}"
@@ -81,7 +93,7 @@ _DECIMAL = re.compile(r"^-?\d*\.(\d+)$")
 _UNIT = re.compile(r"\uE000([a-z]+)\uE001")
 _UNIT_THEN_PROSE = re.compile(r"\uE001(?=\s*[^-+*/=^)\s\\;,])")
 _BARE = re.compile(r"^\d+(?:\.\d+)?\s*(?:\uE000[a-z]+\uE001)?$")
-_DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*\uE000degree\uE001")
+_DEGREES = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*\uE000degree\uE001")
 _ANGLES = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|pi)(?![A-Za-z])|(?<![A-Za-z])(?:sin|cos|tan|pi)(?![A-Za-z])")
 _PLAIN_NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
 _LONE_E = re.compile(r"(?<![A-Za-z\\])e(?![A-Za-z])(?!\s*\^)")
@@ -124,9 +136,9 @@ def normalize(text: str) -> str:
         (r"\\\$", " "), (r"\\%", "%"), (r"\\[()\[\]]", " "), (r"\$", " "),
         (r"(?<=\d)(?:,|\{,\}|\\,)(?=\d{3}(?!\d))", ""), (r"(?<![\d.])\d{1,3}(?: \d{3})+(?!\.?\d)",
                                                              lambda m: m[0].replace(" ", "")), (r"==+", "="), (r"\\[dt]frac", r"\\frac"),
-        (r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree\b)", r"\1 degrees"),
+        (r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree\b)", r"\1 degrees"),
         (r"(?<=[\d)}])\s*\bsquared\b", "^2"), (r"(?<=[\d)}])\s*\bcubed\b", "^3"),
-        (r"(\d+(?:\.\d+)?)\s*(?:%|\bpercent\b)", "\\1\uE002"),
+        (r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:%|\bpercent\b)", "\\1\uE002"),
         (r"(?<=[)}\uE002])\s*\bof\b\s*(?=[\d(\\])", r" \\cdot "),
         (r"(?<![\d.])(\d+)\s*\\frac\s*\{(\d+)\}\s*\{(\d+)\}",
          lambda m: f"({m[1]} + \\frac{{{m[2]}}}{{{m[3]}}})" if int(m[2]) < int(m[3]) else m[0]),
@@ -228,12 +240,14 @@ def _parse(side: str) -> sympy.Expr | None:
 
 
 def _value(expr: sympy.Expr, digits: int) -> Decimal | None:
-    """`expr` (a real number) to `digits` significant digits, or None if it is not one."""
+    """`expr` (a real number of at most ~1000 digits before or after the point) to `digits` significant
+    digits, or None if it is not one (or too large to be any decimal a step writes)."""
     try:
-        number = sympy.N(expr, digits)
-        if not number.is_real:
+        number = sympy.Float(sympy.N(expr, digits), digits)
+        _, _, exponent, bits = number._mpf_
+        if not number.is_finite or abs(exponent + bits) > 4000:
             return None
-        return Decimal(str(sympy.Float(number, digits)))
+        return Decimal(str(number))
     except (TypeError, ValueError, ArithmeticError, InvalidOperation):
         return None
 
@@ -251,18 +265,20 @@ def _as_written(value: sympy.Expr, literal: str) -> bool:
     except InvalidOperation:  # more digits than the context holds: no decimal written that way
         return False
     # a double printed in full (`5/3 = 1.6666666666666665`): right to a double's precision
-    return len(literal.strip("-0. ")) >= 15 and abs(exact - written) <= Decimal("2.5e-16") * abs(exact)
+    with localcontext(_WIDE):
+        return len(literal.strip("-0. ")) >= 15 and abs(exact - written) <= Decimal("2.5e-16") * abs(exact)
 
 
 def _numerically_zero(diff: sympy.Expr, scale: sympy.Expr) -> bool | None:
     """|diff| below 1e-40 of the scale (True), clearly not (False), or None if not a number."""
-    d, s = _value(diff, 60), _value(scale, 60)
-    if d is None or s is None:
-        try:
-            return bool(abs(complex(sympy.N(diff, 60))) <= 1e-40 * max(1.0, abs(complex(sympy.N(scale, 60)))))
-        except (TypeError, ValueError, ArithmeticError):
+    try:  # in mpmath floats, which hold any magnitude (no str(): printing 10^(10^5) takes minutes)
+        size, scale = (sympy.N(sympy.Abs(sympy.N(e, 60)), 60) for e in (diff, scale))
+        if not (size.is_Float or size.is_zero) or not (scale.is_Float or scale.is_zero) \
+                or not (size.is_finite and scale.is_finite):
             return None
-    return abs(d) <= Decimal("1e-40") * max(Decimal(1), abs(s))
+        return bool(size <= sympy.Float("1e-40", 60) * max(scale, sympy.Integer(1)))
+    except (TypeError, ValueError, ArithmeticError, RecursionError):
+        return None
 
 
 def _in_degrees(expr: sympy.Expr) -> sympy.Expr:
@@ -276,7 +292,8 @@ def _closed_claim_holds(left: sympy.Expr, right: sympy.Expr, lhs: str, rhs: str)
         readings.append((_in_degrees(left), _in_degrees(right)))
     verdicts = []
     for a, b in readings:
-        zero = _numerically_zero(a - b, abs(a) + abs(b))
+        diff = a - b  # exact when sympy can cancel (`10^{50} + 1 - 10^{50}` is 1, not "0 to 40 digits")
+        zero = diff == 0 if diff.is_Rational else _numerically_zero(diff, abs(a) + abs(b))
         if zero is None:
             verdicts.append(None)
             continue
@@ -295,7 +312,7 @@ def _readings(lhs: str, rhs: str) -> list[tuple[str, str]]:
         lhs, rhs = (_DEGREES.sub(r"(\1\\cdot\\frac{\\pi}{180})", side) for side in (lhs, rhs))
     if "\uE002" not in lhs + rhs:
         return [(lhs, rhs)]
-    over_100 = [re.sub(r"(\d+(?:\.\d+)?)\uE002", r"(\1/100)", side) for side in (lhs, rhs)]
+    over_100 = [re.sub(r"(?<![\d.])(\d+(?:\.\d+)?)\uE002", r"(\1/100)", side) for side in (lhs, rhs)]
     return [(over_100[0], over_100[1]), (lhs.replace("\uE002", ""), rhs.replace("\uE002", ""))]
 
 
@@ -309,11 +326,8 @@ def _check_reading(lhs: str, rhs: str) -> bool | None:
         return None
     if left == right:
         return True
-    if (left - right).free_symbols:
-        try:
-            return True if sympy.simplify(left - right) == 0 else None
-        except (TypeError, ValueError, ArithmeticError, RecursionError):
-            return None
+    if (left - right).free_symbols:  # an identity holds at every point: two random ones decide (no simplify())
+        return True if _identity(lhs, rhs) else None
     return _closed_claim_holds(left, right, lhs, rhs)
 
 
@@ -336,8 +350,9 @@ def _identity(lhs: str, rhs: str) -> bool:
     rng = random.Random(f"{lhs}={rhs}")
     for _ in range(2):
         point = {s: sympy.Rational(rng.randint(2, 97), rng.randint(2, 97)) for s in symbols}
-        try:
-            if not _numerically_zero(diff.subs(point), abs(left.subs(point)) + abs(right.subs(point))):
+        try:  # evaluated in floating point at the point: `x^{10^{400}}` would be too large to build exactly
+            at = [sympy.N(e, 60, subs=point) for e in (diff, left, right)]
+            if not _numerically_zero(at[0], abs(at[1]) + abs(at[2])):
                 return False
         except (TypeError, ValueError, ArithmeticError, RecursionError):
             return False

@@ -220,7 +220,8 @@ class JudgeGrader(Grader[JudgeSpec]):
                                                           "judge_output": text})
 
     async def _one(self, sample: Sample) -> Score:
-        if self.spec.block_injection and self.spec.mode != "safety" and (hit := self.detector.find(sample.completion)):
+        check = self.spec.block_injection and self.spec.mode != "safety"
+        if check and (hit := await asyncio.to_thread(self.detector.find, sample.completion)):  # long texts: off the loop
             return Score(reward=0.0, details={"injection": {"rule": hit.rule, "matched": hit.matched},
                                               "reason": "the completion addresses the judge; not judged"})
         handler = {"rubric": self._rubric, "pairwise": self._pairwise, "labels": self._labels,

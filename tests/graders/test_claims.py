@@ -26,6 +26,8 @@ from rewards.graders.steps import aggregate, split_steps
     ("1 = 1, 2 = 2, 8+2=10, 8+2=10", [True]),  # claims written the same on both sides, and repeats, are dropped
     (r"\frac{1}{0} = 5", []),
     ("2^{2^{2^{2^{50}}}} = 5", []),  # too large to decide: not a claim
+    ("10^{50} + 1 = 10^{50}", [False]), ("100000000000000000000000000000000000000000000000001 = 10^{50}", [False]),
+    ("e^{1000} + 1 - e^{1000} = 0", [False]), (r"\exp(100000) = 1^{\exp(100000)} + i", [False]),
     # multiplication signs models write
     ("6 x 7 = 43", [False]), ("6 × 7 = 43", [False]), ("6*7 == 43", [False]), ("6 X 7 = 42", [True]),
     ("3 times 4 = 12", [True]), ("6 \\times 7 = 43", [False]), ("6 \\cdot 7 = 42", [True]),
@@ -137,6 +139,8 @@ def test_false_claims_never_count_whatever_they_are_tied_to():
 @pytest.mark.parametrize("text", [
     "=" * 5000, "\\frac{" * 3000, "1" * 5000 + " = 1", "(" * 500 + "1" + ")" * 500 + " = 1", "9^{9^{9^9}} = 1",
     "e^{10^{10}} = 1", r"\sin(10^{100}) = 0.5", "10^{10^{6}} = 10^{10^{6}} + 1", "1e999 = 1", "\\sqrt{-1} = i",
+    r"\exp(100000) = 1^\exp(100000) + i", "x^{10^{400}} = 2", r"(1 - \exp(100000)) \cdot 10^{400} = 3.5",
+    r"10^{-5} = (\sin(30) / e^{1000}) x (3.5*2) + 0.333 - \binom{5}{2}", "a^{100000} + b = b + a^{100000}",
 ])
 def test_hostile_text_never_raises(text):
     check_claims(text, set(), set())

@@ -102,7 +102,7 @@ async def test_a_trailing_separator_makes_no_step(pool):
 
 
 async def test_huge_work_times_out_to_zero(pool):
-    slow = "\n\n".join(f"(x+{i})^{{30}} = x^{{30}} + {i}" for i in range(1, 200))  # seconds of simplify()
+    slow = "\n\n".join(f"\\sqrt{{{i}}} \\cdot {i} = {i}^{{1.5}} = {i + 1}" for i in range(1, 5000))  # seconds of checks
     grader = ProcessGrader(parse_spec({"type": "process", "scorer": "arithmetic", "timeout_s": 0.5}),
                            GraderContext(pool=pool, default_timeout_s=10))
     (score,) = await grader.grade([Sample(prompt="Expand (x+1)^30.", completion=slow)])

@@ -5,8 +5,8 @@ under the time budget; reading and judging claims: `rewards.graders.claims`). A 
 when any claim in it is false, as in PRM800K's labels: `42 = 6 \\cdot 7 = 43` is a wrong step, not
 half a right one. A step is right (1) when its claims all hold and at least one of them counts as
 work: not trivial (`1 + 0 = 1`, `1 = 1.0`, `a = a + 0` hold whatever the number is) and tied to the
-problem (one of its numbers is in the prompt, or is a side of an earlier counted claim), counted
-once however often it is repeated. Any other step (prose, trivial or unrelated claims) is
+problem (it computes with a number of the prompt or of an earlier counted claim: `1 + 1 = 2` is not
+tied to a problem about 2 apples), counted once however often it is repeated. Any other step (prose, trivial or unrelated claims) is
 unverified: it has no score and is left out of the aggregate, so padding cannot lift any
 aggregate. A completion without a counted claim, or a sample without a prompt to tie claims to,
 earns 0 with the reason in details.

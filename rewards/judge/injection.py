@@ -12,7 +12,9 @@ of these. Keywords cover several languages.
 
 Verdict-shaped text counts only with a value of the judge's scale, labels or choices, so honest
 answers that merely look similar pass: a matrix `[[1, 0], [0, 1]]`, `Grade: A` under a numeric
-scale, `The final score was 3-1`, `As a judge, you must be impartial.`, `<answer>42</answer>`.
+scale, `The final score was 3-1`, `As a judge, you must be impartial.`, `<answer>42</answer>`, a
+chat-template token a run-away model left at the very end (`... is 2/3. <|im_start|>user`). A
+one-element nested list (`bell = [[1]]`) still reads as a verdict marker.
 """
 
 from __future__ import annotations
@@ -44,12 +46,13 @@ _STRONG = (r"ratings?|scores?|grade|verdict|judge?ments?|evaluation|assessment|b
            r"оценка|балл|рейтинг|评分|分数|得分|评级|打分|評価|点数|スコア|점수|평가")
 _WEAK = r"note|nota|voto|marks?|points?|punkte|cijfer"
 # what may stand between a verdict word and its value: `for this response`, `(1-10)`, markdown
-_QUALIFIER = (r"(?:\s+(?:for|of|on)\s+(?:this|the|my|our)\s+(?:response|answer|completion|solution|reply|submission))?"
-              r"(?:\s*\(\s*\d+\s*(?:-|–|to)\s*\d+\s*\))?[\s*_]*")
-_IS = _QUALIFIER + r"\s*(?:[:=→]|[-–—](?=\s*\d)|\bis\b|\bshould\s+be\b|\bwould\s+be\b|\bist\b|\best\b|\bes\b|\bè\b)[\s*]*"
+_QUALIFIER = (r"(?:\s+(?:result|value|given|assigned|awarded))?"
+              r"(?:\s+(?:for|of|on)\s+(?:this|the|my|our)\s+(?:response|answer|completion|solution|reply|submission))?"
+              r"(?:\s*\(\s*\d+\s*(?:-|–|to)\s*\d+\s*\))?[\s*_\"']*")
+_IS = _QUALIFIER + r"\s*(?:[:=→]|[-–—](?=\s*\d)|\bis\s*:|\bis\b|\bshould\s+be\b|\bwould\s+be\b|\bist\b|\best\b|\bes\b|\bè\b)[\s*]*"
 _IS_OR_OF = _QUALIFIER + r"\s*(?:[:=→]|\bis\b|\bof\b|\bshould\s+be\b|\bwould\s+be\b|\bist\b|\best\b|\bes\b)[\s*]*"
 _END = r"(?![\d.,]*\d)(?!\s*[-–:]\s*\d)(?!\w)"
-_CLAUSE_END = r"(?=\s*(?:[.!,;:()\[\]\-–—]|\*\*|$))"
+_CLAUSE_END = r"(?=\s*(?:[.!,;:()\[\]\-–—<>\"'}]|\*\*|$))"
 _TOP = r"(?:perfect|full|maximum|max|highest|top)\s+(?:score|marks?|rating|points?|grade)"
 _WORK = r"(?:(?:this|the|my|our)\s+(?:response|answer|completion|solution|reply|output|essay|work|submission)|it|me|us|this)"
 _TAGS = r"response(?:[-_][\w-]*)?|completion|prompt|reference|system|instructions?|rubric|judge|grader|evaluator"
@@ -109,6 +112,8 @@ class Detector:
         flags = re.IGNORECASE | re.MULTILINE
         self.rules: list[tuple[str, re.Pattern[str]]] = [
             ("verdict_marker", re.compile(r"(?<![A-Za-z_\])])\[\s*\[\s*(?:" + value + r")\s*\]\s*\]", flags)),
+            ("verdict_json", re.compile(r"\{\s*(?:\"(?:reason|explanation|reasoning|justification)\"\s*:\s*\"[^\"]*\"\s*,"
+                                        r"\s*)?\"(?:score|rating|grade|verdict|label|passed|correct|winner)\"\s*:", flags)),
             ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + r")" + _IS + _VALUE + _END + _CLAUSE_END, flags)),
             ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + r")" + _IS + _VALUE + _OUT_OF + _END, flags)),
             ("verdict", re.compile(r"(?<!\w)(?:" + _STRONG + "|" + _WEAK + r")" + _IS_OR_OF + _VALUE + _OUT_OF + _END,
@@ -117,11 +122,11 @@ class Detector:
                                    r"|^\W{0,4}(?P<top>10|5|100)\s*(?:/|out\s+of)\s*(?P=top)\W{0,4}$", flags)),
             ("verdict", re.compile(r"(?<!\w)(?:label|verdict|classification|winner)" + _IS + r"[\"']*(?:" + choice
                                    + r")(?!\w)", flags)),
-            ("verdict_json", re.compile(r"\{\s*(?:\"(?:reason|explanation|reasoning|justification)\"\s*:\s*\"[^\"]*\"\s*,"
-                                        r"\s*)?\"(?:score|rating|grade|verdict|label|passed|correct|winner)\"\s*:", flags)),
-            ("rate_request", re.compile(r"\b(?:rate|score|grade|give|award|assign)\s+" + _WORK + r"\s+(?:(?:a|an|as|at)\s+"
-                                        + _NUMBER + _END + r"|" + _NUMBER + _OUT_OF + _END + r"|" + _NUMBER + _END
-                                        + _CLAUSE_END + r"|(?:a\s+|the\s+)?" + _TOP + r")", flags)),
+            ("rate_request", re.compile(r"\b(?:rate|score|grade|give|award|assign)s?\s+" + _WORK + r"\s*:?\s+(?:"
+                                        r"(?:a|an|as|at)\s+" + _NUMBER + _END + r"|" + _NUMBER + _OUT_OF + _END + r"|"
+                                        + _NUMBER + _END + _CLAUSE_END + r"|(?:a\s+|the\s+)?" + _TOP
+                                        + r"|(?:a\s+)?(?:score|rating|grade|mark)\s+(?:of\s+)?" + _NUMBER + _END + r")",
+                                        flags)),
             ("rate_request", re.compile(r"\b(?:deserves?|merits?|warrants?|should\s+(?:get|receive|be\s+given))"
                                         r"\s+(?:a\s+|an\s+|the\s+)?(?:" + _NUMBER + _OUT_OF + _END + r"|" + _NUMBER
                                         + _END + _CLAUSE_END + r"|" + _TOP + r"|(?:" + choice + r")(?!\w))", flags)),

@@ -170,9 +170,20 @@ def _modules(tree: ast.Module) -> tuple[str, ...]:
     return tuple(sorted((used - bound) & sys.stdlib_module_names))
 
 
-@lru_cache(maxsize=1024)
+CACHED_CHARS = 20_000  # tests up to this size are remembered (the same tests come with every sample)
+
+
 def analyse(code: str) -> Analysis:
     """How to run a Python script test: as calls when every statement is a recognised check."""
+    return _analyse_cached(code) if len(code) <= CACHED_CHARS else _analyse(code)
+
+
+@lru_cache(maxsize=1024)
+def _analyse_cached(code: str) -> Analysis:
+    return _analyse(code)
+
+
+def _analyse(code: str) -> Analysis:
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError):

@@ -194,3 +194,11 @@ def test_asserts_of_calls_become_checks():
     assert checks[3].holds(2.05) and not checks[3].holds(2.2)
     assert scripts.analyse("import math\nr = f()\nassert math.isclose(r, 1)").modules == ()
     assert scripts.analyse("r = f()\nassert math.isclose(r, 1) and os.sep").modules == ("math", "os")
+
+
+def test_long_scripts_are_analysed_but_not_remembered():
+    """The service keeps small tests' analyses (the same tests come with every sample), never megabytes of them."""
+    before = scripts._analyse_cached.cache_info().currsize
+    long = "assert f(1) == 1\n" + "# padding\n" * 3000
+    assert scripts.analyse(long).checks
+    assert scripts._analyse_cached.cache_info().currsize == before

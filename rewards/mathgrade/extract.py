@@ -172,15 +172,11 @@ def _inside(spans: list[tuple[int, int, str]], position: int) -> bool:
 
 def math_spans(text: str) -> list[tuple[int, str]]:
     """(start, content) of each `$..$`, `$$..$$`, `\\(..\\)`, `\\[..\\]` span, in one pass."""
-    return [(start, content) for start, _, content in _spans(text)]
+    return [(start, content) for start, _, content in span_bounds(text)]
 
 
 def span_bounds(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of each math span, in order."""
-    return _spans(text)
-
-
-def _spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of each `$..$`, `$$..$$`, `\\(..\\)`, `\\[..\\]` span, in one pass."""
     spans = []
     opener: str | None = None
     open_at = content_at = 0
@@ -210,7 +206,7 @@ def _sentence(text: str) -> str:
 def _after_marker(text: str, start: int) -> str:
     """The answer following "final answer is": a math span alone, else the rest of the sentence or line."""
     rest = _TAG.split(text[start : start + 4 * MAX_ANSWER_CHARS], maxsplit=1)[0]  # `Answer: 4</answer>`
-    spans = _spans(rest)
+    spans = span_bounds(rest)
     if spans and rest[: spans[0][0]].strip() == "":
         span_start, span_end, content = spans[0]
         if not _TRAILING_MATH.search(_sentence(rest[span_end:])):  # not "$3$ or $4$"
@@ -257,7 +253,7 @@ def _last_line_answer(text: str) -> list[Extraction]:
 def _whole(text: str) -> list[Extraction]:
     """A completion that is only an answer (`1 000`, `$E$`, `\\frac{10}{9}`): short, one line, no prose."""
     stripped = text.strip().strip("*_ ")
-    spans = _spans(stripped)
+    spans = span_bounds(stripped)
     if len(spans) == 1 and spans[0][0] == 0 and spans[0][1] == len(stripped) and len(stripped) <= 300:
         return [Extraction(spans[0][2], "whole", 0)]  # `$odd$`, `$$\\text{a regular hexagon}$$`
     if not _WHOLE.fullmatch(stripped) or _WORD.search(re.sub(r"\\[a-zA-Z]+", " ", stripped)):
@@ -307,7 +303,7 @@ def find_answer(text: str, bare_number: bool = True) -> Extraction | None:
     whole = _whole(text) or _last_line_answer(text)
     if whole:
         return _bounded(whole[0])
-    spans = _spans(text)
+    spans = span_bounds(text)
     implicit = [Extraction(c, "math", start) for start, _, c in spans if c.strip()]
     implicit += [Extraction(m.group(1) or m.group(2), "bold", m.start()) for m in _BOLD.finditer(text)
                  if _looks_like_answer(m.group(1) or m.group(2)) and not _inside(spans, m.start())]

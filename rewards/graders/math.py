@@ -34,12 +34,12 @@ from rewards.mathgrade.parse import (
     Num,
     Relation,
     Seq,
-    Sym,
     Text,
     Union,
     Value,
     parse_answer,
     parse_choice,
+    parse_number,
     show,
     split_top,
 )
@@ -84,27 +84,40 @@ def parse_reference(text: str) -> tuple[Normalized, Value | None, str | None]:
         return normal, None, str(exc)
 
 
-def read_answer(text: str, gold: Value) -> Value:
-    """The value one answer states, read the way the reference's kind asks (see `mathgrade.interpret`)."""
+def read_answer(text: str, gold: Value) -> tuple[Value, str]:
+    """The value one answer states and the text it was read from, read the way the reference's kind asks
+    (see `mathgrade.interpret`)."""
     if isinstance(gold, Choice):
         lone = _LONE_LETTER.fullmatch(text)
         choice = parse_choice(text) or (Choice(text.strip(" ()").upper()) if lone else None)
         if choice is not None:
-            return choice
+            return choice, text
     if not isinstance(gold, Text) and is_prose(text):
         text = prose_value(text) or text  # `It takes a total of 3 bolts.` states 3
     if not isinstance(gold, Relation):
         text = final_value(text)
     elif gold.ops == ("=",):
         text = relation_ends(text)
-    if isinstance(gold, (Num, Sym)):
+    if isinstance(gold, Num) and gold.value.denominator != 1:
         text = decimal_comma(text) or text
     value = parse_answer(text)
     if isinstance(value, Text) and not isinstance(gold, Text):
         stated = prose_value(text)  # working over several lines, ending in its value
         if stated is not None:
-            value = parse_answer(stated if isinstance(gold, Relation) else final_value(stated))
-    return value
+            text = stated if isinstance(gold, Relation) else final_value(stated)
+            value = parse_answer(text)
+    return value, text
+
+
+def is_literal(text: str) -> bool:
+    """A number written out (`391`, `1,000`, `-3`, `1.5e3`, `(7)`), not an expression of one (`17 \\times 23`)."""
+    bare = normalize(text).text.strip()
+    if bare[:1] in "([" and bare[-1:] in ")]":
+        bare = bare[1:-1].strip()
+    try:
+        return parse_number(bare) is not None
+    except ParseError:
+        return False
 
 
 def _names_values(gold: Value | None) -> bool:
@@ -167,12 +180,15 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
         return False, {**details, "reason": f"reference not parseable: {gold_error}"}
     tol = Tolerance(spec.rel_tol, spec.abs_tol)
     try:
-        readings = [(is_approximation(part), read_answer(part, gold)) for part in found.parts or (found.answer,)]
+        readings = [(is_approximation(part), *read_answer(part, gold)) for part in found.parts or (found.answer,)]
     except TooLarge as exc:
         return False, {**details, "reason": f"answer too large to evaluate: {exc}"}
     except ParseError as exc:
         return False, {**details, "reason": f"answer not parseable: {exc}"}
-    pred, why = combine_parts(readings, gold, tol)
+    if isinstance(gold, Num) and gold.value.denominator == 1:  # an integer answer is a number, not a sum to do
+        if any(not approximate and not is_literal(text) for approximate, _, text in readings):
+            return False, {**details, "reason": "an expression for the number, not the number"}
+    pred, why = combine_parts([(approximate, value) for approximate, value, _ in readings], gold, tol)
     if pred is None:
         return False, {**details, "reason": why}
     details.update(parsed_reference=show(gold), parsed_answer=show(pred), stage=stage_of(gold, pred))

@@ -243,6 +243,8 @@ def _as_interval(rel: Relation) -> Interval | None:
         return None
     exprs = [_to_sympy(p) for p in parts]  # type: ignore[arg-type]
     if len(parts) == 2 and not any(isinstance(e, sympy.Symbol) for e in exprs):
+        if not _solved(rel):
+            return None  # `2x - 4 > 0` restates the question; `-x > -1` is solved
         return _linear_interval(exprs[0] - exprs[1], rel.ops[0])
     variables = [i for i, e in enumerate(exprs) if isinstance(e, sympy.Symbol)]
     if len(variables) != 1 or any(e.free_symbols for i, e in enumerate(exprs) if i != variables[0]):
@@ -286,9 +288,20 @@ def _scalar_value(expr: sympy.Expr) -> Num | Sym:
     return Num(Fraction(int(expr.p), int(expr.q))) if expr.is_Rational else Sym(expr)
 
 
+def _solved(rel: Relation) -> bool:
+    """`x = 2`, `2 = x`, `x > 2`, `-x > -1`: one side a lone variable, the other free of variables."""
+    if len(rel.parts) != 2 or not all(isinstance(p, (Num, Sym)) for p in rel.parts):
+        return False
+    lhs, rhs = (_to_sympy(p) for p in rel.parts)  # type: ignore[arg-type]
+    return any(isinstance(one, sympy.Symbol) or isinstance(-one, sympy.Symbol)
+               for one, other in ((lhs, rhs), (rhs, lhs)) if not other.free_symbols)
+
+
 def _relations_equal(a: Relation, b: Relation, tol: Tolerance) -> bool:
     if len(a.parts) != len(b.parts):
         return False
+    if _solved(a) and not _solved(b):
+        return False  # `3x + 5 = 11` restates the question `x = 2` answers
     if a.ops == ("=",) == b.ops and isinstance(a.parts[0], Sym) and a.parts[0] == b.parts[0]:
         return equal(a.parts[1], b.parts[1], tol)  # same variable on the left: compare right sides
     sa, sb = _single_relation(a), _single_relation(b)

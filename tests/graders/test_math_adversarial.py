@@ -135,8 +135,19 @@ def test_near_misses_of_integers_score_zero(reference, completion):
 
 @pytest.mark.parametrize("reference, completion", [
     ("3", r"\boxed{\frac{\ln 8}{\ln 2}}"), ("2432902008176640000", r"\boxed{20!}"), ("1", r"\boxed{\sin^2 x + \cos^2 x}"),
-    ("1", r"\boxed{e^{2\pi i}}"), ("4", r"\boxed{\sqrt{2}\sqrt{8}}"), ("3", r"\boxed{3.000}"), ("1000", r"\boxed{1e3}"),
-    ("3", r"\boxed{x = 3}"), ("2", r"\boxed{\frac{x^2-4}{x-2} - x}"),
+    ("1", r"\boxed{e^{2\pi i}}"), ("4", r"\boxed{\sqrt{2}\sqrt{8}}"), ("2", r"\boxed{\frac{x^2-4}{x-2} - x}"),
+    ("391", r"\boxed{17 \times 23}"), ("1024", r"\boxed{2^{10}}"), ("120", r"\boxed{\binom{10}{3}}"),
+    ("391", r"\boxed{17 \times 23 \approx 400}"),
+])
+def test_an_integer_reference_wants_the_number_not_an_expression_for_it(reference, completion):
+    """Restating the computation (`17 \\times 23` for 391) is not doing it: a policy would learn to stop there."""
+    result = graded(reference, completion)
+    assert result.reward == 0.0 and result.details["reason"] == "an expression for the number, not the number"
+
+
+@pytest.mark.parametrize("reference, completion", [
+    ("3", r"\boxed{3.000}"), ("1000", r"\boxed{1e3}"), ("3", r"\boxed{x = 3}"), ("5", r"\boxed{(5)}"),
+    (r"\frac{\sqrt{2}}{2}", r"\boxed{\frac{1}{\sqrt{2}}}"), ("3.5", r"\boxed{\frac{7}{2}}"),
     (r"\frac{1}{3}", r"\boxed{0.3333333333333}"), (r"\sqrt{2}", r"\boxed{1.41421356237}"),
 ])
 def test_exact_and_close_enough_answers_still_score_one(reference, completion):
@@ -201,10 +212,10 @@ def test_undefined_values_score_zero(reference, completion):
 
 @pytest.mark.parametrize("reference, completion", [
     # each of these used to be unparseable text, scoring 0
-    ("-3", "\\boxed{\u22123}"), ("-3", "\\boxed{\ufe633}"), ("9", r"\boxed{3²}"), ("x^2", r"\boxed{x²}"),
+    ("-3", "\\boxed{\u22123}"), ("-3", "\\boxed{\ufe633}"), ("9/4", r"\boxed{(3/2)²}"), ("x^2", r"\boxed{x²}"),
     ("0.001", r"\boxed{10⁻³}"), ("2.5", r"\boxed{2½}"), (r"\sqrt{2}", r"\boxed{√2}"), (r"\sqrt{12}", r"\boxed{√12}"),
-    (r"\pi", r"\boxed{π}"), (r"\infty", r"\boxed{∞}"), ("6", r"\boxed{2×3}"), ("6", r"\boxed{2·3}"),
-    ("2", r"\boxed{6÷3}"), ("3", "\\boxed{3\u200b}"), ("3", "\\boxed{\u200b3}"), ("3", "\\boxed{3\ufeff}"),
+    (r"\pi", r"\boxed{π}"), (r"\infty", r"\boxed{∞}"), ("6x", r"\boxed{2×3x}"), ("6x", r"\boxed{2·3x}"),
+    ("2/3", r"\boxed{2÷3}"), ("3", "\\boxed{3\u200b}"), ("3", "\\boxed{\u200b3}"), ("3", "\\boxed{3\ufeff}"),
     ("(1,2)", "\\boxed{（1，2）}"), ("A", "\\boxed{Ａ}"), ("3", r"\boxed{３}"),
 ])
 def test_unicode_forms_of_correct_answers_score_one(reference, completion):

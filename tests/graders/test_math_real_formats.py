@@ -53,7 +53,7 @@ RIGHT = [
     ("2", r"\boxed{\tan A = 2}"), ("(3,2)", r"\boxed{(p,q)=(3,2)}"), ("1", r"\boxed{|AB|=1}"), ("2x+3", r"\boxed{f(x)=2x+3}"),
     ("11:21", r"\boxed{V_1:V_2=11:21}"), ("11", r"\boxed{x = 5+5+1 = 11}"), ("11", r"\boxed{x \approx 11}"),
     (r"-\frac{25}{4}", "<answer> $x^2-5x$ = $(x-2.5)^2 -6.25$  So,     k=-6.25</answer>"),
-    ("x < 1", r"\boxed{x \lt 1}"), ("x > 1", r"\boxed{x \gt 1}"), ("x < 1", r"\boxed{-x > -1}"), ("x \\ge 2", r"\boxed{6 - 3x \le 0}"),
+    ("x < 1", r"\boxed{x \lt 1}"), ("x > 1", r"\boxed{x \gt 1}"), ("x < 1", r"\boxed{-x > -1}"),
     (r"\varnothing", r"\boxed{\emptyset}"), (r"(-\infty,\infty)", r"\boxed{\mathbb{R}}"), ("C", r"\boxed{c}"),
     # several boxes that are one answer
     (r"\{2,3\}", r"\boxed{2} and \boxed{3}"), ("(1,2)", r"\boxed{1}\boxed{2}"), ("(3, \\frac{\\pi}{2})", r"\(r = \boxed{3}\), \(\theta = \boxed{\frac{\pi}{2}}\)"),

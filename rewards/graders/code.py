@@ -9,18 +9,24 @@ is down or overloaded sets `error` (never a silent 0).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rewards.graders.base import Grader, SpecBase
-from rewards.graders.codeextract import extract
+from rewards.graders.codeextract import Extraction, extract
+from rewards.pool import Outcome
 from rewards.sandbox_client import SandboxClient, SandboxUnavailable
 from rewards.types import Sample, Score
 from sandbox.models import MAX_CODE_CHARS, Limits, Test
 
 CLIENT_KEY = "code.sandbox_client"
+
+
+def find_program(completion: str, language: str, mode: str, tests: list[dict[str, Any]], prefix: str,
+                 prompt: str) -> Extraction:
+    """`extract` with positional arguments, as the worker pool calls it."""
+    return extract(completion, language=language, mode=mode, tests=tests, prefix=prefix, prompt=prompt)
 
 
 class CodeSpec(SpecBase):
@@ -44,6 +50,8 @@ class CodeSpec(SpecBase):
     scoring: Literal["fraction", "all_or_nothing"] = "fraction"
     limits: Limits = Field(default_factory=lambda: Limits(wall_s=5.0), description="Per test run.")
     max_code_chars: int = Field(default=100_000, ge=1, le=1_000_000)
+    extract_budget_s: float = Field(default=2.0, gt=0, le=30, description="CPU seconds finding one completion's "
+                                    "program may take (in a worker, killed past it: reward 0, details.timeout).")
 
 
 class CodeReference(BaseModel):
@@ -88,8 +96,18 @@ class CodeGrader(Grader[CodeSpec]):
             client = self._client()
         except SandboxUnavailable as exc:
             return [Score.failed(str(exc)) for _ in samples]
-        # finding the programs parses every completion: off the event loop, so other requests go on meanwhile
-        prepared = await asyncio.to_thread(lambda: [self._prepare(s) for s in samples])
+        # finding the programs parses every completion: in the worker pool, where the budget is enforced by a kill
+        references = [self._reference(s) for s in samples]
+        todo = [i for i, r in enumerate(references) if isinstance(r, CodeReference)]
+        spec = self.spec
+        outcomes_found = await self.context.pool.map(find_program, [(
+            # lone surrogates (which no source file can hold) would make the whole chunk's request unsendable
+            samples[i].completion.encode("utf-8", "replace").decode(), spec.language, spec.extract,
+            [t.model_dump() for t in references[i].tests], references[i].prefix,  # type: ignore[union-attr]
+            samples[i].prompt) for i in todo], timeout=spec.extract_budget_s)
+        prepared: list[Any] = list(references)
+        for i, outcome in zip(todo, outcomes_found, strict=True):
+            prepared[i] = self._prepare(references[i], outcome)  # type: ignore[arg-type]
         pending = [i for i, item in enumerate(prepared) if not isinstance(item, Score)]
         outcomes = await client.judge_many([prepared[i][0] for i in pending],  # type: ignore[index]
                                            [prepared[i][1] for i in pending])  # type: ignore[index]
@@ -97,22 +115,27 @@ class CodeGrader(Grader[CodeSpec]):
             prepared[i] = self._score(outcome, prepared[i][2])  # type: ignore[index]
         return prepared  # type: ignore[return-value]
 
-    def _prepare(self, sample: Sample) -> Score | tuple[dict[str, Any], float, dict[str, Any]]:
-        """The sandbox's judge request for a sample, its run time budget and how its program was found; or,
-        for a sample that needs no run (bad reference, no program, code too long), its score."""
-        spec = self.spec
+    @staticmethod
+    def _reference(sample: Sample) -> CodeReference | Score:
         try:
-            reference = CodeReference.model_validate(sample.reference)
+            return CodeReference.model_validate(sample.reference)
         except ValidationError as exc:
             return Score.failed(f"invalid code reference: {exc.errors(include_url=False)[:3]}")
-        # lone surrogates (which no source file can hold) would make the whole chunk's request unsendable
-        completion = sample.completion.encode("utf-8", "replace").decode()
-        try:
-            found = extract(completion, language=spec.language, mode=spec.extract,
-                            tests=[t.model_dump() for t in reference.tests], prefix=reference.prefix,
-                            prompt=sample.prompt)
-        except Exception as exc:  # a bug of ours on odd text is a machinery failure, never a made-up 0
-            return Score.failed(f"code extraction failed: {exc!r}")
+
+    def _prepare(self, reference: CodeReference, outcome: Outcome
+                 ) -> Score | tuple[dict[str, Any], float, dict[str, Any]]:
+        """The sandbox's judge request for a sample, its run time budget and how its program was found; or,
+        for a sample that needs no run (no program, extraction over budget, code too long), its score."""
+        spec = self.spec
+        if outcome.timeout:
+            return Score(reward=0.0, details={"timeout": True, "timeout_s": spec.extract_budget_s,
+                                              "reason": "finding the program took longer than its budget"})
+        if outcome.fault is not None:
+            return Score(reward=0.0, details={"crashed": True, "reason": f"finding the program: {outcome.fault}"})
+        if outcome.error is not None or not isinstance(outcome.value, Extraction):
+            # a bug of ours on odd text is a machinery failure, never a made-up 0
+            return Score.failed(f"code extraction failed: {outcome.error or type(outcome.value).__name__}")
+        found = outcome.value
         if found.code is None or not found.code.strip():
             reason = found.details.get("reason", "no code in the completion")
             return Score(reward=0.0, details={"reason": reason, "extraction": found.details})

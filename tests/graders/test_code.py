@@ -230,3 +230,13 @@ def test_javascript_script_test_takes_the_latest_definition_and_its_helper(serve
     (result,) = score_batch(server, {"type": "code", "language": "javascript"},
                             [{"completion": completion, "reference": reference}])
     assert result["reward"] == 1.0, result
+
+
+def test_finding_the_program_runs_under_a_budget_and_past_it_earns_a_timeout_zero(server):
+    chain = "".join(f"def f{i}(x):\n    return f{i + 1}(x)\n" for i in range(8000))
+    completion = fenced(f"{chain}def f8000(x):\n    return sum(x)\ndef add(xs):\n    return f0(xs)")
+    slow, quick = score_batch(server, {"type": "code", "extract_budget_s": 0.05}, [
+        {"completion": completion, "reference": ADD_TESTS},
+        {"completion": fenced("def add(xs):\n    return sum(xs)"), "reference": ADD_TESTS}])
+    assert slow["reward"] == 0.0 and slow["error"] is None and slow["details"]["timeout"] is True, slow
+    assert quick["reward"] == 1.0, quick

@@ -77,8 +77,9 @@ def own_turn(completion: str) -> tuple[str, str | None]:
     """The completion up to a chat turn it goes on to write itself (a hallucinated `user` message with a new
     question and new programs is not the answer to this one), and the line it was cut at."""
     prose = outside_blocks(completion, find_blocks(completion))
+    first = len(completion) - len(completion.lstrip())  # where the text proper starts
     for match in _TURN.finditer(prose):
-        if completion[:match.start()].strip():
+        if match.start() > first:
             return completion[:match.start()], match.group(0).strip()
     return completion, None
 

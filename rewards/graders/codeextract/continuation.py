@@ -64,10 +64,26 @@ def _comment_inside(lines: list[str], k: int) -> bool:
     return following[:1] in (" ", "\t")
 
 
+MAX_PARSES = 40  # parses split_body may spend on one text: each one steps back past the line an error was on
+
+
+def _parse_or_error_line(source: str) -> ast.Module | int | None:
+    """The module, else the line a syntax error was reported on, else None (no line: null bytes, too deep)."""
+    try:
+        return ast.parse(source)
+    except SyntaxError as exc:
+        return exc.lineno or None
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
 def split_body(prefix: str, text: str) -> Body | str | None:
     """The body of the prefix's open function in `text`, cut at the first top-level line after which
     prefix + body parses. None when `text` is not a body (or the prefix leaves no function open); a reason
-    (str) when it is one but no cut makes it parse (a body cut off mid-statement)."""
+    (str) when it is one but no cut makes it parse (a body cut off mid-statement).
+
+    Linear in the text: rather than trying every cut, the text is parsed up to a cut, and on a syntax error
+    cut again before the error's line; once a cut parses, the first line in it that no statement runs over is the cut."""
     if not starts_indented(text):
         return None
     name = open_function(prefix)
@@ -77,15 +93,30 @@ def split_body(prefix: str, text: str) -> Body | str | None:
     lines = text.splitlines(keepends=True)
     cuts = [k for k, line in enumerate(lines) if line.strip() and line[:1] not in (" ", "\t")
             and not line.startswith(_CLOSERS) and not _comment_inside(lines, k)] + [len(lines)]
-    body_line = prefix.count("\n") + 1 + (1 if joiner else 0) + next(i for i, x in enumerate(lines) if x.strip())
-    for cut in cuts:
+    first_line = prefix.count("\n") + 1 + (1 if joiner else 0)  # the line number of lines[0] once joined
+    body_line = first_line + next(i for i, x in enumerate(lines) if x.strip())
+
+    def joined(cut: int) -> str:
         body = joiner + "".join(lines[:cut])
-        if not body.endswith("\n"):
-            body += "\n"
-        module = parse(prefix + body)
-        if module is not None:
+        return body if body.endswith("\n") else body + "\n"
+
+    end = len(lines)
+    for _ in range(MAX_PARSES):
+        found = _parse_or_error_line(prefix + joined(end))
+        if isinstance(found, ast.Module):
+            inside: set[int] = set()  # lines a top-level statement runs over past its first: no cut there
+            for n in found.body:
+                inside.update(range(n.lineno + 1 - first_line, (n.end_lineno or n.lineno) + 1 - first_line))
+            cut = next(k for k in cuts if k == end or k not in inside)
+            module = found if cut == end else parse(prefix + joined(cut))
+            if module is None:
+                break
             fn = _open_function(module, body_line)
             if fn is None or fn.name != name:
                 return None
-            return Body(name, body, "".join(lines[cut:]), fn)
+            return Body(name, joined(cut), "".join(lines[cut:]), fn)
+        before = [k for k in cuts if k < end and (found is None or k <= found - first_line)]
+        if found is None or not before:
+            break
+        end = before[-1]
     return f"the body of {name} does not parse (cut off mid-statement?)"

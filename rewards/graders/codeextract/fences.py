@@ -135,17 +135,19 @@ def indented_blocks(text: str) -> list[str]:
     that follows prose, dedented. Code that follows a `def ...:` line is that def's body, not one of these."""
     lines = text.splitlines(keepends=True)
     found: list[str] = []
+    previous: str | None = None  # the last non-blank line before line i
     i = 0
     while i < len(lines):
-        previous = next((x for x in reversed(lines[:i]) if x.strip()), None)
         if lines[i].startswith(("    ", "\t")) and lines[i].strip() and i > 0 and not lines[i - 1].strip() and (
                 previous is not None and previous[:1] not in (" ", "\t") and _is_prose(previous.strip())):
             j = i
             while j < len(lines) and (lines[j].startswith(("    ", "\t")) or not lines[j].strip()):
                 j += 1
             found.append(textwrap.dedent("".join(lines[i:j])))
+            previous = next((x for x in reversed(lines[i:j]) if x.strip()), previous)
             i = j
         else:
+            previous = lines[i] if lines[i].strip() else previous
             i += 1
     return found
 

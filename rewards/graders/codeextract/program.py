@@ -58,6 +58,14 @@ class _Pool:
     # definition of a name, is the answer, and what the prefix itself defines is never taken from it
     continuation: bool = False
     provided: set[str] = field(default_factory=set)
+    by_block: dict[int, list[Unit]] = field(default_factory=dict)  # indices built by `index` (no rescans)
+    by_name: dict[str, list[Unit]] = field(default_factory=dict)
+
+    def index(self) -> None:
+        for unit in self.units:
+            self.by_block.setdefault(unit.block, []).append(unit)
+            for name in unit.defines:
+                self.by_name.setdefault(name, []).append(unit)
 
     def drop(self, block: int, what: str, why: str) -> None:
         if len(self.dropped) < MAX_DROPPED:
@@ -114,6 +122,7 @@ def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bo
                 pool.drop(source.index, unit.source, "quoted from the prompt")
                 continue
             pool.units.append(unit)
+    pool.index()
     return pool
 
 
@@ -124,13 +133,13 @@ class _Resolver:
         self.pool = pool
 
     def definers(self, name: str, block: int | None = None) -> list[tuple[int, int, Unit | None]]:
-        found: list[tuple[int, int, Unit | None]] = [
-            (u.block, u.pos, u) for u in self.pool.units if name in u.defines and _can_bind(u)]
+        units = self.pool.by_name.get(name, [])
+        found: list[tuple[int, int, Unit | None]] = [(u.block, u.pos, u) for u in units if _can_bind(u)]
         if not self.pool.continuation:
             # a later stub (the signature restated, no body) or broken version is the model's latest: no
             # answer; in a continuation (a stream where the first real definition counts) both are skipped
             found += [(b, p, None) for b, p in self.pool.broken.get(name, [])]
-            found += [(u.block, u.pos, None) for u in self.pool.units if u.stub and name in u.defines]
+            found += [(u.block, u.pos, None) for u in units if u.stub]
         if block is not None:
             found = [f for f in found if f[0] == block]
         return sorted(found, key=lambda f: (f[0], f[1]))
@@ -162,7 +171,8 @@ def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
     while queue or not extras_added:
         if not queue:  # then the star imports and setup calls of the blocks taken, with what they need
             extras_added = True
-            queue = [u for u in pool.units if u.block in {c.block for c in chosen} and id(u) not in seen and (
+            taken = {c.block for c in chosen}
+            queue = [u for u in pool.units if u.block in taken and id(u) not in seen and (
                 u.kind == "setup" or isinstance(u.node, ast.ImportFrom) and any(a.name == "*" for a in u.node.names))]
             continue
         unit = queue.pop(0)
@@ -197,7 +207,7 @@ def _fillers(pool: _Pool, table: Unit, name: str) -> list[Unit]:
                 return True
         return False
 
-    return [u for u in pool.units if u.block == table.block and u.pos > table.pos
+    return [u for u in pool.by_block.get(table.block, []) if u.pos > table.pos
             and u.kind in ("assign", "other", "usage") and not isinstance(u.node, ast.Assert)
             and _quiet(u.node) and fills(u.node)]
 
@@ -280,12 +290,17 @@ def _superseded(pool: _Pool, chosen: list[Unit]) -> dict[int, int]:
     """Units left out because a chosen unit (another version) defines the same name."""
     out: dict[int, int] = {}
     taken = {id(u) for u in chosen}
+    owner: dict[str, int] = {}  # name -> block of the first chosen unit defining it
+    for c in chosen:
+        if c.kind in ("def", "body", "assign"):
+            for name in c.defines:
+                owner.setdefault(name, c.block)
     for unit in pool.units:
         if id(unit) in taken or unit.kind not in ("def", "body", "assign"):
             continue
-        other = next((c for c in chosen if c.kind in ("def", "body", "assign") and c.defines & unit.defines), None)
-        if other is not None:
-            out[id(unit)] = other.block
+        blocks = [owner[n] for n in sorted(unit.defines) if n in owner]
+        if blocks:
+            out[id(unit)] = blocks[0]
     return out
 
 
@@ -293,11 +308,11 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str], continuatio
     """The latest block that reads input (else the latest with top-level code) is the program (io tests)."""
     pool = _load(sources, prefix, quoted, continuation)
     blocks = sorted({u.block for u in pool.units})
-    readers = [b for b in blocks if any(reads_input(u.node) for u in pool.units if u.block == b)
-               and not any(fakes_input(u.node) for u in pool.units if u.block == b)]
+    readers = [b for b in blocks if any(reads_input(u.node) for u in pool.by_block[b])
+               and not any(fakes_input(u.node) for u in pool.by_block[b])]
     # a block that reads but never writes is a snippet ("read it with sys.stdin.read()"), not the program
-    programs = [b for b in readers if any(_writes(u.node) for u in pool.units if u.block == b)]
-    runners = [b for b in blocks if any(u.kind in ("main", "usage", "other") for u in pool.units if u.block == b)]
+    programs = [b for b in readers if any(_writes(u.node) for u in pool.by_block[b])]
+    runners = [b for b in blocks if any(u.kind in ("main", "usage", "other") for u in pool.by_block[b])]
     if not readers and not runners:
         return Choice(None, {}, pool.dropped, "no block is a program (none reads input or runs anything)")
     block = (programs or readers or runners)[-1]
@@ -305,7 +320,7 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str], continuatio
     resolver = _Resolver(pool)
     roots: list[Unit] = []
     overrides: dict[str, Unit] = {}
-    for unit in (u for u in pool.units if u.block == block and u.kind != "noop"):
+    for unit in (u for u in pool.by_block[block] if u.kind != "noop"):
         newer = None
         if unit.kind == "def" and len(unit.defines) == 1:
             (name,) = unit.defines

@@ -124,20 +124,22 @@ def _names_values(gold: Value | None) -> bool:
     return isinstance(gold, Relation) and gold.ops == ("=",) or isinstance(gold, (Seq, Text))
 
 
-def combine_parts(values: list[tuple[bool, Value]], gold: Value, tol: Tolerance) -> tuple[Value | None, str]:
+def combine_parts(
+    values: list[tuple[bool, Value, str]], gold: Value, tol: Tolerance, either: bool = False
+) -> tuple[Value | None, str]:
     """One answer from several boxes: approximations of the value before them drop out; what remains is the
     items of one answer when the reference has items, else must be one value (two values are a hedge)."""
     kept: list[Value] = []
-    for approximate, value in values:
+    for approximate, value, written in values:
         if approximate and kept:
-            if not approximately_equal(kept[-1], value):
+            if not approximately_equal(kept[-1], value, written):
                 return None, "an approximation that disagrees with the value it follows"
             continue
         kept.append(value)
     if len(kept) == 1:
         return kept[0], ""
     if isinstance(gold, (Seq, Union)):
-        return Seq("list", tuple(kept)), ""
+        return Seq("set" if either else "list", tuple(kept)), ""
     if all(equal(kept[0], other, tol) for other in kept[1:]):
         return kept[0], ""
     return None, "several different answers"
@@ -188,7 +190,7 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
     if isinstance(gold, Num) and gold.value.denominator == 1:  # an integer answer is a number, not a sum to do
         if any(not approximate and not is_literal(text) for approximate, _, text in readings):
             return False, {**details, "reason": "an expression for the number, not the number"}
-    pred, why = combine_parts([(approximate, value) for approximate, value, _ in readings], gold, tol)
+    pred, why = combine_parts(readings, gold, tol, found.either)
     if pred is None:
         return False, {**details, "reason": why}
     details.update(parsed_reference=show(gold), parsed_answer=show(pred), stage=stage_of(gold, pred))

@@ -11,6 +11,7 @@ Numeric checks use 30 significant digits and a relative tolerance, so `1/2004!` 
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -197,10 +198,8 @@ def scalars_equal(gold: Num | Sym, pred: Num | Sym, tol: Tolerance) -> bool:
 
 def _sign_patterns(point: dict) -> list[dict]:
     """The point itself, all signs flipped, and alternating signs: relations are not only about positives."""
-    symbols = list(point)
     alternating = {symbol: -value if i % 2 else value for i, (symbol, value) in enumerate(point.items())}
-    patterns = [point, _negated(point)]
-    return patterns + ([alternating, _negated(alternating)] if len(symbols) > 1 else [])
+    return [point, _negated(point)] + ([alternating] if len(point) > 1 else [])
 
 
 def _ratio_constant(d1: sympy.Expr, d2: sympy.Expr, positive: bool) -> bool:
@@ -335,18 +334,14 @@ def _is_equation(value: Value) -> bool:
     return isinstance(value, Relation) and "=" in value.ops
 
 
-def _distinct(items: tuple[Value, ...], tol: Tolerance) -> tuple[Value, ...]:
-    """Items with repeats left out: a solution listed twice is still one solution."""
-    kept: list[Value] = []
-    for item in items:
-        if not any(equal(item, other, tol) for other in kept):
-            kept.append(item)
-    return tuple(kept)
+def _distinct(items: tuple[Value, ...]) -> tuple[Value, ...]:
+    """Items with repeats (written the same way) left out: a solution listed twice is still one solution."""
+    return tuple(dict.fromkeys(items))
 
 
 def _unordered_equal(a: tuple[Value, ...], b: tuple[Value, ...], tol: Tolerance) -> bool:
     if len(a) != len(b):
-        a, b = _distinct(a, tol), _distinct(b, tol)
+        a, b = _distinct(a), _distinct(b)
     if len(a) != len(b):
         return False
     unused = list(b)
@@ -435,12 +430,17 @@ def equal(gold: Value, pred: Value, tol: Tolerance) -> bool:
     return False
 
 
-def approximately_equal(exact: Value, approximation: Value) -> bool:
-    """Whether a value written as an approximation (`\\approx 1.414`) states the exact value before it (1%)."""
+def approximately_equal(exact: Value, approximation: Value, written: str = "") -> bool:
+    """Whether a value written as an approximation (`\\approx 1.414`) states the exact value before it: closer
+    than one unit in the last digit written (`\\frac13 \\approx 0.333`, `\\frac23 \\approx 0.666`; not `100 \\approx 101`)."""
     if not isinstance(exact, (Num, Sym)) or not isinstance(approximation, (Num, Sym)):
         return False
     a, b = _evaluate(_to_sympy(exact), {}), _evaluate(_to_sympy(approximation), {})
-    return a is not None and b is not None and bool(abs(a - b) <= 0.01 * max(abs(a), abs(b), 1e-3))
+    if a is None or b is None:
+        return False
+    decimals = re.search(r"\.(\d+)", written)
+    unit = sympy.Rational(1, 10 ** len(decimals.group(1))) if decimals else sympy.Integer(1)
+    return bool(abs(a - b) < unit)
 
 
 def stage_of(gold: Value, pred: Value) -> str:

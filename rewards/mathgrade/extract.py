@@ -27,6 +27,7 @@ class Extraction:
     method: str
     position: int
     parts: tuple[str, ...] = ()  # several boxes that together state the answer, in order
+    either: bool = False  # the boxes were joined by "or": alternatives, never an ordered tuple
 
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
@@ -42,10 +43,15 @@ _SPECIAL_TOKEN = re.compile(
 )
 # what may stand between boxes that together state one answer: `\boxed{2} and \boxed{3}`, `\approx`
 _BOX_JOINER = re.compile(  # also the names of what the next box gives: `r = \boxed{3}, \theta = \boxed{..}`
-    r"(?i)(?:[\s,;:$=]|\\[()\[\]]|\b(?:and|or|numerically|approximately|about|i\.e\.)\b|\\q?quad\b|\\approx\b|≈"
-    r"|\\text\{\s*(?:and|or|numerically|approximately)?\s*\}|\b[a-z](?:_\{?\w{1,3}\}?)?\b|\\[a-z]{2,10}(?![a-z{]))*"
+    r"(?i)(?:[\s,;:$]|\\[()\[\]]|\b(?:and|or|numerically|approximately|about|i\.e\.)\b|\\q?quad\b|\\approx\b|≈"
+    r"|\\text\{\s*(?:and|or|numerically|approximately)?\s*\}"
+    r"|(?:\b[a-z](?:_\{?\w{1,3}\}?)?|\\(?:alpha|beta|gamma|theta|phi|lambda|mu|omega|rho|sigma|tau))\s*=)*"
 )
-_NEGATION = re.compile(r"(?i)(?:\bnot|n't|\bnever|\brather\s+than|\binstead\s+of)\s*[$(\\\[]*\s*$")
+_EITHER = re.compile(r"(?i)\bor\b")
+_NEGATION = re.compile(  # a box right after a negation, a strike-out or a first thought is no answer
+    r"(?i)(?:\bnot|n't|\bnever|\brather\s+than|\binstead\s+of|\\cancel\s*\{|\\sout\s*\{|~~|\bthought|\binitially)"
+    r"[^.;!?\n]{0,12}$"
+)
 _PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
 _PLACEHOLDER = re.compile(r"(?i)[\s<>.]*(?:(?:insert\s+)?(?:the\s+|your\s+)?(?:final\s+)?answer(?:\s+here)?)?[\s<>.]*")
 _NEXT_TURN = re.compile(r"\n\s*(?:User|Human|Assistant|Question|Q)\s*:")
@@ -119,7 +125,7 @@ def _boxes(text: str) -> _Boxes:
             answer, end = token.group(0), after + token.end() - 1
         boxes.starts.append(match.start())
         boxes.ends.append(end)
-        if not _NEGATION.search(text, max(0, match.start() - 24), match.start()):  # "not \boxed{4}"
+        if not _NEGATION.search(text, max(0, match.start() - 40), match.start()):  # "not \boxed{4}"
             boxes.found.append(Extraction(_unboxed(answer), "boxed", match.start()))
             boxes.found_ends.append(end)
     return boxes
@@ -145,11 +151,12 @@ def _box_group(text: str, boxes: _Boxes) -> Extraction:
         first -= 1
     if first == len(boxes.found) - 1:
         return boxes.found[-1]
-    parts = [boxes.found[first].answer]
+    parts, either = [boxes.found[first].answer], False
     for at in range(first + 1, len(boxes.found)):
         joiner = text[boxes.found_ends[at - 1] + 1 : boxes.found[at].position]
         parts.append(_approximate(joiner, boxes.found[at].answer))
-    return Extraction(", ".join(parts), "boxed", boxes.found[-1].position, tuple(parts))
+        either = either or bool(_EITHER.search(joiner))
+    return Extraction(", ".join(parts), "boxed", boxes.found[-1].position, tuple(parts), either)
 
 
 def _unboxed(answer: str) -> str:
@@ -167,7 +174,8 @@ def _unboxed(answer: str) -> str:
 
 def _inside(spans: list[tuple[int, int, str]], position: int) -> bool:
     """Whether `position` falls inside one of the math spans (`$\\frac13 \\textbf{m}$` is one answer)."""
-    return any(start < position < end for start, end, _ in spans)
+    at = bisect.bisect_left(spans, (position,)) - 1  # spans are in order and never overlap
+    return at >= 0 and spans[at][0] < position < spans[at][1]
 
 
 def math_spans(text: str) -> list[tuple[int, str]]:
@@ -323,4 +331,4 @@ def _bounded(extraction: Extraction) -> Extraction:
     answer = extraction.answer.strip()
     if len(answer) > MAX_ANSWER_CHARS:
         answer = ""  # a giant "answer" is no answer
-    return Extraction(answer, extraction.method, extraction.position, extraction.parts)
+    return Extraction(answer, extraction.method, extraction.position, extraction.parts, extraction.either)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-from rewards.mathgrade.expr import FUNCTIONS
+from rewards.mathgrade.compare import Tolerance, approximately_equal, equal
+from rewards.mathgrade.expr import FUNCTIONS, ParseError
 from rewards.mathgrade.extract import span_bounds
 from rewards.mathgrade.normalize import normalize, unwrap_commands, unwrap_math
-from rewards.mathgrade.parse import split_top
+from rewards.mathgrade.parse import Num, Sym, Value, parse_answer, split_top
 
 _CHAIN = re.compile(r"\\approx|≈|\\simeq|(?<![<>!=\\])=(?!=)")
 _SEPARATORS = re.compile(r",|;|\\quad|\\qquad|\b(?:and|or)\b")
@@ -39,6 +40,12 @@ MATH_WORDS = {*FUNCTIONS, "sqrt", "pi", "infty", "infinity", "inf", "mod", "gcd"
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
 _OPERATORS = {"+", "-", "=", "*", "×", "/", "·", "\\times", "\\cdot", "\\div"}
 _HAS_VALUE = re.compile(r"\d|\\(?:frac|sqrt|pi)")
+_QUALIFIED = re.compile(  # words that change or doubt the value next to them
+    r"(?i)\b(?:more|less|fewer|greater|least|most|over|under|above|below|than|other|but|besides|except"
+    r"|squared|cubed|thousands?|millions?|billions?|hundreds?|dozens?|half|quarter|twice|double|triple"
+    r"|wrong|incorrect|false|maybe|perhaps|possibly|probably|unless|either|debt|minus)\b|‰"
+)
+_HEDGE = re.compile(r"(?i)\bor\b|\bunless\b|\beither\b")
 _NEGATIONS = {"not", "never", "isn't", "isn’t", "no", "nor", "except"}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
@@ -60,12 +67,37 @@ def final_value(text: str) -> str:
     pieces, seps = split_top(text, _CHAIN)
     if not seps or split_top(text, _SEPARATORS)[1]:
         return text
+    if not _holds(pieces, seps):
+        return ""  # `x = 3 = 4`, `3 \approx 4`: a false chain states nothing
     first_approx = next((i for i, sep in enumerate(seps) if sep != "="), None)
     if first_approx is not None:
         exact = pieces[first_approx].strip()
         if exact and not re.search(r"(?<!\\)\b[a-zA-Z]\b", re.sub(r"\\[a-zA-Z]+", "", exact)):
             return exact
     return pieces[-1].strip() or text
+
+
+def _holds(pieces: list[str], seps: list[str]) -> bool:
+    """Whether neighbouring constant sides of a chain agree: exactly across `=`, to 1% across `\\approx`."""
+    values: list[Value | None] = []
+    for piece in pieces:
+        try:
+            value = parse_answer(piece) if piece.strip() else None
+        except ParseError:
+            value = None
+        constant = isinstance(value, (Num, Sym)) and not (isinstance(value, Sym) and value.expr.free_symbols)
+        values.append(value if constant else None)
+    for i, sep in enumerate(seps):
+        left, right = values[i], values[i + 1]
+        if left is None or right is None:
+            continue
+        if sep == "=":
+            same = equal(left, right, Tolerance(0.0, 0.0, exact=True))
+        else:
+            same = approximately_equal(left, right, pieces[i + 1])
+        if not same:
+            return False
+    return True
 
 
 def named_value(text: str) -> str | None:
@@ -78,7 +110,7 @@ def named_value(text: str) -> str | None:
         if chain != ["="] or not _is_name(pieces[0]):
             return None
         values.append(pieces[1].strip())
-    return ", ".join(values)
+    return values[0] if len(values) == 1 else "(" + ", ".join(values) + ")"  # named values keep their order
 
 
 def _is_name(text: str) -> bool:
@@ -140,6 +172,8 @@ def _one_run(text: str) -> str | None:
                     runs.append([])
     negated = sum(1 for run in runs if run[:1] == ["\\not"])
     runs = [run for run in runs if run[:1] != ["\\not"] and any(ch.isdigit() or ch == "\\" for ch in "".join(run))]
+    if runs and _QUALIFIED.search(text) or len(runs) + negated > 1 and _HEDGE.search(text):
+        return None  # `more than 3`, `3 thousand`, `3 or more`, `It is 3 or it is 4`: no single value stated
     if negated and len(runs) == 1 and last_lead in _NEGATIONS:
         return None
     # a sentence's last value counts when a stating word leads to it or it ends a computation (`72 * 3 = 216`)
@@ -250,6 +284,6 @@ def number_word(token: str) -> str | None:
 def decimal_comma(text: str) -> str | None:
     """`2,74` -> `2.74` where the comma cannot separate thousands (not exactly three digits after it)."""
     match = re.fullmatch(r"\s*(-?\d+),(\d+)\s*", text)
-    if match is None or len(match.group(2)) == 3:
-        return None
+    if match is None or len(match.group(2)) == 3 or not match.group(2).strip("0"):
+        return None  # `5,0` and `1,0000` are lists or separators, not 5 and 1
     return f"{match.group(1)}.{match.group(2)}"

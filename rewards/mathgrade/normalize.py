@@ -24,12 +24,12 @@ _SPACING = re.compile(
     r"\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle)\b|(?<!\\)\\[,;:! ]|\\q?quad|~|\\limits\b"
 )
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b|\s*\bdegrees?\b")
-_PERCENT = re.compile(r"\\?%|\s*\bpercent\b")
+_PERCENT = re.compile(r"\s*(?:\\?%|\bpercent\b)\s*$")  # a trailing percent sign: `3\\%4` is not 34
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\\euro\b|\\pounds\b|\\textdollar\b")
 _DIGIT_GAP = re.compile(r"(?<=\d)\s+(?=\d)")
 _SPACE_THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3})((?:[ \u2009\u202f]\d{3})+)(?![\d.])")  # `1 000 000`
 # words in `\text{}` after a number are its unit, whatever the word: `428\text{ square centimeters}`, `16\text{ daps}`
-_TEXT_UNIT = re.compile(r"(?:(?<=[\d}])|(?<=\\pi))\s*\\(?:text|mbox|mathrm|textrm)\s*\{\s*[A-Za-z][A-Za-z .'-]{0,40}\}\s*\.?\s*$")
+_TEXT_UNIT = re.compile(r"(?:(?<=\d)|(?<=\d\})|(?<=\\pi))\s*(?!\\\w+\s*\{[^}]*\b(?:or|and|than|more|less|not|but)\b)\\(?:text|mbox|mathrm|textrm)\s*\{\s*[A-Za-z][A-Za-z .'-]{0,40}\}\s*\.?\s*$")
 _UNIT_WORDS = (
     r"km/h|km/hr|m/s|ft/s|mi/h|cm/s|cm|mm|km|m|meters?|metres?|inches|inch|in|feet|foot|ft|yards?|yd|miles?|mi|units?|sq|square|cubic"
     r"|hours?|hrs?|h|minutes?|mins?|seconds?|secs?|s|days?|weeks?|months?|years?|mph|kph|kg|g|grams?"

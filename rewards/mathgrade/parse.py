@@ -281,7 +281,7 @@ def _value(text: str, depth: int = 0, percent: bool = False) -> Value:
     text = _MEMBER.sub("", text)
     steps: list[Callable[[], Value | None]] = [
         lambda: _equation_prefix(text, depth),
-        lambda: _split_value(text, _WORD_SEP, depth, lambda items: Seq("list", items)),
+        lambda: _split_value(text, _WORD_SEP, depth, _listed(text)),
         lambda: _bracketed(text, depth),
         lambda: _split_value(text, _CUP, depth, Union),
         lambda: _pm_value(text, depth),
@@ -292,6 +292,12 @@ def _value(text: str, depth: int = 0, percent: bool = False) -> Value:
         if value is not None:
             return value
     return _scalar(text, percent)
+
+
+def _listed(text: str) -> Callable[[tuple[Value, ...]], Value]:
+    """Items said with "or" are alternatives (a set, never an ordered tuple); others a plain list."""
+    kind = "set" if re.search(r"\bor\b", text) else "list"
+    return lambda items: Seq(kind, items)
 
 
 def _split_value(text: str, pattern: re.Pattern[str], depth: int, build: Callable) -> Value | None:

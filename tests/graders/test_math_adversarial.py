@@ -137,7 +137,6 @@ def test_near_misses_of_integers_score_zero(reference, completion):
     ("3", r"\boxed{\frac{\ln 8}{\ln 2}}"), ("2432902008176640000", r"\boxed{20!}"), ("1", r"\boxed{\sin^2 x + \cos^2 x}"),
     ("1", r"\boxed{e^{2\pi i}}"), ("4", r"\boxed{\sqrt{2}\sqrt{8}}"), ("2", r"\boxed{\frac{x^2-4}{x-2} - x}"),
     ("391", r"\boxed{17 \times 23}"), ("1024", r"\boxed{2^{10}}"), ("120", r"\boxed{\binom{10}{3}}"),
-    ("391", r"\boxed{17 \times 23 \approx 400}"),
 ])
 def test_an_integer_reference_wants_the_number_not_an_expression_for_it(reference, completion):
     """Restating the computation (`17 \\times 23` for 391) is not doing it: a policy would learn to stop there."""

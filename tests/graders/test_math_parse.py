@@ -149,7 +149,7 @@ def test_tokenizer_whitelist():
     ("(1, 2, 3)", Seq("tuple", (Num(F(1)), Num(F(2)), Num(F(3))))),
     ("[1, 2, 3]", Seq("tuple", (Num(F(1)), Num(F(2)), Num(F(3))))),
     ("1, 2", Seq("list", (Num(F(1)), Num(F(2))))),
-    ("1 or 2", Seq("list", (Num(F(1)), Num(F(2))))),
+    ("1 or 2", Seq("set", (Num(F(1)), Num(F(2))))), ("1, 2", Seq("list", (Num(F(1)), Num(F(2))))),
     (r"1 \text{ and } 2", Seq("list", (Num(F(1)), Num(F(2))))),
     ("[2,5)", Interval(Num(F(2)), Num(F(5)), False, True)),
     ("(2,5]", Interval(Num(F(2)), Num(F(5)), True, False)),

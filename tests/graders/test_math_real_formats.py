@@ -80,6 +80,8 @@ RIGHT = [
     (r"\frac{NO}{BO}=\frac{1}{\sqrt{6}}", r"\boxed{\frac{1}{\sqrt{6}}}"), (r"f^{-1}(x) = \frac{x-3}{2}", r"\boxed{\frac{x-3}{2}}"),
     ("z = 1 + 1 = 2", r"\boxed{z = 3 - 1 = 2}"), ("x = 11", r"\boxed{x = 5+5+1 = 11}"), ("(5, 8), (8, 5)", r"\boxed{(x, y) = (5, 8) \text{ and } (8, 5)}"),
     ("(37,3,3,13),(3,3,2,3)", r"\boxed{(3,3,2,3), (37,3,3,13), (3,3,2,3)}"), (r"{1,2,3}", r"\boxed{\{3, 2, 1\}}"),
+    ("3", r"\boxed{3} (I first thought \boxed{4})"), (r"\{3,4\}", r"x = \boxed{3} or x = \boxed{4}"),
+    ("4", r"Not bad! The answer is \boxed{4}"), ("x = 3, y = 4", r"\boxed{3, 4}"),
     # a template answer tag states nothing: the box before it counts
     ("0", r"So the remainder is \boxed{0}.</think> <answer> Answer here</answer>"),
 ]
@@ -102,7 +104,8 @@ WRONG = [
     ("3", "Answer: three or four"), ("5", "The final answer is not 5."), ("5", "<answer>It is never 5</answer>"),
     # an approximation is not the exact value, and one that disagrees voids the pair
     (r"\frac{1}{3}", r"\boxed{0.333}"), (r"\frac{1}{3}", r"\boxed{\frac{1}{3}} \approx \boxed{0.5}"),
-    (r"\frac{1}{3}", r"\boxed{x \approx 0.333}"),
+    (r"\frac{1}{3}", r"\boxed{x \approx 0.333}"), ("391", r"\boxed{17 \times 23 \approx 400}"), ("3", r"\boxed{3 \approx 4}"),
+    ("100", r"\boxed{100 \approx 101}"), ("4", r"\boxed{x = 3 = 4}"), ("4", r"\boxed{3 = 4}"),
     # a letter in running math is a variable, not an option
     ("C", "Let $D$ be the disk enclosed by $C$"), ("B", "so we are left with $b$"),
     # a sentence that ends unsure states nothing; an unclosed answer tag at the end is a cut-off answer
@@ -113,6 +116,18 @@ WRONG = [
                                             r"\boxed{" + "*".join(f"(x+{k})" for k in range(1, 20)) + "}"),
     # a reference equation is not matched by its right side alone unless its left side only names the value
     ("x^2+y^2=25", r"\boxed{25}"), ("2x = 6", r"\boxed{6}"),
+    # red team: a solved reference wants a solved answer; named values keep their order; qualified values
+    ("x = 2", r"\boxed{3x + 5 = 11}"), ("x=2", r"\boxed{7x - 14 = 0}"), ("x > 2", r"\boxed{2x - 4 > 0}"),
+    (r"(2, \infty)", r"\boxed{2x - 4 > 0}"), ("x = 3, y = 4", r"\boxed{4, 3}"),
+    ("x = 3, y = 4", r"So $x = \boxed{4}$ and $y = \boxed{3}$."), ("3", r"\boxed{\text{more than } 3}"),
+    ("3", r"\boxed{3 \text{ or more}}"), ("3", "The answer is at least 3."), ("3", "It is 3 thousand dollars."),
+    ("4", "It is 3 or it is 4."), ("4", "Maybe 3. Maybe 4."), ("34", r"\boxed{3\%4}"), ("5", r"\boxed{5,0}"),
+    ("B", r"\boxed{\text{B}\text{C}}"),
+    # red team: negated, struck-out and first-thought boxes; "or" and arrows do not join boxes into a tuple
+    ("4", r"\boxed{3} \text{ and not } \boxed{4}"), ("4", r"it is \boxed{3}, not equal to \boxed{4}"),
+    ("4", r"\boxed{3} ~~\boxed{4}~~"), ("4", r"\boxed{3} \cancel{\boxed{4}}"), ("4", r"\boxed{3} (I first thought \boxed{4})"),
+    ("(3,4)", r"\boxed{3} or \boxed{4}"), ("(3,4)", r"\boxed{3 \text{ or } 4}"), ("(3,4)", r"\boxed{3} \neq \boxed{4}"),
+    ("(3,4)", r"\boxed{3} \to \boxed{4}"),
     # cut off inside a code block: values before it are no answer
     ("5", "So $x = 5$, as we can check:\n```python\nprint(solve("),
 ]

@@ -480,3 +480,30 @@ def test_many_lines_without_fences_and_long_call_chains_stay_fast():
     found, seconds = timed(lambda: auto(f"```python\n{chain}def f6000(x):\n    return sum(x)\n"
                                         "def add(xs):\n    return f0(xs)\n```", tests=CALL))
     assert "def f5999" in found.code and seconds < 1.0
+
+
+# deep nesting: analysed without recursion where possible, else dropped with a reason (never an exception)
+
+
+def test_a_long_expression_next_to_the_answer_does_not_stop_the_analysis():
+    terms = "+".join(["1"] * 2000)
+    found = auto(f"```python\n{SOLUTION}x = {terms}\n```", tests=CALL)
+    assert found.code.strip() == SOLUTION.strip()
+    found = auto(f"```python\nprint({terms})\n```", tests=IO)
+    assert found.code == f"print({terms})\n"
+
+
+def test_three_hundred_elif_branches_are_extracted():
+    branches = "".join(f"    elif len(xs) == {i}:\n        return sum(xs)\n" for i in range(1, 300))
+    code = f"def add(xs):\n    if not xs:\n        return 0\n{branches}    return sum(xs)\n"
+    found = auto(f"```python\n{code}```", tests=CALL, prompt="```python\ndef add(xs):\n    pass\n```")
+    assert found.code == code
+
+
+def test_a_latest_version_too_deep_to_analyse_means_no_program():
+    deep = "lambda: " * 600 + "1"
+    found = auto(f"```python\n{SOLUTION}```\nBetter:\n```python\nadd = {deep}\n```", tests=CALL)
+    assert found.code is None and "stub or does not parse" in found.details["reason"]
+    assert found.details["dropped"][0]["why"] == "nested too deeply to analyse"
+    helper = auto(f"```python\n{SOLUTION}f = {deep}\n```", tests=CALL)
+    assert helper.code.strip() == SOLUTION.strip()

@@ -150,20 +150,29 @@ def _finish(details: dict[str, Any], choice: Choice | langs.LangChoice, names: s
 
 def extract(completion: str, *, language: str, mode: str, tests: list[dict[str, Any]] | None = None,
             prefix: str = "", prompt: str = "") -> Extraction:
-    """The program in `completion` to run after `prefix` against `tests` (see the module docstring)."""
+    """The program in `completion` to run after `prefix` against `tests` (see the module docstring). Code
+    nested too deeply for the analysis is dropped where it is found; should any still reach past that, the
+    completion presents no program (a 0 with the reason, never a failure of the grader)."""
+    try:
+        return _extract(completion, language, mode, tests or [], prefix, prompt)
+    except (RecursionError, MemoryError) as exc:
+        return Extraction(None, {"mode": mode, "reason": f"the code is nested too deeply to analyse ({exc!r})"})
+
+
+def _extract(completion: str, language: str, mode: str, tests: list[dict[str, Any]], prefix: str,
+             prompt: str) -> Extraction:
     if mode == "whole":
         return Extraction(completion, {"mode": "whole"})
     if mode == "last_fence":
         return Extraction(last_fence(completion, language), {"mode": "last_fence"})
-    tests = tests or []
     completion, thinking = after_thinking(completion)
     if thinking is not None:
-        found = extract(completion, language=language, mode=mode, tests=tests, prefix=prefix, prompt=prompt)
+        found = _extract(completion, language, mode, tests, prefix, prompt)
         found.details["thinking"] = thinking
         return found
     completion, eos = before_eos(completion)
     if eos is not None:
-        found = extract(completion, language=language, mode=mode, tests=tests, prefix=prefix, prompt=prompt)
+        found = _extract(completion, language, mode, tests, prefix, prompt)
         found.details["cut_at_eos"] = eos
         return found
     if language == "python":

@@ -21,6 +21,7 @@ from rewards.graders.codeextract.python import (
     defined_names,
     fakes_input,
     function_free,
+    normal_form,
     parse_block,
     reads_input,
 )
@@ -101,8 +102,12 @@ def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bo
         text, offset = source.text, 0
         if starts_indented(text):
             body = split_body(prefix, text)
+            try:
+                uses = frozenset(function_free(body.node) - BUILTINS - {body.name}) if isinstance(body, Body) \
+                    else frozenset()
+            except (RecursionError, MemoryError):
+                body = "the body is nested too deeply to analyse"
             if isinstance(body, Body):
-                uses = frozenset(function_free(body.node) - BUILTINS - {body.name})
                 pool.units.append(Unit(source.index, -1, body.text, body.node, "body",
                                        frozenset({body.name}), uses))
                 text, offset = body.rest, 1
@@ -114,11 +119,13 @@ def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bo
         parsed: Parsed = parse_block(text, source.index)
         for chunk in parsed.broken:
             pool.drop(source.index, chunk, "does not parse")
+        for chunk in parsed.too_deep:
+            pool.drop(source.index, chunk, "nested too deeply to analyse")
         for name, pos in parsed.broken_defs.items():
             pool.broken.setdefault(name, []).append((source.index, pos + offset))
         for unit in parsed.units:
             unit.pos += offset
-            if unit.kind == "def" and not unit.stub and ast.dump(unit.node) in quoted:
+            if unit.kind == "def" and not unit.stub and normal_form(unit.source) in quoted:
                 pool.drop(source.index, unit.source, "quoted from the prompt")
                 continue
             pool.units.append(unit)

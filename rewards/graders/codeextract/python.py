@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
 import re
+import textwrap
+import tokenize
 from dataclasses import dataclass, field
 
 BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__"}
@@ -51,6 +54,7 @@ class Parsed:
     units: list[Unit] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)
     broken_defs: dict[str, int] = field(default_factory=dict)  # name -> position among the units
+    too_deep: list[str] = field(default_factory=list)  # statements nested too deeply to analyse: dropped
 
 
 def _chunks(source: str) -> list[str]:
@@ -86,52 +90,44 @@ def function_free(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> se
     return _scope_free(body, params)
 
 
-def _visit(node: ast.AST, loads: set[str], stores: set[str], globs: set[str]) -> None:
-    """Collect what one scope loads and binds; nested scopes contribute their free names as loads."""
-    if isinstance(node, ast.Name):
-        (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
-    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        stores.add(node.name)
-        args = node.args
-        for part in [*node.decorator_list, *args.defaults, *[d for d in args.kw_defaults if d is not None],
-                     *[a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
-                                              args.vararg, args.kwarg] if a is not None and a.annotation],
-                     *([node.returns] if node.returns else [])]:
-            _visit(part, loads, stores, globs)
-        loads |= function_free(node)
-    elif isinstance(node, ast.Lambda):
-        for part in node.args.defaults:
-            _visit(part, loads, stores, globs)
-        loads |= function_free(node)
-    elif isinstance(node, ast.ClassDef):
-        stores.add(node.name)
-        for part in [*node.decorator_list, *node.bases, *[k.value for k in node.keywords]]:
-            _visit(part, loads, stores, globs)
-        loads |= _scope_free(node.body, set())
-    elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
-        targets: set[str] = set()
-        for gen in node.generators:
-            targets |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
-        loads |= _comprehension_free(node, targets)
-    elif isinstance(node, ast.Global | ast.Nonlocal):
-        globs.update(node.names)
-    elif isinstance(node, ast.Import | ast.ImportFrom):
-        for alias in node.names:
-            if alias.name != "*":
-                stores.add(alias.asname or alias.name.split(".")[0])
-    elif isinstance(node, ast.ExceptHandler):
-        if node.name:
+def _visit(root: ast.AST, loads: set[str], stores: set[str], globs: set[str]) -> None:
+    """Collect what one scope loads and binds; nested scopes contribute their free names as loads. The scope
+    is walked with a stack (a 1,000-term expression is no deeper for it than a short one)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             stores.add(node.name)
-        for child in ast.iter_child_nodes(node):
-            _visit(child, loads, stores, globs)
-    elif isinstance(node, ast.MatchAs | ast.MatchStar):
-        if node.name:
+            args = node.args
+            stack += [*node.decorator_list, *args.defaults, *[d for d in args.kw_defaults if d is not None],
+                      *[a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                               args.vararg, args.kwarg] if a is not None and a.annotation],
+                      *([node.returns] if node.returns else [])]
+            loads |= function_free(node)
+        elif isinstance(node, ast.Lambda):
+            stack += node.args.defaults
+            loads |= function_free(node)
+        elif isinstance(node, ast.ClassDef):
             stores.add(node.name)
-        for child in ast.iter_child_nodes(node):
-            _visit(child, loads, stores, globs)
-    else:
-        for child in ast.iter_child_nodes(node):
-            _visit(child, loads, stores, globs)
+            stack += [*node.decorator_list, *node.bases, *[k.value for k in node.keywords]]
+            loads |= _scope_free(node.body, set())
+        elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            targets: set[str] = set()
+            for gen in node.generators:
+                targets |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
+            loads |= _comprehension_free(node, targets)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            globs.update(node.names)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    stores.add(alias.asname or alias.name.split(".")[0])
+        else:
+            if isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+                stores.add(node.name)
+            stack.extend(ast.iter_child_nodes(node))
 
 
 def _comprehension_free(node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp,
@@ -171,7 +167,8 @@ def is_stub(node: ast.stmt) -> bool:
     for stmt in node.body:
         if isinstance(stmt, ast.Pass) or isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue
-        if isinstance(stmt, ast.Raise) and "NotImplementedError" in ast.dump(stmt):
+        if isinstance(stmt, ast.Raise) and any(isinstance(n, ast.Name) and n.id == "NotImplementedError"
+                                               for n in ast.walk(stmt)):
             continue
         return False
     return True
@@ -232,22 +229,39 @@ def _unit(block: int, pos: int, source: str, node: ast.stmt) -> Unit:
                 stub=is_stub(node))
 
 
-def _units_of(module: ast.Module, source: str, block: int, first_pos: int) -> list[Unit]:
+def _bound_by(node: ast.stmt) -> set[str]:
+    """Names a statement binds at the top level, read off its shape only (for one too deep to analyse)."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+        node, ast.AugAssign | ast.AnnAssign) else []
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _units_of(module: ast.Module, source: str, block: int, first_pos: int, result: Parsed) -> None:
+    """Append the module's statements to `result` as units; one nested too deeply for the analysis (a
+    1,000-deep lambda) is dropped, and counts as a broken version of the names it binds."""
     lines = source.splitlines(keepends=True)
-    units: list[Unit] = []
+    units = result.units
+    last_end = 0
     for node in module.body:
         start = min([node.lineno, *[d.lineno for d in getattr(node, "decorator_list", [])]])
         end = node.end_lineno or node.lineno
-        if units and start <= units[-1].node.end_lineno:  # several statements on one line: keep them together
-            previous = units.pop()
-            merged = ast.Module(body=[previous.node, node], type_ignores=[])
-            loads, stores = names_of(merged)
-            units.append(Unit(block, previous.pos, previous.source, previous.node, "other", frozenset(stores),
-                              frozenset(loads - BUILTINS)))
-            continue
         text = "".join(lines[start - 1:end])
-        units.append(_unit(block, first_pos + len(units), text if text.endswith("\n") else text + "\n", node))
-    return units
+        try:
+            if len(units) > first_pos and start <= last_end:  # several statements on one line: kept together
+                previous = units[-1]
+                loads, stores = names_of(ast.Module(body=[previous.node, node], type_ignores=[]))
+                units[-1] = Unit(block, previous.pos, previous.source, previous.node, "other", frozenset(stores),
+                                 frozenset(loads - BUILTINS))
+            else:
+                units.append(_unit(block, len(units), text if text.endswith("\n") else text + "\n", node))
+            last_end = end
+        except (RecursionError, MemoryError):
+            result.too_deep.append(text)
+            for name in _bound_by(node):
+                result.broken_defs[name] = len(units)
+            last_end = 0
 
 
 def _may_continue(chunk: str) -> bool:
@@ -270,7 +284,7 @@ def parse_block(source: str, block: int) -> Parsed:
     result = Parsed()
     module = parse(source)
     if module is not None:
-        result.units = _units_of(module, source, block, 0)
+        _units_of(module, source, block, 0, result)
         return result
     chunks = _chunks(source)
     if len(chunks) > MAX_CHUNKS:
@@ -285,7 +299,7 @@ def parse_block(source: str, block: int) -> Parsed:
             budget -= len(text)
             module = parse(text)
             if module is not None:
-                result.units += _units_of(module, text, block, len(result.units))
+                _units_of(module, text, block, len(result.units), result)
                 i = j
                 break
         else:
@@ -303,7 +317,10 @@ def names_used_by_test(code: str) -> set[str]:
     module = parse(code)
     if module is None:
         return set()
-    loads, stores = names_of(module)
+    try:
+        loads, stores = names_of(module)
+    except (RecursionError, MemoryError):
+        return set()
     return loads - stores - BUILTINS
 
 
@@ -324,11 +341,23 @@ def defined_names(prefix: str) -> set[str]:
             and not is_stub(n)}
 
 
+def normal_form(source: str) -> str | None:
+    """A statement's tokens with comments and blank lines left out (layout kept as markers): equal for the
+    same code written with other spacing. Made without recursion, so no nesting is too deep for it."""
+    layout = {tokenize.INDENT: ">", tokenize.DEDENT: "<", tokenize.NEWLINE: ";"}
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(textwrap.dedent(source)).readline)
+        return "\x00".join(layout.get(t.type, t.string) for t in tokens
+                           if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+
+
 def quoted_definitions(texts: list[str]) -> set[str]:
-    """ast dumps of the functions and classes written in these texts (the prompt's own code)."""
-    dumps: set[str] = set()
+    """Normal forms of the functions and classes written in these texts (the prompt's own code)."""
+    forms: set[str] = set()
     for text in texts:
         for unit in parse_block(text, -1).units:
-            if unit.kind == "def":
-                dumps.add(ast.dump(unit.node))
-    return dumps
+            if unit.kind == "def" and (form := normal_form(unit.source)) is not None:
+                forms.add(form)
+    return forms

@@ -54,6 +54,8 @@ _NEGATION = re.compile(  # a box right after a negation, a strike-out or a first
 )
 _PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
 _PLACEHOLDER = re.compile(r"(?i)[\s<>.]*(?:(?:insert\s+)?(?:the\s+|your\s+)?(?:final\s+)?answer(?:\s+here)?)?[\s<>.]*")
+_CLOSE_TAG = re.compile(r"</\s*answer|<\s*end_?answer\s*>", re.IGNORECASE)
+_FINISHED = re.compile(r"[.!?$}\]]\s*[\"']?\s*$")
 _NEXT_TURN = re.compile(r"\n\s*(?:User|Human|Assistant|Question|Q)\s*:")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>\n]{0,60}>")  # `<span class="answer">71</span>`
 _TAG = re.compile(r"</?\s*answer\s*>", re.IGNORECASE)
@@ -234,20 +236,23 @@ def _markers(text: str, boxes: _Boxes) -> list[Extraction]:
 
 
 def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
-    """The last `<answer>` tag: closed, or left open where the model then starts another turn (`\\nUser:`)."""
-    close = text.rfind("</answer>")
+    """The last `<answer>` tag: closed (also `</answeresc`, `<endanswer>`), or left open where the model starts
+    another turn (`\\nUser:`) or where its text is finished (ends in `.`, `$`, `}`); cut off mid-text, it is empty."""
+    closes = list(_CLOSE_TAG.finditer(text))
+    close = closes[-1].start() if closes else -1
     opened = text.rfind("<answer>")
     if opened > close:  # an open tag after the last closed one
-        turn = _NEXT_TURN.search(text, opened)
-        if turn is None:
-            return [Extraction("", "answer_tag", opened)]  # cut off inside the tag: an empty answer
-        start, content = opened, text[opened + len("<answer>") : turn.start()]
+        start, rest = opened, text[opened + len("<answer>") :]
+        turn = _NEXT_TURN.search(rest)
+        content = rest[: turn.start()] if turn else rest
+        if turn is None and not _FINISHED.search(content):
+            content = ""  # cut off inside the tag: no answer yet
     else:
         start = text.rfind("<answer>", 0, close)
         if close < 0 or start < 0:
             return []
         content = text[start + len("<answer>") : close]
-    if boxes.covers(start) or _PLACEHOLDER.fullmatch(content):
+    if boxes.covers(start) or _PLACEHOLDER.fullmatch(content) and content.strip():
         return []  # inside a box, or the prompt's template (`<answer> answer here </answer>`): states nothing
     return [Extraction(_HTML_TAG.sub(" ", content), "answer_tag", start)]
 

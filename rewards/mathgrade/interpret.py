@@ -40,11 +40,14 @@ MATH_WORDS = {*FUNCTIONS, "sqrt", "pi", "infty", "infinity", "inf", "mod", "gcd"
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
 _OPERATORS = {"+", "-", "=", "*", "×", "/", "·", "\\times", "\\cdot", "\\div"}
 _HAS_VALUE = re.compile(r"\d|\\(?:frac|sqrt|pi)")
-_QUALIFIED = re.compile(  # words that change or doubt the value next to them
-    r"(?i)\b(?:more|less|fewer|greater|least|most|over|under|above|below|than|other|but|besides|except"
-    r"|squared|cubed|thousands?|millions?|billions?|hundreds?|dozens?|half|quarter|twice|double|triple"
-    r"|wrong|incorrect|false|maybe|perhaps|possibly|probably|unless|either|debt|minus)\b|‰"
+_QUALIFIED = re.compile(  # words that bound, scale or doubt the value next to them: no single value is stated
+    r"(?i)\b(?:more|less|fewer|greater|larger|smaller)\s+than\b|\bat\s+(?:least|most)\b|\bup\s+to\b"
+    r"|\b(?:over|under|above|below|nearly|almost|roughly|around)\s+[$\\(]*\s*\d|\bother\s+than\b|\banything\s+but\b"
+    r"|\b(?:except|besides)\b|\d\S*\s+(?:or\s+(?:more|less|fewer|so|above|below|higher|lower)|thousands?|millions?"
+    r"|billions?|hundreds?|dozens?|squared|cubed|and\s+a\s+half)\b"
+    r"|\b(?:wrong|incorrect|false|maybe|perhaps|possibly|probably|unless|either|debt)\b|‰"
 )
+_DEGREE_OR_TRIG = re.compile(r"\\circ|°|degree|\\(?:sin|cos|tan|cot|sec|csc)\b")
 _HEDGE = re.compile(r"(?i)\bor\b|\bunless\b|\beither\b")
 _NEGATIONS = {"not", "never", "isn't", "isn’t", "no", "nor", "except"}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
@@ -86,6 +89,7 @@ def _holds(pieces: list[str], seps: list[str]) -> bool:
         except ParseError:
             value = None
         constant = isinstance(value, (Num, Sym)) and not (isinstance(value, Sym) and value.expr.free_symbols)
+        constant = constant and not _DEGREE_OR_TRIG.search(piece)  # `\\sin(-60^\\circ)`: degrees we may misread
         values.append(value if constant else None)
     for i, sep in enumerate(seps):
         left, right = values[i], values[i + 1]
@@ -172,7 +176,7 @@ def _one_run(text: str) -> str | None:
                     runs.append([])
     negated = sum(1 for run in runs if run[:1] == ["\\not"])
     runs = [run for run in runs if run[:1] != ["\\not"] and any(ch.isdigit() or ch == "\\" for ch in "".join(run))]
-    if runs and _QUALIFIED.search(text) or len(runs) + negated > 1 and _HEDGE.search(text):
+    if runs and _QUALIFIED.search(normalize(text).text) or len(runs) + negated > 1 and _HEDGE.search(text):
         return None  # `more than 3`, `3 thousand`, `3 or more`, `It is 3 or it is 4`: no single value stated
     if negated and len(runs) == 1 and last_lead in _NEGATIONS:
         return None

@@ -507,3 +507,29 @@ def test_a_latest_version_too_deep_to_analyse_means_no_program():
     assert found.details["dropped"][0]["why"] == "nested too deeply to analyse"
     helper = auto(f"```python\n{SOLUTION}f = {deep}\n```", tests=CALL)
     assert helper.code.strip() == SOLUTION.strip()
+
+
+# io tests: the latest program-like block is the program, however it writes
+
+
+@pytest.mark.parametrize("final", [
+    "from sys import stdin, stdout\nn = int(stdin.readline())\nstdout.write(str(n * 3) + '\\n')\n",
+    "import io, sys\nout = io.StringIO()\nn = int(sys.stdin.readline())\nout.write(str(n * 3))\n"
+    "print(out.getvalue())\n",
+    "import os, sys\nn = int(sys.stdin.readline())\nos.write(1, str(n * 3).encode())\n",
+    "n = int(input())\nsolve(n)\n",
+])
+def test_io_the_retracted_first_program_is_never_taken(final):
+    helper = "```python\ndef solve(n):\n    print(n * 3)\n```\n" if "solve" in final else ""
+    completion = (f"First try:\n```python\nn = int(input())\nprint(n * 2)\n```\nWrong. Final:\n{helper}"
+                  f"```python\n{final}```\n")
+    found = auto(completion, tests=IO)
+    assert found.code.endswith(final) and "n * 2" not in found.code
+
+
+def test_io_a_stringio_fed_to_stdin_is_a_self_test_and_a_reading_snippet_is_not_the_program():
+    program = "n = int(input())\nprint(n * 2)\n"
+    selftest = "import io, sys\nsys.stdin = io.StringIO('3')\nn = int(input())\nprint(n * 2)\n"
+    assert auto(f"```python\n{program}```\nTest:\n```python\n{selftest}```", tests=IO).code == program
+    snippet = "data = sys.stdin.read()\n"
+    assert auto(f"```python\n{program}```\nOr read with:\n```python\n{snippet}```", tests=IO).code == program

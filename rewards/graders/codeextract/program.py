@@ -24,6 +24,7 @@ from rewards.graders.codeextract.python import (
     normal_form,
     parse_block,
     reads_input,
+    writes_output,
 )
 
 MAX_DROPPED = 30
@@ -85,15 +86,9 @@ def _can_bind(unit: Unit) -> bool:
     return unit.kind != "other" or _quiet(unit.node)
 
 
-def _writes(node: ast.AST) -> bool:
-    """Whether code writes output: print() or sys.stdout."""
-    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
-               or isinstance(n, ast.Attribute) and n.attr == "stdout" for n in ast.walk(node))
-
-
 def _quiet(node: ast.AST) -> bool:
     """Neither writes output nor reads input."""
-    return not reads_input(node) and not _writes(node)
+    return not reads_input(node) and not writes_output(node)
 
 
 def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bool) -> _Pool:
@@ -317,9 +312,13 @@ def as_program(sources: list[Source], prefix: str, quoted: set[str], continuatio
     blocks = sorted({u.block for u in pool.units})
     readers = [b for b in blocks if any(reads_input(u.node) for u in pool.by_block[b])
                and not any(fakes_input(u.node) for u in pool.by_block[b])]
-    # a block that reads but never writes is a snippet ("read it with sys.stdin.read()"), not the program
-    programs = [b for b in readers if any(_writes(u.node) for u in pool.by_block[b])]
     runners = [b for b in blocks if any(u.kind in ("main", "usage", "other") for u in pool.by_block[b])]
+    # a block that reads but neither writes, runs anything nor calls the completion's functions is a snippet
+    # ("read it with sys.stdin.read()"), not the program; the latest reader that does is, however it
+    # writes (never an earlier one because its way of writing was not recognised)
+    programs = [b for b in readers if b in runners or any(
+        writes_output(u.node) or u.kind == "def" and any(n in pool.by_name for n in u.uses)
+        for u in pool.by_block[b])]
     if not readers and not runners:
         return Choice(None, {}, pool.dropped, "no block is a program (none reads input or runs anything)")
     block = (programs or readers or runners)[-1]

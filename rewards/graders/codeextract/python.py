@@ -188,10 +188,33 @@ def reads_input(node: ast.AST) -> bool:
 
 
 def fakes_input(node: ast.AST) -> bool:
-    """Whether code replaces standard input itself (`sys.stdin = io.StringIO(sample)`): a self-test, not the
-    program that reads the judge's input."""
-    return any(isinstance(n, ast.Attribute) and n.attr == "stdin" and isinstance(n.ctx, ast.Store)
-               or isinstance(n, ast.Attribute) and n.attr == "StringIO" for n in ast.walk(node))
+    """Whether code replaces standard input itself (`sys.stdin = io.StringIO(sample)`, `input = ...`, a mock
+    of `builtins.input`): a self-test, not the program that reads the judge's input. A StringIO used to
+    buffer output is no such thing."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Attribute) and n.attr == "stdin" and isinstance(n.ctx, ast.Store):
+            return True
+        if isinstance(n, ast.Name) and n.id in ("stdin", *_INPUT_CALLS) and isinstance(n.ctx, ast.Store):
+            return True
+        if isinstance(n, ast.Constant) and n.value in ("builtins.input", "sys.stdin"):
+            return True
+    return False
+
+
+def writes_output(node: ast.AST) -> bool:
+    """Whether code writes standard output: print (called or passed on), sys.stdout / stdout imported from
+    sys, `os.write(1, ...)`, `open(1, ...)`."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id in ("print", "stdout", "__stdout__") or \
+                isinstance(n, ast.Attribute) and n.attr in ("stdout", "__stdout__"):
+            return True
+        if isinstance(n, ast.alias) and n.name in ("stdout", "__stdout__"):
+            return True
+        if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Constant) and n.args[0].value == 1 \
+                and (isinstance(n.func, ast.Attribute) and n.func.attr in ("write", "fdopen")
+                     or isinstance(n.func, ast.Name) and n.func.id in ("write", "open", "fdopen")):
+            return True
+    return False
 
 
 def _classify(node: ast.stmt) -> str:

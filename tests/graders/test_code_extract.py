@@ -533,3 +533,19 @@ def test_io_a_stringio_fed_to_stdin_is_a_self_test_and_a_reading_snippet_is_not_
     assert auto(f"```python\n{program}```\nTest:\n```python\n{selftest}```", tests=IO).code == program
     snippet = "data = sys.stdin.read()\n"
     assert auto(f"```python\n{program}```\nOr read with:\n```python\n{snippet}```", tests=IO).code == program
+
+
+# C++/JS script tests calling several functions: each name's latest definition, never an earlier block whole
+
+
+def test_cpp_and_js_take_each_tested_name_from_its_latest_definition():
+    tests = [{"type": "script", "code": "int main() { return (add(2, 3) == 5 && zeta(1) == 1) ? 0 : 1; }"}]
+    completion = ("```cpp\nint add(int a, int b) { return a + b; }\nint zeta(int x) { return x; }\n```\nCorrected add:"
+                  "\n```cpp\nint add(int a, int b) { return a * b; }\n```\n")
+    found = auto(completion, tests=tests, prefix="", language="cpp")
+    assert "a * b" in found.code and "a + b" not in found.code and "int zeta" in found.code
+    tests = [{"type": "script", "code": "if (add(2, 3) !== 5 || zeta(1) !== 1) process.exit(1);"}]
+    completion = ("```js\nfunction add(a, b) { return a + b; }\nfunction zeta(x) { return x; }\n```\nFixed:\n"
+                  "```js\nfunction zeta(x) { return x * 2; }\n```\n")
+    found = auto(completion, tests=tests, prefix="", language="javascript")
+    assert "x * 2" in found.code and "return x; }" not in found.code and "a + b" in found.code

@@ -205,10 +205,13 @@ def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None
     dropped += [{"block": i, "what": t.strip().splitlines()[0][:100] if t.strip() else "", "why": f"not {language} code"}
                 for i, t in sources if i not in parsed and not any(d["block"] == i for d in dropped)]
     defs: dict[str, Decl] = {}
+    blocks_of: dict[str, set[int]] = {}
     for index in sorted(parsed):
         for decl in parsed[index]:
             for name in decl.defines:
                 defs[name] = decl  # the latest definition of each name
+                blocks_of.setdefault(name, set()).add(index)
+    extra: list[Decl] = []
     if names is None:
         entry = [i for i in parsed if any(d.kind == "main" for d in parsed[i])] if language == "cpp" else \
             [i for i in parsed if reads_stdin(language, texts[i])] or list(parsed)
@@ -222,16 +225,25 @@ def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None
         if not wanted:
             return LangChoice(None, reason=f"the completion defines none of the functions the tests call "
                                            f"({', '.join(sorted(names)) or '?'})")
-        block = defs[wanted[-1]].block
+        # each name's latest definition; the block assembled around is the latest one holding a correction (a
+        # name defined again), and older versions in it of names corrected later are replaced by those
+        redefined = [n for n in wanted if len(blocks_of[n]) > 1]
+        block = max(defs[n].block for n in (redefined or wanted))
         left_out = ("call", "main") if "main" in test_defines or language != "cpp" else ("call",)
-        keep = [d for d in parsed[block] if d.kind not in left_out]
+        elsewhere = {n for n in wanted if defs[n].block != block}
+        keep = [d for d in parsed[block] if d.kind not in left_out and not d.defines & elsewhere]
         used = {block: [f"defines {', '.join(n for n in wanted if defs[n].block == block)} (the tests call it)"]}
         dropped += [{"block": block, "what": d.text.strip().splitlines()[0][:100],
                      "why": "main or top-level call (the test brings its own)"}
                     for d in parsed[block] if d.kind in left_out]
-    have = set().union(*(d.defines for d in keep))
-    extra: list[Decl] = []
-    queue = list(keep)
+        dropped += [{"block": block, "what": d.text.strip().splitlines()[0][:100],
+                     "why": "superseded by a later definition"} for d in parsed[block] if d.defines & elsewhere]
+        for name in sorted(elsewhere):
+            if defs[name] not in extra:
+                extra.append(defs[name])
+                used.setdefault(defs[name].block, []).append(f"defines {name} (the tests call it; its latest version)")
+    have = set().union(*(d.defines for d in keep + extra))
+    queue = keep + extra
     while queue:
         decl = queue.pop()
         for name in sorted(decl.calls - have):

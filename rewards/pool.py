@@ -36,6 +36,7 @@ import signal
 import socket
 import struct
 import sys
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ SLOW_AFTER_S = 0.05
 SPARE_AFTER_S = 0.2  # a call running this long (wall time) gets a spare worker started in its place
 MAX_WALL_FACTOR = 4  # the budget is CPU time; a starved call still ends by this many budgets of wall time
 RESPAWN_BACKOFF_S = (0.05, 0.5, 2.0)
+
+# Workers re-run a `python -m` main module that the forkserver already preloaded; runpy warns about that in
+# every new worker, and the warning says nothing a user can act on.
+warnings.filterwarnings("ignore", message=r".*found in sys\.modules after import of package", category=RuntimeWarning)
 
 
 @dataclass(frozen=True)

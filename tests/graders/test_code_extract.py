@@ -549,3 +549,24 @@ def test_cpp_and_js_take_each_tested_name_from_its_latest_definition():
                   "```js\nfunction zeta(x) { return x * 2; }\n```\n")
     found = auto(completion, tests=tests, prefix="", language="javascript")
     assert "x * 2" in found.code and "return x; }" not in found.code and "a + b" in found.code
+
+
+# a broken latest version: no program, never the older one
+
+
+@pytest.mark.parametrize("final", [
+    "if True:\n    def add(xs):\n        return sum(x for x in xs if x > 0\n",
+    "try:\n    import numpy\nexcept ImportError:\n    pass\n\ntry:\n    def add(xs):\n        return sum(xs[1:]\n"
+    "except Exception:\n    pass\n",
+    "add = lambda xs: sum(x for x in xs if x > 0\n",
+    "    def add(xs):\n        return sum(x for x in xs if x > 0\n",
+])
+def test_a_broken_final_version_means_no_program(final):
+    found = auto(f"```python\n{SOLUTION}```\nScrap that, final answer:\n```python\n{final}```\n", tests=CALL)
+    assert found.code is None and "does not parse" in found.details["reason"], found.details
+
+
+def test_an_answer_indented_whole_after_an_open_prefix_is_read_as_its_own_code():
+    indented = "    def add(xs):\n        return sum(xs)\n"
+    found = auto(f"Here is the function:\n```python\n{indented}```", tests=CALL)
+    assert found.code.strip() == SOLUTION.strip()

@@ -21,6 +21,7 @@ from rewards.graders.codeextract.python import (
     defined_names,
     fakes_input,
     function_free,
+    guessed_definition,
     normal_form,
     parse_block,
     reads_input,
@@ -91,6 +92,15 @@ def _quiet(node: ast.AST) -> bool:
     return not reads_input(node) and not writes_output(node)
 
 
+def _only_definitions(body: Body) -> bool:
+    """Whether a body joined to the open function holds nothing but definitions and imports (an indented
+    answer that restates the function, read as nested code of the prefix's)."""
+    stmts = [n for n in body.node.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    return bool(stmts) and all(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import
+                                          | ast.ImportFrom) for n in stmts) and any(
+        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == body.name for n in stmts)
+
+
 def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bool) -> _Pool:
     pool = _Pool(continuation=continuation, provided=defined_names(prefix) if continuation else set())
     for source in sources:
@@ -102,12 +112,16 @@ def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bo
                     else frozenset()
             except (RecursionError, MemoryError):
                 body = "the body is nested too deeply to analyse"
-            if isinstance(body, Body):
+            if isinstance(body, Body) and _only_definitions(body):
+                text = textwrap.dedent(text)  # the whole answer indented: its own code, not the open function's
+            elif isinstance(body, Body):
                 pool.units.append(Unit(source.index, -1, body.text, body.node, "body",
                                        frozenset({body.name}), uses))
                 text, offset = body.rest, 1
-            elif isinstance(body, str):  # a fragment that is no whole body: never an answer, never a version
-                pool.drop(source.index, text, body)
+            elif isinstance(body, str):  # a fragment that is no whole body: never an answer, nor a version of the
+                pool.drop(source.index, text, body)  # open function; but a def in it is a (broken) version
+                if (name := guessed_definition(textwrap.dedent(text))) is not None:
+                    pool.broken.setdefault(name, []).append((source.index, 0))
                 continue
             else:
                 text = textwrap.dedent(text)

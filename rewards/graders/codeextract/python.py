@@ -21,7 +21,8 @@ BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__bui
 MAX_CHUNKS = 400  # top-level statements looked at per block; the rest are dropped as too many
 MAX_MERGE = 40  # a statement may span this many column-0 lines (strings, closing brackets)
 _CONTINUES = re.compile(r"^(else\b|elif\b|except\b|finally\b|[)\]}])")
-_DEF_GUESS = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)")
+# a line that defines a name, also inside `if True:`/`try:`: def, class, or a lambda assigned
+_DEF_GUESS = re.compile(r"^[ \t]*(?:(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)[ \t]*=[ \t]*lambda\b)")
 _INPUT_CALLS = frozenset({"input", "raw_input"})
 
 
@@ -294,12 +295,18 @@ def _may_continue(chunk: str) -> bool:
     return opened or '"""' in chunk or "\'\'\'" in chunk or chunk.rstrip().endswith("\\")
 
 
+def guessed_definition(text: str) -> str | None:
+    """The first name a text that does not parse would define (`def f(`, `class C`, `f = lambda`)."""
+    match = next((m for m in map(_DEF_GUESS.match, text.splitlines()) if m), None)
+    return None if match is None else match.group(1) or match.group(2)
+
+
 def _placeholder(chunk: str) -> bool:
     """A def whose body is only comments (`# ... implementation as above ...`): an elision that points at an
     earlier version, not a new (broken) one."""
     lines = chunk.splitlines()
-    start = next(i for i, line in enumerate(lines) if _DEF_GUESS.match(line))
-    return all(not x.strip() or x.strip().startswith("#") or x.strip() in ("...", "pass") for x in lines[start + 1:])
+    start, match = next((i, m) for i, line in enumerate(lines) if (m := _DEF_GUESS.match(line)))
+    return match.group(1) is not None and all(not x.strip() or x.strip().startswith("#") or x.strip() in ("...", "pass") for x in lines[start + 1:])
 
 
 def parse_block(source: str, block: int) -> Parsed:
@@ -326,9 +333,9 @@ def parse_block(source: str, block: int) -> Parsed:
                 i = j
                 break
         else:
-            guess = next((m for m in map(_DEF_GUESS.match, chunks[i].splitlines()) if m), None)
+            guess = guessed_definition(chunks[i])
             if guess and not _placeholder(chunks[i]):
-                result.broken_defs[guess.group(1)] = len(result.units)
+                result.broken_defs[guess] = len(result.units)
             if chunks[i].strip():
                 result.broken.append(chunks[i])
             i += 1

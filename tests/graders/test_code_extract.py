@@ -570,3 +570,11 @@ def test_an_answer_indented_whole_after_an_open_prefix_is_read_as_its_own_code()
     indented = "    def add(xs):\n        return sum(xs)\n"
     found = auto(f"Here is the function:\n```python\n{indented}```", tests=CALL)
     assert found.code.strip() == SOLUTION.strip()
+
+
+def test_a_function_shadowing_a_builtin_is_a_dependency():
+    found = auto("```python\ndef sum(xs):\n    return 0\n\ndef add(xs):\n    return sum(xs)\n```", tests=CALL)
+    assert defined(found.code) == ["sum", "add"]
+    found = auto("```python\ndef round(x):\n    return int(x + 0.5)\n```\nThen:\n```python\ndef add(xs):\n"
+                 "    return round(sum(xs))\n```", tests=CALL)
+    assert defined(found.code) == ["round", "add"]

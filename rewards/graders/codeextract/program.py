@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from rewards.graders.codeextract.continuation import Body, split_body, starts_indented
 from rewards.graders.codeextract.python import (
-    BUILTINS,
     Parsed,
     Unit,
     defined_names,
@@ -108,7 +107,7 @@ def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bo
         if starts_indented(text):
             body = split_body(prefix, text)
             try:
-                uses = frozenset(function_free(body.node) - BUILTINS - {body.name}) if isinstance(body, Body) \
+                uses = frozenset(function_free(body.node) - {body.name}) if isinstance(body, Body) \
                     else frozenset()
             except (RecursionError, MemoryError):
                 body = "the body is nested too deeply to analyse"

@@ -17,7 +17,8 @@ import textwrap
 import tokenize
 from dataclasses import dataclass, field
 
-BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__"}
+_MODULE_NAMES = frozenset({"__name__", "__file__", "__doc__", "__builtins__", "__spec__"})
+BUILTINS = frozenset(dir(builtins)) | _MODULE_NAMES
 MAX_CHUNKS = 400  # top-level statements looked at per block; the rest are dropped as too many
 MAX_MERGE = 40  # a statement may span this many column-0 lines (strings, closing brackets)
 _CONTINUES = re.compile(r"^(else\b|elif\b|except\b|finally\b|[)\]}])")
@@ -44,7 +45,7 @@ class Unit:
     node: ast.stmt
     kind: str  # import, def, assign, main, usage, setup, noop, other
     defines: frozenset[str]
-    uses: frozenset[str]
+    uses: frozenset[str]  # builtins included: a function of the completion's may shadow one (`def sum`)
     stub: bool = False
 
 
@@ -249,7 +250,7 @@ def _unit(block: int, pos: int, source: str, node: ast.stmt) -> Unit:
     kind = _classify(node)
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         loads.discard(node.name)
-    return Unit(block, pos, source, node, kind, frozenset(stores), frozenset(loads - BUILTINS),
+    return Unit(block, pos, source, node, kind, frozenset(stores), frozenset(loads - _MODULE_NAMES),
                 stub=is_stub(node))
 
 
@@ -277,7 +278,7 @@ def _units_of(module: ast.Module, source: str, block: int, first_pos: int, resul
                 previous = units[-1]
                 loads, stores = names_of(ast.Module(body=[previous.node, node], type_ignores=[]))
                 units[-1] = Unit(block, previous.pos, previous.source, previous.node, "other", frozenset(stores),
-                                 frozenset(loads - BUILTINS))
+                                 frozenset(loads - _MODULE_NAMES))
             else:
                 units.append(_unit(block, len(units), text if text.endswith("\n") else text + "\n", node))
             last_end = end

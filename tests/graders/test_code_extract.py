@@ -578,3 +578,16 @@ def test_a_function_shadowing_a_builtin_is_a_dependency():
     found = auto("```python\ndef round(x):\n    return int(x + 0.5)\n```\nThen:\n```python\ndef add(xs):\n"
                  "    return round(sum(xs))\n```", tests=CALL)
     assert defined(found.code) == ["round", "add"]
+
+
+def test_cpp_io_takes_from_other_blocks_only_includes_and_what_main_names():
+    rejected = ("```cpp\n#include <cstdio>\nnamespace { struct Boot { Boot() { puts(\"6\"); _Exit(0); } } boot; }\n"
+                "int G = 1;\nint main() { return 0; }\n```\n")
+    final = "```cpp\n#include <iostream>\nint main() { int n; std::cin >> n; std::cout << n * 3; }\n```\n"
+    found = auto(rejected + "Final:\n" + final, tests=IO, prefix="", language="cpp")
+    assert "Boot" not in found.code and "int G" not in found.code and "#include <cstdio>" in found.code
+    helpers = "```cpp\n#include <bits/stdc++.h>\nusing namespace std;\ntypedef long long ll;\nnamespace u { int k; }\n```\n"
+    found = auto(helpers + "```cpp\nint main() { ll n; cin >> n; cout << 2 * n; }\n```\n", tests=IO, prefix="",
+                 language="cpp")
+    assert "typedef long long ll;" in found.code and "using namespace std;" in found.code
+    assert "namespace u" not in found.code

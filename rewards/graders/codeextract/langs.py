@@ -133,9 +133,14 @@ def _decls(language: str, text: str, block: int) -> list[Decl] | None:
             decl.kind = "require" if "require(" in source and not any(
                 c.type == "variable_declarator" and (c.child_by_field_name("value") or node).type in (
                     "arrow_function", "function_expression", "function") for c in node.children) else "function"
-        elif kind in ("preproc_include", "using_declaration", "import_statement", "alias_declaration",
-                      "type_definition", "namespace_definition"):
+        elif kind in ("preproc_include", "using_declaration", "import_statement"):
             decl.kind = "include"
+        elif kind in ("alias_declaration", "type_definition", "namespace_definition"):
+            # taken from another block only when the program names it (a rejected attempt's namespace with a
+            # static constructor must not run before the chosen main)
+            name = _declared_name(node.child_by_field_name("declarator") or node.child_by_field_name("name")
+                                  or node)
+            decl.defines = {name} if name else set()
         elif kind == "expression_statement" and any(c.type == "call_expression" for c in node.children) or \
                 kind in ("command", "pipeline", "list"):
             decl.kind = "call"

@@ -591,3 +591,29 @@ def test_cpp_io_takes_from_other_blocks_only_includes_and_what_main_names():
                  language="cpp")
     assert "typedef long long ll;" in found.code and "using namespace std;" in found.code
     assert "namespace u" not in found.code
+
+
+# blocks not presented as the answer: hidden in an HTML comment, tagged as not code, labelled wrong
+
+WRONG = "def add(xs):\n    return sum(xs[1:])\n"
+
+
+@pytest.mark.parametrize("hidden", [
+    f"<!--\n```python\n{SOLUTION}```\n-->\n",
+    f"For contrast, a WRONG version you should NOT use:\n```python\n{SOLUTION}```\n",
+    f"Do not use this one:\n\n```python\n{SOLUTION}```\n",
+    f"```pseudocode\n{SOLUTION}```\n",
+    f"```buggy\n{SOLUTION}```\n",
+])
+def test_a_block_not_presented_as_the_answer_is_never_taken(hidden):
+    found = auto(f"My answer:\n```python\n{WRONG}```\n{hidden}", tests=CALL)
+    assert found.code.strip() == WRONG.strip(), found.details
+
+
+def test_a_correction_after_prose_calling_the_previous_version_wrong_is_taken():
+    found = auto(f"```python\n{WRONG}```\nThat version is wrong. The corrected version:\n```python\n{SOLUTION}```",
+                 tests=CALL)
+    assert found.code.strip() == SOLUTION.strip()
+    found = auto(f"```python\n{WRONG}```\nThe first attempt was a buggy solution; use this:\n```python\n{SOLUTION}```",
+                 tests=CALL)
+    assert found.code.strip() == SOLUTION.strip()

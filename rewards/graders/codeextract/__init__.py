@@ -16,7 +16,15 @@ from typing import Any
 
 from rewards.graders.codeextract import langs
 from rewards.graders.codeextract.continuation import Body, split_body
-from rewards.graders.codeextract.fences import Block, find_blocks, indented_blocks, last_fence, outside_blocks
+from rewards.graders.codeextract.fences import (
+    Block,
+    blank_html_comments,
+    find_blocks,
+    hidden_or_disowned,
+    indented_blocks,
+    last_fence,
+    outside_blocks,
+)
 from rewards.graders.codeextract.program import Choice, Source, as_program, by_names
 from rewards.graders.codeextract.python import declared_names, names_used_by_test, quoted_definitions
 
@@ -84,11 +92,19 @@ def own_turn(completion: str) -> tuple[str, str | None]:
     return completion, None
 
 
-def _candidates(completion: str, language: str) -> tuple[list[Block], list[Block]]:
-    """(blocks that may hold code of the language, blocks tagged as something else)."""
+def _candidates(completion: str, language: str, details: dict[str, Any]) -> tuple[list[Block], str]:
+    """(blocks that may hold the answer in the language, the text outside them with what is not presented as
+    the answer blanked); blocks tagged as something else or hidden/disowned are noted in `details`."""
     blocks = find_blocks(completion)
-    keep = [b for b in blocks if not b.is_other_language(language)]
-    return keep, [b for b in blocks if b.is_other_language(language)]
+    skipped = hidden_or_disowned(completion, blocks)
+    others = [b for b in blocks if b.is_other_language(language)]
+    keep = [b for b in blocks if not b.is_other_language(language) and b.index not in skipped]
+    if others:
+        details["other_language_blocks"] = [b.index for b in others]
+    if skipped:
+        details["skipped_blocks"] = [{"index": i, "why": why} for i, why in sorted(skipped.items())]
+    outside = outside_blocks(completion, [b for b in blocks if b not in keep])
+    return keep, blank_html_comments(outside)
 
 
 @lru_cache(maxsize=256)
@@ -116,14 +132,11 @@ def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: s
         completion, turn = own_turn(completion)
         if turn is not None:
             details["cut_at_turn"] = turn
-        blocks, others = _candidates(completion, "python")
+        blocks, text = _candidates(completion, "python", details)
         sources = [Source(b.index, b.tag, b.body) for b in blocks]
-        if others:
-            details["other_language_blocks"] = [b.index for b in others]
         if any(not b.closed for b in blocks):
             details["unclosed_fence"] = True
         if not blocks:
-            text = outside_blocks(completion, others)
             sources = [Source(-1, "(no fence)", text)] + [
                 Source(k, "(indented)", body) for k, body in enumerate(indented_blocks(text))]
     stream = mode == "continuation"
@@ -131,7 +144,8 @@ def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: s
         sources, names, prefix, quoted, stream)
     if choice.missing and names is not None and mode == "auto" and sources and sources[0].index >= 0:
         # nothing defined in the fences: the answer may be unfenced code between them
-        outside = [Source(-1, "(outside fences)", outside_blocks(completion, find_blocks(completion)))]
+        outside = [Source(-1, "(outside fences)",
+                          blank_html_comments(outside_blocks(completion, find_blocks(completion))))]
         retry = by_names(outside, names, prefix, quoted)
         if retry.code is not None:
             choice = retry
@@ -181,10 +195,10 @@ def _extract(completion: str, language: str, mode: str, tests: list[dict[str, An
         return Extraction(last_fence(completion, language), {"mode": "last_fence",
                                                              "note": f"no analysis for {language}"})
     completion, turn = own_turn(completion)
-    blocks, others = _candidates(completion, language)
-    sources = [(b.index, b.body) for b in blocks] or [(-1, outside_blocks(completion, others))]
-    names = _target_names(tests, prefix, language)
     details: dict[str, Any] = {"mode": mode} | ({"cut_at_turn": turn} if turn is not None else {})
+    blocks, text = _candidates(completion, language, details)
+    sources = [(b.index, b.body) for b in blocks] or [(-1, text)]
+    names = _target_names(tests, prefix, language)
     test_defines = frozenset().union(*(langs.test_names(language, str(t.get("code", "")))[1]
                                        for t in tests if t.get("type") == "script"))
     quoted = langs.quoted_functions(language, [prompt] + [b.body for b in find_blocks(prompt)]) if prompt else \

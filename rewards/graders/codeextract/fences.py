@@ -25,6 +25,8 @@ NOT_CODE = frozenset({
     "markdown", "md", "csv", "xml", "html", "diff", "log", "terminal", "none", "math", "latex", "tex", "toml",
     "ini", "sql", "java", "go", "rust", "ruby", "c#", "csharp", "kotlin", "swift", "php", "typescript", "ts",
     "powershell", "bat", "cmd", "r", "scala", "haskell", "perl", "lua", "dart",
+    # tags that say the block is not the answer
+    "pseudocode", "pseudo", "algorithm", "buggy", "wrong", "incorrect", "bad", "broken",
 })
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -117,6 +119,40 @@ def outside_blocks(text: str, blocks: list[Block]) -> str:
         last = block.end
     out.append(text[last:])
     return "".join(out)
+
+
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+# the sentence before a block that says the block is not the answer ("a WRONG version you should NOT use:")
+_WRONG_LABEL = re.compile(
+    r"\b(?:wrong|incorrect|buggy|broken|flawed)\s+(?:\w+\s+)?(?:version|code|solution|approach|"
+    r"implementation|example|attempt|program|answer)\b(?!\s+(?:above|before|earlier))|\b(?:do\s+not|don'?t|"
+    r"should\s+not|shouldn'?t|never)\s+use\b|\bfor\s+contrast\b|\bcounter-?example\b", re.IGNORECASE)
+# ... unless the sentence is about an earlier block or presents this one as the fix
+_CORRECTION = re.compile(r"\b(?:correct(?:ed)?|fix(?:ed)?|right|proper|final|previous|above|earlier|was|were)\b",
+                         re.IGNORECASE)
+
+
+def blank_html_comments(text: str) -> str:
+    """The text with HTML comments blanked (lines kept): what a rendered answer does not show."""
+    return _HTML_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def hidden_or_disowned(text: str, blocks: list[Block]) -> dict[int, str]:
+    """Blocks the completion does not present as its answer, by index, with why: inside an HTML comment, or
+    right after a sentence labelling them wrong ("for contrast, a buggy version:")."""
+    prose = outside_blocks(text, blocks)
+    comments = [(m.start(), m.end()) for m in _HTML_COMMENT.finditer(prose)]
+    out: dict[int, str] = {}
+    previous_end = 0
+    for block in blocks:
+        lead = prose[previous_end:block.start].rstrip()
+        previous_end = block.end
+        sentence = re.split(r"(?<=[.!?])\s+|\n\s*\n", lead)[-1] if lead else ""
+        if any(start <= block.start < end for start, end in comments):
+            out[block.index] = "inside an HTML comment"
+        elif _WRONG_LABEL.search(sentence) and not _CORRECTION.search(sentence):
+            out[block.index] = f"labelled as not the answer: {sentence.strip()[-80:]!r}"
+    return out
 
 
 def _is_prose(line: str) -> bool:

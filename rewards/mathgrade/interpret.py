@@ -47,6 +47,7 @@ _QUALIFIED = re.compile(  # words that bound, scale or doubt the value next to t
     r"|billions?|hundreds?|dozens?|squared|cubed|and\s+a\s+half)\b"
     r"|\b(?:wrong|incorrect|false|maybe|perhaps|possibly|probably|unless|either|debt)\b|‰"
 )
+_NUMERAL = re.compile(r"\d+(?:\.\d+)?")
 _DEGREE_OR_TRIG = re.compile(r"\\circ|°|degree|\\(?:sin|cos|tan|cot|sec|csc)\b")
 _HEDGE = re.compile(r"(?i)\bor\b|\bunless\b|\beither\b")
 _NEGATIONS = {"not", "never", "isn't", "isn’t", "no", "nor", "except"}
@@ -184,13 +185,21 @@ def _one_run(text: str) -> str | None:
     states = bool(runs) and (last_lead in _STATING or any("=" in token for token in runs[-1]))
     if len(runs) == 1 or states and words_after <= 5:
         return _balanced(" ".join(runs[-1]))  # one value, or a sentence that ends stating one: `... is 60.`
-    computed = [run for run in runs if any("=" in token for token in run) and _ARITHMETIC.search(" ".join(run))]
-    if len(computed) == 1:
-        return _balanced(" ".join(computed[0]))  # the one computation among given quantities: `$2.5 * 30 = $75`
+    computed = [i for i, run in enumerate(runs) if any("=" in token for token in run) and _ARITHMETIC.search(" ".join(run))]
+    if len(computed) == 1 and _only_restated(runs, computed[0]):
+        return _balanced(" ".join(runs[computed[0]]))  # the one computation among given quantities: `$2.5 * 30 = $75`
     if runs:
         return None
     numbers = _number_phrases(normalize(text).text.split())
     return numbers[0] if len(numbers) == 1 else None
+
+
+def _only_restated(runs: list[list[str]], at: int) -> bool:
+    """Whether every value after run `at` restates a number already written before it (`... = $75 if he sells it
+    for $2.5`), so no later value can be the result (`3 * 4 = 12 apples, leaving 7` states 7, not 12)."""
+    before = set(_NUMERAL.findall(" ".join(token for run in runs[: at + 1] for token in run)))
+    after = _NUMERAL.findall(" ".join(token for run in runs[at + 1 :] for token in run))
+    return all(number in before for number in after)
 
 
 def _balanced(run: str) -> str:

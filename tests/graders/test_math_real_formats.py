@@ -121,7 +121,8 @@ WRONG = [
     (r"(2, \infty)", r"\boxed{2x - 4 > 0}"), ("x = 3, y = 4", r"\boxed{4, 3}"),
     ("x = 3, y = 4", r"So $x = \boxed{4}$ and $y = \boxed{3}$."), ("3", r"\boxed{\text{more than } 3}"),
     ("3", r"\boxed{3 \text{ or more}}"), ("3", "The answer is at least 3."), ("3", "It is 3 thousand dollars."),
-    ("4", "It is 3 or it is 4."), ("4", "Maybe 3. Maybe 4."), ("34", r"\boxed{3\%4}"), ("5", r"\boxed{5,0}"),
+    ("4", "It is 3 or it is 4."), ("4", "Maybe 3. Maybe 4."),
+    ("12", "<answer>She has 3 * 4 = 12 apples and gives away 5, leaving 7</answer>"), ("34", r"\boxed{3\%4}"), ("5", r"\boxed{5,0}"),
     ("B", r"\boxed{\text{B}\text{C}}"),
     # red team: negated, struck-out and first-thought boxes; "or" and arrows do not join boxes into a tuple
     ("4", r"\boxed{3} \text{ and not } \boxed{4}"), ("4", r"it is \boxed{3}, not equal to \boxed{4}"),

@@ -617,3 +617,27 @@ def test_a_correction_after_prose_calling_the_previous_version_wrong_is_taken():
     found = auto(f"```python\n{WRONG}```\nThe first attempt was a buggy solution; use this:\n```python\n{SOLUTION}```",
                  tests=CALL)
     assert found.code.strip() == SOLUTION.strip()
+
+
+# quotes of the prompt's code: never the answer; a helper the prompt gives may be restated
+
+REFERENCE = "def add(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
+
+
+@pytest.mark.parametrize("quote", [
+    REFERENCE,
+    "if True:\n" + textwrap.indent(REFERENCE, "    "),
+    "try:\n" + textwrap.indent(REFERENCE, "    ") + "except Exception:\n    pass\n",
+])
+def test_the_prompts_own_answer_quoted_is_never_taken(quote):
+    prompt = f"Here is a reference implementation:\n```python\n{REFERENCE}```\nAdd type hints to it."
+    assert auto(f"```python\n{quote}```", tests=CALL, prompt=prompt).code is None
+    lam = "add = lambda xs: sum(xs)\n"
+    assert auto(f"```python\n{lam}```", tests=CALL, prompt=f"Here:\n```python\n{lam}```\nRewrite it.").code is None
+
+
+def test_a_helper_the_prompt_gives_may_be_restated():
+    prompt = "You may use this helper:\n```python\ndef is_pos(x):\n    return x > 0\n```\nWrite add(xs)."
+    found = auto("```python\ndef is_pos(x):\n    return x > 0\n\ndef add(xs):\n"
+                 "    return sum(x for x in xs if is_pos(x))\n```", tests=CALL, prompt=prompt)
+    assert defined(found.code) == ["is_pos", "add"]

@@ -17,11 +17,11 @@ from rewards.graders.codeextract.continuation import Body, split_body, starts_in
 from rewards.graders.codeextract.python import (
     Parsed,
     Unit,
+    binding_forms,
     defined_names,
     fakes_input,
     function_free,
     guessed_definition,
-    normal_form,
     parse_block,
     reads_input,
     writes_output,
@@ -100,7 +100,10 @@ def _only_definitions(body: Body) -> bool:
         isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == body.name for n in stmts)
 
 
-def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bool) -> _Pool:
+def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bool,
+          answers: set[str] | None = None) -> _Pool:
+    """The blocks' units; a quote of the prompt's code is left out when it defines one of `answers` (the
+    names the tests use; None: any name, for an io program)."""
     pool = _Pool(continuation=continuation, provided=defined_names(prefix) if continuation else set())
     for source in sources:
         text, offset = source.text, 0
@@ -133,7 +136,9 @@ def _load(sources: list[Source], prefix: str, quoted: set[str], continuation: bo
             pool.broken.setdefault(name, []).append((source.index, pos + offset))
         for unit in parsed.units:
             unit.pos += offset
-            if unit.kind == "def" and not unit.stub and normal_form(unit.source) in quoted:
+            # a quote of the prompt's code is never the answer; a helper the prompt gives, restated, may stay
+            if quoted and not unit.stub and (answers is None or unit.defines & answers) and any(
+                    form in quoted for form in binding_forms(unit)):
                 pool.drop(source.index, unit.source, "quoted from the prompt")
                 continue
             pool.units.append(unit)
@@ -276,7 +281,7 @@ def _report_dropped(pool: _Pool, chosen: list[Unit], superseded: dict[int, int])
 def by_names(sources: list[Source], targets: set[str], prefix: str, quoted: set[str],
              continuation: bool = False) -> Choice:
     """The latest definition of each name the tests use, with what it needs (call and script tests)."""
-    pool = _load(sources, prefix, quoted, continuation)
+    pool = _load(sources, prefix, quoted, continuation, targets)
     resolver = _Resolver(pool)
     used: dict[int, list[str]] = {}
     roots: list[Unit] = []

@@ -384,11 +384,30 @@ def normal_form(source: str) -> str | None:
         return None
 
 
+def binding_forms(unit: Unit) -> list[str]:
+    """Normal forms of the definitions a statement binds: a def or class, a lambda assigned to a name, and
+    those inside `if`/`try`/`with` wrappers (`if True:` around a quoted def is still the quote)."""
+    if unit.kind == "def" or isinstance(unit.node, ast.Assign) and isinstance(unit.node.value, ast.Lambda):
+        form = normal_form(unit.source)
+        return [form] if form is not None else []
+    forms: list[str] = []
+    stack: list[ast.AST] = [unit.node]
+    while stack:
+        node = stack.pop()
+        if node is not unit.node and (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                                      or isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)):
+            segment = ast.get_source_segment(unit.source, node, padded=True)
+            if segment is not None and (form := normal_form(segment)) is not None:
+                forms.append(form)
+        elif isinstance(node, ast.If | ast.Try | ast.With | ast.ExceptHandler) or node is unit.node:
+            stack.extend(ast.iter_child_nodes(node))
+    return forms
+
+
 def quoted_definitions(texts: list[str]) -> set[str]:
-    """Normal forms of the functions and classes written in these texts (the prompt's own code)."""
+    """Normal forms of the definitions written in these texts (the prompt's own code)."""
     forms: set[str] = set()
     for text in texts:
         for unit in parse_block(text, -1).units:
-            if unit.kind == "def" and (form := normal_form(unit.source)) is not None:
-                forms.add(form)
+            forms.update(binding_forms(unit))
     return forms

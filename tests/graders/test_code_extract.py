@@ -641,3 +641,9 @@ def test_a_helper_the_prompt_gives_may_be_restated():
     found = auto("```python\ndef is_pos(x):\n    return x > 0\n\ndef add(xs):\n"
                  "    return sum(x for x in xs if is_pos(x))\n```", tests=CALL, prompt=prompt)
     assert defined(found.code) == ["is_pos", "add"]
+
+
+def test_a_rebinding_that_wraps_the_def_keeps_the_def():
+    code = "import functools\n\ndef add(xs):\n    return sum(xs)\n\nadd = functools.lru_cache(add)\n"
+    found = auto(f"```python\n{code}```", tests=CALL)
+    assert "def add" in found.code and found.code.index("def add") < found.code.index("add = functools")

@@ -177,6 +177,11 @@ class _Resolver:
             return False, None
         return True, pick[0 if self.pool.continuation else -1][2]
 
+    def earlier(self, name: str, unit: Unit) -> Unit | None:
+        """The definition of `name` that `unit` rebinds (`add = lru_cache(add)`): the latest one before it."""
+        before = [f for f in self.definers(name) if f[2] is not None and (f[0], f[1]) < (unit.block, unit.pos)]
+        return before[-1][2] if before else None
+
 
 def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
              overrides: dict[str, Unit] | None = None) -> tuple[list[Unit], list[str]]:
@@ -201,10 +206,13 @@ def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
         seen.add(id(unit))
         chosen.append(unit)
         for name in sorted(unit.uses):
-            if name in unit.defines:
-                continue
-            found, dep = (True, overrides[name]) if overrides and name in overrides else \
-                resolver.latest(name, unit.block)
+            if name in unit.defines:  # a rebinding that wraps the earlier value needs that value
+                dep = resolver.earlier(name, unit) if unit.kind == "assign" else None
+                found = dep is not None
+            elif overrides and name in overrides:
+                found, dep = True, overrides[name]
+            else:
+                found, dep = resolver.latest(name, unit.block)
             if found and dep is None:
                 broken.append(name)
             elif dep is not None and id(dep) not in seen:

@@ -196,7 +196,9 @@ def fakes_input(node: ast.AST) -> bool:
     for n in ast.walk(node):
         if isinstance(n, ast.Attribute) and n.attr == "stdin" and isinstance(n.ctx, ast.Store):
             return True
-        if isinstance(n, ast.Name) and n.id in ("stdin", *_INPUT_CALLS) and isinstance(n.ctx, ast.Store):
+        # `input = lambda: next(lines)` fakes it; `input = sys.stdin.readline` only reads faster
+        if isinstance(n, ast.Assign) and not reads_input(n.value) and any(
+                isinstance(t, ast.Name) and t.id in ("stdin", *_INPUT_CALLS) for t in n.targets):
             return True
         if isinstance(n, ast.Constant) and n.value in ("builtins.input", "sys.stdin"):
             return True

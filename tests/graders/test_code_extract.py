@@ -652,6 +652,6 @@ def test_a_rebinding_that_wraps_the_def_keeps_the_def():
 def test_io_rebinding_input_to_read_stdin_faster_is_the_program_not_a_self_test():
     example = "```python\ns = input()\nprint(s)\n```\n"
     final = "import sys\n\ndef main():\n    input = sys.stdin.read\n    print(int(input()) * 2)\n\nmain()\n"
-    assert auto(f"{example}This problem:\n```python\n{final}```", tests=IO).code == final
+    assert auto(f"{example}This problem:\n```python\n{final}```", tests=IO).code.split() == final.split()
     faked = "import sys\ninput = lambda: '3'\nn = int(input())\nprint(n * 2)\n"
     assert auto(f"{example}Test:\n```python\n{faked}```", tests=IO).code == "s = input()\nprint(s)\n"

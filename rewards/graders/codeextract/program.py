@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from rewards.graders.codeextract.continuation import Body, split_body, starts_indented
 from rewards.graders.codeextract.python import (
+    BUILTINS,
     Parsed,
     Unit,
     binding_forms,
@@ -28,6 +29,8 @@ from rewards.graders.codeextract.python import (
 )
 
 MAX_DROPPED = 30
+# builtins another block's definition never stands in for (a self-test's fake `input` is not the program's)
+_IO_BUILTINS = frozenset({"input", "raw_input", "print", "open", "exit", "quit"})
 BINDING_KINDS = ("def", "assign", "import", "other", "body", "setup")
 
 
@@ -213,6 +216,9 @@ def _closure(pool: _Pool, roots: list[Unit], used: dict[int, list[str]],
                 found, dep = True, overrides[name]
             else:
                 found, dep = resolver.latest(name, unit.block)
+                if name in BUILTINS and dep is not None and dep.block != unit.block and (
+                        dep.kind != "def" or name in _IO_BUILTINS):
+                    found, dep = False, None  # a builtin is shadowed from elsewhere only by a function
             if found and dep is None:
                 broken.append(name)
             elif dep is not None and id(dep) not in seen:

@@ -655,3 +655,13 @@ def test_io_rebinding_input_to_read_stdin_faster_is_the_program_not_a_self_test(
     assert auto(f"{example}This problem:\n```python\n{final}```", tests=IO).code.split() == final.split()
     faked = "import sys\ninput = lambda: '3'\nn = int(input())\nprint(n * 2)\n"
     assert auto(f"{example}Test:\n```python\n{faked}```", tests=IO).code == "s = input()\nprint(s)\n"
+
+
+def test_thousands_of_blocks_stay_fast():
+    blocks = "".join(f"```python\nx{i} = input()\nprint(x{i})\n```\n" for i in range(3000))
+    found, seconds = timed(lambda: auto(blocks, tests=IO))
+    assert found.code == "x2999 = input()\nprint(x2999)\n" and seconds < 1.5
+    cpp = "".join(f"```cpp\nint f{i}(int x) {{ return f{i + 1}(x); }}\n```\n" for i in range(3000))
+    found, seconds = timed(lambda: auto(cpp + "```cpp\nint main() { return f0(1); }\n```\n", tests=IO, prefix="",
+                                        language="cpp"))
+    assert "int f2999" in found.code and seconds < 1.5

@@ -103,7 +103,8 @@ def _candidates(completion: str, language: str, details: dict[str, Any]) -> tupl
         details["other_language_blocks"] = [b.index for b in others]
     if skipped:
         details["skipped_blocks"] = [{"index": i, "why": why} for i, why in sorted(skipped.items())]
-    outside = outside_blocks(completion, [b for b in blocks if b not in keep])
+    kept = {b.index for b in keep}
+    outside = outside_blocks(completion, [b for b in blocks if b.index not in kept])
     return keep, blank_html_comments(outside)
 
 

@@ -207,8 +207,9 @@ def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None
     if not parsed:
         return LangChoice(None, dropped=dropped, reason=f"no {language} code of the model's in the completion")
     texts = dict(sources)
+    noted = {d["block"] for d in dropped}
     dropped += [{"block": i, "what": t.strip().splitlines()[0][:100] if t.strip() else "", "why": f"not {language} code"}
-                for i, t in sources if i not in parsed and not any(d["block"] == i for d in dropped)]
+                for i, t in sources if i not in parsed and i not in noted]
     defs: dict[str, Decl] = {}
     blocks_of: dict[str, set[int]] = {}
     for index in sorted(parsed):

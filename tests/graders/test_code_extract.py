@@ -455,7 +455,8 @@ def test_cpp_code_quoted_from_the_prompt_is_never_taken():
     assert "n << 1" in auto(mine, tests=tests, prefix="", language="cpp", prompt=prompt).code
 
 
-# cost: every scan is linear (n log n at worst), so no completion under the size limit takes long
+# cost: every scan is linear (n log n at worst). The bounds are ten times what a loaded machine needs and a
+# tenth of what the quadratic scans took (27-69 s), so they catch the regression, not the machine's speed.
 
 
 def timed(fn):
@@ -468,18 +469,18 @@ def timed(fn):
 def test_a_long_body_that_parses_only_whole_is_split_in_a_few_parses():
     body = "    return sum(xs) + len((\n" + "0,\n" * 8000 + "))\n"
     found, seconds = timed(lambda: auto(body, mode="continuation", tests=CALL))
-    assert found.code == body and seconds < 1.0
+    assert found.code == body and seconds < 10.0
     _, seconds = timed(lambda: auto(body[:-3], mode="continuation", tests=CALL))
-    assert seconds < 1.0
+    assert seconds < 10.0
 
 
 def test_many_lines_without_fences_and_long_call_chains_stay_fast():
     _, seconds = timed(lambda: auto("\n" * 60_000 + "x\n" * 20_000, tests=CALL))
-    assert seconds < 1.0
+    assert seconds < 10.0
     chain = "".join(f"def f{i}(x):\n    return f{i + 1}(x)\n" for i in range(6000))
     found, seconds = timed(lambda: auto(f"```python\n{chain}def f6000(x):\n    return sum(x)\n"
                                         "def add(xs):\n    return f0(xs)\n```", tests=CALL))
-    assert "def f5999" in found.code and seconds < 1.0
+    assert "def f5999" in found.code and seconds < 10.0
 
 
 # deep nesting: analysed without recursion where possible, else dropped with a reason (never an exception)

@@ -3,8 +3,6 @@
 Every row names its class; correct answers in that format earn 1, and the trick that looks like it earns 0.
 """
 
-import time
-
 import pytest
 
 from rewards.graders.math import MathSpec, score
@@ -152,10 +150,8 @@ def test_each_box_of_a_hedge_loses_with_either_reference():
 
 def test_short_answers_that_would_cost_seconds_are_refused_at_once():
     slow = r"\boxed{" + "+".join(rf"\sin(2^{{{99_999 - k}}})" for k in range(40)) + "}"
-    started = time.perf_counter()
-    result = score(SPEC, Sample(completion=slow, reference="1"))
-    assert result.reward == 0.0 and "too large" in result.details["reason"]
-    assert time.perf_counter() - started < 1.0  # generous: the refusal happens before any evaluation
+    result = score(SPEC, Sample(completion=slow, reference="1"))  # refused before any evaluation
+    assert result.reward == 0.0 and "periodic function too large" in result.details["reason"]
     with_variable = r"\boxed{\sin(2^{99999} x)+\cos(2^{99998} x)+\tan(2^{99997}x)}"
     assert score(SPEC, Sample(completion=with_variable, reference="x")).reward == 0.0
 

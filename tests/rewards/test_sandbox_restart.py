@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,26 +14,11 @@ import pytest
 from rewards.service import RewardService
 from rewards.settings import Settings
 from rewards.types import Sample
-from tests.procs import REPO, free_port
+from tests.procs import free_port, kill_group, start_detached
 
 
 def start_sandbox(port: int, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "rewards.cli", "sandbox", "--workers", "2", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=REPO, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        time.sleep(0.1)
-    raise RuntimeError(f"the sandbox did not start: {log.read_text()[-3000:]}")
-
-
-def kill(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    return start_detached(["sandbox", "--workers", "2"], port, log, wait_s=60)
 
 
 @pytest.mark.timeout(300)
@@ -52,7 +33,7 @@ async def test_a_sandbox_restart_under_a_code_batch_costs_no_sample(tmp_path: Pa
 
     async def restart() -> None:
         await asyncio.sleep(1.5)  # chunks are running
-        kill(procs[0])
+        kill_group(procs[0])
         await asyncio.sleep(1.0)
         procs.append(await asyncio.get_running_loop().run_in_executor(None, start_sandbox, port, log))
 
@@ -63,7 +44,7 @@ async def test_a_sandbox_restart_under_a_code_batch_costs_no_sample(tmp_path: Pa
     finally:
         await service.close()
         for proc in procs:
-            kill(proc)
+            kill_group(proc)
     assert len(procs) == 2  # it really was restarted
     assert [s.error for s in scores] == [None] * len(samples), [s.error for s in scores if s.error][:3]
     assert [s.reward for s in scores] == [1.0 if i % 2 == 0 else 0.0 for i in range(len(samples))]
@@ -98,7 +79,7 @@ async def test_a_sandbox_worker_killed_mid_job_is_an_error_never_a_made_up_zero(
         await chaos
     finally:
         await service.close()
-        kill(proc)
+        kill_group(proc)
     expected = [1.0 if i % 2 == 0 else 0.0 for i in range(len(samples))]
     assert any(s.error is not None for s in scores), scores  # the jobs in the killed workers have no verdict
     for score, reward in zip(scores, expected, strict=True):

@@ -4,23 +4,18 @@ batch does not advance the learning-rate schedule; warnings name steps as metric
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 import torch
 
 from rewards.service import RewardService
 from rewards.settings import Settings
-from tests.procs import REPO, free_port
+from tests.procs import free_port, kill_group, start_detached
 from tests.trainer.test_train import config
 from trainer.metrics import read_metrics
 from trainer.rewards import Scorer
@@ -30,23 +25,8 @@ pytestmark = pytest.mark.timeout(900)
 
 
 def start_service(port: int, log: Path) -> subprocess.Popen:
-    """`rlvr serve` on `port`, returned once healthy."""
-    proc = subprocess.Popen([sys.executable, "-m", "rewards.cli", "serve", "--workers", "1", "--sandbox-url",
-                             "http://127.0.0.1:9", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        time.sleep(0.1)
-    raise RuntimeError(f"the reward service did not start: {log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    """`rlvr serve` on `port` (its sandbox URL a dead port: no code is graded here), returned once healthy."""
+    return start_detached(["serve", "--workers", "1", "--sandbox-url", "http://127.0.0.1:9"], port, log)
 
 
 @pytest.fixture
@@ -87,7 +67,7 @@ def test_a_reward_service_restart_costs_no_step_and_no_made_up_reward(warm_model
         while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
             time.sleep(0.05)
         outage["start"] = time.monotonic()
-        stop(procs[0])
+        kill_group(procs[0])
         time.sleep(3)
         procs.append(start_service(port, log))
         outage["end"] = time.monotonic()
@@ -101,7 +81,7 @@ def test_a_reward_service_restart_costs_no_step_and_no_made_up_reward(warm_model
         chaos.join()
     finally:
         for proc in procs:
-            stop(proc)
+            kill_group(proc)
     assert outage["end"] - outage["start"] > 3  # the service really was gone for a while
     records = read_metrics(out / "metrics.jsonl")
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]  # no step lost

@@ -25,8 +25,9 @@ from rewards.types import Sample
 from tests.procs import REPO, free_port, launch
 
 # about a second of CPU each: the format grader's regex check gives up on catastrophic backtracking at 0.5 s
-SLOW_GRADER = {"type": "format", "checks": [{"kind": "regex", "pattern": "^(a|aa)+$"}]}
-SLOW_ITEM = {"completion": "a" * 40 + "!"}
+SLOW_GRADER = {"type": "math", "timeout_s": 30}  # seconds of exact binomials: slow for as long as the test needs
+SLOW_ITEM = {"completion": r"\boxed{" + "+".join(rf"\binom{{{40_000 + k}}}{{{20_000 + k}}}" for k in range(24)) + "}",
+             "reference": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +196,7 @@ def test_sigterm_answers_unfinished_work_503_and_takes_its_sandbox_and_workers_a
         descendants = psutil.Process(proc.pid).children(recursive=True)
         assert any("sandbox" in " ".join(p.cmdline()) for p in descendants)  # a private sandbox runs
         answer: dict = {}
-        body = {"grader": SLOW_GRADER, "items": [SLOW_ITEM] * 30}  # half a minute of work on one worker
+        body = {"grader": SLOW_GRADER, "items": [SLOW_ITEM] * 30}  # minutes of work: still running at SIGTERM
         thread = threading.Thread(target=lambda: answer.update(
             response=httpx.post(url + "/v1/score/batch", json=body, timeout=60)))
         thread.start()

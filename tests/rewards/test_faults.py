@@ -22,6 +22,7 @@ import pytest
 from rewards.service import RewardService
 from rewards.settings import Settings
 from rewards.types import Sample
+from tests.http_asserts import assert_schema_error
 from tests.procs import REPO, free_port, launch
 
 # about a second of CPU each: the format grader's regex check gives up on catastrophic backtracking at 0.5 s
@@ -47,16 +48,6 @@ def grading_workers(port: int) -> list[psutil.Process]:
     """The forkserver's children: the pool's workers."""
     forkserver = next(c for c in server_process(port).children() if "forkserver" in " ".join(c.cmdline()))
     return forkserver.children()
-
-
-def assert_schema_error(response: httpx.Response, loc: list) -> None:
-    """A 422 in the shape OpenAPI promises: a list of {type, loc, msg}."""
-    assert response.status_code == 422, response.text
-    errors = response.json()["detail"]
-    assert isinstance(errors, list) and errors
-    assert all(isinstance(e["type"], str) and isinstance(e["msg"], str) and isinstance(e["loc"], list)
-               for e in errors)
-    assert [e["loc"] for e in errors if e["loc"][: len(loc)] == loc], errors
 
 
 @pytest.mark.parametrize("kib", [256, 1024, 2048])

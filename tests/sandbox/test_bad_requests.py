@@ -5,19 +5,11 @@ import json
 import httpx
 import pytest
 
+from tests.http_asserts import assert_schema_error
 from tests.sandbox.conftest import assert_healthy
 
 PYTHON = {"language": "python", "code": "print(1)"}
 CALL = [{"type": "call", "fn_name": "f", "args": [], "expected": 1}]
-
-
-def assert_422(response: httpx.Response, loc_prefix: list) -> None:
-    assert response.status_code == 422, response.text
-    errors = response.json()["detail"]
-    assert isinstance(errors, list) and errors
-    assert all(isinstance(e["type"], str) and isinstance(e["msg"], str) and isinstance(e["loc"], list)
-               for e in errors)
-    assert any(e["loc"][: len(loc_prefix)] == loc_prefix for e in errors), errors
 
 
 @pytest.mark.parametrize("raw,loc", [
@@ -27,14 +19,14 @@ def assert_422(response: httpx.Response, loc_prefix: list) -> None:
 ])
 def test_non_finite_limits_are_422(sandbox_url, raw, loc):
     r = httpx.post(sandbox_url + "/v1/run", content=raw, headers={"content-type": "application/json"}, timeout=30)
-    assert_422(r, loc)
+    assert_schema_error(r, loc)
 
 
 def test_non_finite_tolerance_is_422(sandbox_url):
     raw = ('{"language": "python", "code": "print(1)", "tests": [{"type": "io", "expected_stdout": "1", '
            '"compare": "float", "tolerance": NaN}]}')
     r = httpx.post(sandbox_url + "/v1/judge", content=raw, headers={"content-type": "application/json"}, timeout=30)
-    assert_422(r, ["body", "tests"])
+    assert_schema_error(r, ["body", "tests"])
 
 
 @pytest.mark.parametrize("files", [{"a\x00b": "x"}, {"a/": "x"}, {"a": "x", "a/b": "y"}, {"a/b/c": "x", "a/b": "y"},
@@ -42,7 +34,7 @@ def test_non_finite_tolerance_is_422(sandbox_url):
 def test_file_names_that_cannot_be_written_are_422(sandbox_url, files):
     for path, body in (("/v1/run", {**PYTHON, "files": files}),
                        ("/v1/judge", {**PYTHON, "tests": CALL, "files": files})):
-        assert_422(httpx.post(sandbox_url + path, json=body, timeout=30), ["body", "files"])
+        assert_schema_error(httpx.post(sandbox_url + path, json=body, timeout=30), ["body", "files"])
     assert_healthy(sandbox_url)
 
 
@@ -71,7 +63,7 @@ def test_a_lone_surrogate_in_one_job_does_not_fail_the_batch(sandbox_url):
 ])
 def test_requests_the_sandbox_cannot_serve_are_422_lists(sandbox_url, body, loc):
     path = "/v1/judge" if "tests" in body else "/v1/run"
-    assert_422(httpx.post(sandbox_url + path, json=body, timeout=30), loc)
+    assert_schema_error(httpx.post(sandbox_url + path, json=body, timeout=30), loc)
 
 
 def test_deeply_nested_test_values_are_422(sandbox_url):
@@ -79,4 +71,4 @@ def test_deeply_nested_test_values_are_422(sandbox_url):
     for _ in range(900):
         nested = [nested]
     body = {**PYTHON, "tests": [{"type": "call", "fn_name": "f", "args": [nested], "expected": 1}]}
-    assert_422(httpx.post(sandbox_url + "/v1/judge", json=body, timeout=30), ["body"])
+    assert_schema_error(httpx.post(sandbox_url + "/v1/judge", json=body, timeout=30), ["body"])

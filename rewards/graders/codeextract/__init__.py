@@ -153,7 +153,7 @@ def _python(completion: str, tests: list[dict[str, Any]], prefix: str, prompt: s
     return _finish(details, choice, names)
 
 
-def _finish(details: dict[str, Any], choice: Choice | langs.LangChoice, names: set[str] | None) -> Extraction:
+def _finish(details: dict[str, Any], choice: Choice, names: set[str] | None) -> Extraction:
     details["looked_for"] = sorted(names) if names is not None else "a program (io tests)"
     details["blocks"] = [{"index": i, "reasons": r} for i, r in sorted(choice.used.items())]
     if choice.dropped:

@@ -14,6 +14,8 @@ from functools import cache
 
 from tree_sitter import Language, Node, Parser
 
+from rewards.graders.codeextract.program import Choice
+
 ERROR_SHARE = 0.5  # a block whose parse is more than this share of error nodes is not code of the language
 # text outside fences counts as code only with one of these (prose often parses as a bash command or JS)
 MARKERS = {
@@ -167,14 +169,6 @@ def test_names(language: str, code: str) -> tuple[set[str], set[str]]:
     return set().union(*(d.calls for d in decls)) - defined, defined
 
 
-@dataclass
-class LangChoice:
-    code: str | None
-    used: dict[int, list[str]] = field(default_factory=dict)
-    dropped: list[dict[str, object]] = field(default_factory=list)
-    reason: str | None = None
-
-
 def _normal(text: str) -> str:
     return " ".join(text.split())
 
@@ -186,7 +180,7 @@ def quoted_functions(language: str, texts: list[str]) -> frozenset[str]:
 
 
 def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None,
-           test_defines: frozenset[str] = frozenset({"main"}), quoted: frozenset[str] = frozenset()) -> LangChoice:
+           test_defines: frozenset[str] = frozenset({"main"}), quoted: frozenset[str] = frozenset()) -> Choice:
     """The program in these blocks: by the names a script test calls (`names`), or for io tests (None). The
     program's own `main` and top-level calls are left out where the tests define `main` themselves; a
     function quoted from the prompt is never taken, nor a block whose entry it is."""
@@ -205,7 +199,7 @@ def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None
         else:
             del parsed[index]
     if not parsed:
-        return LangChoice(None, dropped=dropped, reason=f"no {language} code of the model's in the completion")
+        return Choice(None, dropped=dropped, reason=f"no {language} code of the model's in the completion")
     texts = dict(sources)
     noted = {d["block"] for d in dropped}
     dropped += [{"block": i, "what": t.strip().splitlines()[0][:100] if t.strip() else "", "why": f"not {language} code"}
@@ -222,14 +216,14 @@ def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None
         entry = [i for i in parsed if any(d.kind == "main" for d in parsed[i])] if language == "cpp" else \
             [i for i in parsed if reads_stdin(language, texts[i])] or list(parsed)
         if not entry:
-            return LangChoice(None, reason="no block has a main function")
+            return Choice(None, reason="no block has a main function")
         block = entry[-1]
         keep = list(parsed[block])
         used = {block: ["the program" + (" (defines main)" if language == "cpp" else "")]}
     else:
         wanted = sorted(n for n in names if n in defs)
         if not wanted:
-            return LangChoice(None, reason=f"the completion defines none of the functions the tests call "
+            return Choice(None, reason=f"the completion defines none of the functions the tests call "
                                            f"({', '.join(sorted(names)) or '?'})")
         # each name's latest definition; the block assembled around is the latest one holding a correction (a
         # name defined again), and older versions in it of names corrected later are replaced by those
@@ -266,4 +260,4 @@ def choose(language: str, sources: list[tuple[int, str]], names: set[str] | None
         used.setdefault(d.block, []).append(f"needed include: {d.text.strip()[:60]}")
     program = [d.text for d in includes] + [d.text for d in sorted(extra, key=lambda d: (d.block, d.pos))]
     program += [texts[block]] if names is None and block not in trimmed else [d.text for d in keep]
-    return LangChoice("\n".join(program) + "\n", used, dropped)
+    return Choice("\n".join(program) + "\n", used, dropped)

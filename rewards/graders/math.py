@@ -64,7 +64,13 @@ class MathSpec(SpecBase):
 
 def reference_text(reference: Any) -> str:
     """The reference answer as text: a bare answer, LaTeX with or without `$`, with `\\boxed{}`, or after `####`."""
-    text = str(reference).replace("\x00", "").strip()
+    return _reference_answer(str(reference))
+
+
+@functools.lru_cache(maxsize=4096)
+def _reference_answer(reference: str) -> str:
+    """`reference_text` of a string; cached per worker, since a training step scores one reference many times."""
+    text = reference.replace("\x00", "").strip()
     if "####" in text:  # a GSM8K solution: the answer follows the last ####
         text = text.rpartition("####")[2].strip()
     if "\\boxed" in text or "\\fbox" in text or len(text) > MAX_REFERENCE_ANSWER:

@@ -1,4 +1,6 @@
-"""The `rlvr` command line. Subcommands import their heavy modules lazily so the CLI starts fast."""
+"""The reward service's commands: `rlvr serve` and `rlvr serve-model` (also `python -m rewards ...`).
+
+Each command imports its heavy modules when it runs, so the CLI starts fast."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="rlvr: verifiers, reward service and RLVR trainer.", no_args_is_help=True,
+app = typer.Typer(help="The reward service and its model server.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 
 
 @app.callback()
 def main() -> None:
-    """rlvr: verifiers, reward service and RLVR trainer."""
+    """The reward service and its model server."""
 
 
 @app.command()
@@ -53,22 +55,6 @@ def serve(
                   access_log=settings.access_log, timeout_graceful_shutdown=5)
 
 
-@app.command("train-rm")
-def train_rm(config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML/JSON config.")]) -> None:
-    """Train a Bradley-Terry reward model on (prompt, chosen, rejected) pairs."""
-    from trainer.reward_model import main as train
-
-    train(str(config))
-
-
-@app.command("train-prm")
-def train_prm(config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML/JSON config.")]) -> None:
-    """Train a process reward model on step-labelled solutions."""
-    from trainer.prm import main as train
-
-    train(str(config))
-
-
 @app.command("serve-model")
 def serve_model(
     model: Annotated[str, typer.Argument(help="Local path or hub name of a causal LM.")],
@@ -87,74 +73,3 @@ def serve_model(
     settings = ServeModelSettings(model=model, name=name or model, batch_size=batch_size,
                                   max_new_tokens=max_new_tokens, threads=threads)
     uvicorn.run(create_model_app(settings), host=host, port=port, timeout_graceful_shutdown=5)
-
-
-@app.command()
-def sandbox(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8001,
-    workers: Annotated[int | None, typer.Option(help="Warm jailed workers [default: 2x CPU count].")] = None,
-    max_queue: Annotated[int, typer.Option(
-        help="Jobs waiting for a worker before 503s (a batch needs room for all its jobs).")] = 256,
-    disk_mb: Annotated[int, typer.Option(help="Private work-dir size of each worker (MiB).")] = 64,
-    runs_per_worker: Annotated[int, typer.Option(help="Jobs a worker serves before it is replaced.")] = 1000,
-    cgroups: Annotated[bool, typer.Option(
-        help="Bound each run's whole process tree (memory, processes) with a cgroup where the host allows.")] = True,
-    insecure_no_isolation: Annotated[bool, typer.Option(
-        "--insecure-no-isolation", help="Run code WITHOUT bwrap isolation (only for trusted code).")] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
-) -> None:
-    """Start the code sandbox service."""
-    from sandbox.jail import IsolationUnavailable
-    from sandbox.models import SandboxSettings
-    from sandbox.service import serve as serve_sandbox
-
-    settings = SandboxSettings(host=host, port=port, workers=workers, max_queue=max_queue, disk_mb=disk_mb,
-                               runs_per_worker=runs_per_worker, cgroups=cgroups, insecure=insecure_no_isolation,
-                               log_level=log_level)
-    try:
-        serve_sandbox(settings)
-    except IsolationUnavailable as exc:
-        typer.echo(f"refusing to start: {exc}; pass --insecure-no-isolation to run code unisolated", err=True)
-        raise typer.Exit(2) from exc
-
-
-Overrides = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: section.key=value.")]
-
-
-@app.command()
-def train(
-    config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML trainer config.")],
-    set_: Overrides = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint in output_dir.")] = False,
-) -> None:
-    """Train a policy with GRPO or PPO on rewards from the reward service."""
-    from trainer.cli import train_main
-
-    train_main(config, set_ or [], resume)
-
-
-@app.command()
-def sft(
-    config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML SFT config.")],
-    set_: Overrides = None,
-) -> None:
-    """Supervised fine-tuning on prompt/response rows, loss on the response only."""
-    from trainer.cli import sft_main
-
-    sft_main(config, set_ or [])
-
-
-@app.command()
-def sample(
-    config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML sampling config.")],
-    set_: Overrides = None,
-) -> None:
-    """Rejection sampling: keep the completions the graders verify, as an SFT dataset."""
-    from trainer.cli import sample_main
-
-    sample_main(config, set_ or [])
-
-
-if __name__ == "__main__":
-    app()

@@ -235,7 +235,7 @@ class WorkerPool:
         # niced below the event loop waited behind every busy process for its turn on a shared box
         self.niceness = os.getpriority(os.PRIO_PROCESS, 0)
         self._ctx = mp.get_context("forkserver")
-        # every new worker re-runs the main module (`python -m rewards.cli`: typer and the rest, ~30 ms of CPU);
+        # every new worker re-runs the main module (`python -m rlvr`: typer and the rest, ~30 ms of CPU);
         # imported once in the forkserver, that is a few microseconds: a spare or a replacement is cheap
         main = getattr(sys.modules.get("__main__"), "__spec__", None)
         self._ctx.set_forkserver_preload([*preload, main.name if main is not None else "__main__"])

@@ -1,4 +1,5 @@
-"""Start an `rlvr` service as a child process on loopback and stop it with its caller.
+"""Start a service (`python -m rlvr ...`, or a package's own `python -m sandbox`) as a child process on
+loopback, and stop it with its caller.
 
 `rlvr serve` starts its private sandbox this way; integration tests start every server they use
 with the same code.
@@ -38,16 +39,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def child_service(
-    args: list[str], port: int, *, health: str = "/healthz", env: dict[str, str] | None = None,
-    cwd: str | Path | None = None, wait_s: float = 60,
+    args: list[str], port: int, *, module: str = "rlvr", health: str = "/healthz",
+    env: dict[str, str] | None = None, cwd: str | Path | None = None, wait_s: float = 60,
 ) -> Iterator[str]:
-    """Run `rlvr <args> --host 127.0.0.1 --port <port>`, yield its URL once `health` answers 200, stop it on exit."""
-    cmd = [sys.executable, "-m", "rewards.cli", *args, "--host", "127.0.0.1", "--port", str(port)]
+    """Run `python -m <module> <args> --host 127.0.0.1 --port <port>`, yield its URL once `health` answers 200,
+    stop it on exit."""
+    cmd = [sys.executable, "-m", module, *args, "--host", "127.0.0.1", "--port", str(port)]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{port}"
-    name = f"rlvr {' '.join(args)}"
+    name = f"python -m {module} {' '.join(args)}"
     try:
         deadline = time.monotonic() + wait_s
         while True:
@@ -76,7 +78,6 @@ def child_service(
 @contextlib.contextmanager
 def local_sandbox(*, workers: int | None = None, insecure: bool = False, wait_s: float = 60) -> Iterator[str]:
     """Yield the URL of a fresh `rlvr sandbox` on 127.0.0.1; it is stopped (with its jails) on exit."""
-    args = ["sandbox"] + (["--workers", str(workers)] if workers else []) + (
-        ["--insecure-no-isolation"] if insecure else [])
-    with child_service(args, free_port(), wait_s=wait_s) as url:
+    args = (["--workers", str(workers)] if workers else []) + (["--insecure-no-isolation"] if insecure else [])
+    with child_service(args, free_port(), module="sandbox", wait_s=wait_s) as url:
         yield url

@@ -32,7 +32,7 @@ def launch(
 def start_detached(args: list[str], port: int, log: Path, wait_s: float = 90) -> subprocess.Popen:
     """`rlvr <args> --host 127.0.0.1 --port <port>` in its own process group, returned once healthy; for tests
     that kill and restart a service themselves (stop it with `kill_group`)."""
-    proc = subprocess.Popen([sys.executable, "-m", "rewards.cli", *args, "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "rlvr", *args, "--host", "127.0.0.1", "--port", str(port)],
                             cwd=REPO, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and proc.poll() is None:

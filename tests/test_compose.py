@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 import yaml
 
-from rewards.cli import app
+from rlvr.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
 

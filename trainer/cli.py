@@ -1,29 +1,70 @@
-"""Entry points behind `rlvr train`, `rlvr sft` and `rlvr sample` (registered in rewards/cli.py)."""
+"""The trainer's commands: `rlvr train`, `sft`, `sample`, `train-rm` and `train-prm` (also `python -m trainer`).
+
+Each command imports its heavy modules (torch, transformers) when it runs, so the CLI starts fast."""
 
 from __future__ import annotations
 
 import json
 import logging
 from pathlib import Path
+from typing import Annotated
 
-from trainer.config import SampleConfig, SFTConfig, TrainConfig, load_config
+import typer
+
+app = typer.Typer(help="The RLVR trainer.", no_args_is_help=True, pretty_exceptions_enable=False)
+
+Config = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML/JSON config.")]
+Overrides = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: section.key=value.")]
 
 
-def train_main(config: Path, overrides: list[str], resume: bool) -> None:
-    from trainer.train import train
+@app.callback()
+def main() -> None:
+    """The RLVR trainer."""
+
+
+@app.command()
+def train(
+    config: Config,
+    set_: Overrides = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint in output_dir.")] = False,
+) -> None:
+    """Train a policy with GRPO or PPO on rewards from the reward service."""
+    from trainer.config import TrainConfig, load_config
+    from trainer.train import train as run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    out = train(load_config(TrainConfig, config, overrides), resume=resume)
-    print(f"done: {out}")
+    print(f"done: {run(load_config(TrainConfig, config, set_ or []), resume=resume)}")
 
 
-def sft_main(config: Path, overrides: list[str]) -> None:
-    from trainer.sft import sft
+@app.command()
+def sft(config: Config, set_: Overrides = None) -> None:
+    """Supervised fine-tuning on prompt/response rows, loss on the response only."""
+    from trainer.config import SFTConfig, load_config
+    from trainer.sft import sft as run
 
-    print(f"saved: {sft(load_config(SFTConfig, config, overrides))}")
+    print(f"saved: {run(load_config(SFTConfig, config, set_ or []))}")
 
 
-def sample_main(config: Path, overrides: list[str]) -> None:
+@app.command()
+def sample(config: Config, set_: Overrides = None) -> None:
+    """Rejection sampling: keep the completions the graders verify, as an SFT dataset."""
+    from trainer.config import SampleConfig, load_config
     from trainer.sample import rejection_sample
 
-    print(json.dumps(rejection_sample(load_config(SampleConfig, config, overrides))))
+    print(json.dumps(rejection_sample(load_config(SampleConfig, config, set_ or []))))
+
+
+@app.command("train-rm")
+def train_rm(config: Config) -> None:
+    """Train a Bradley-Terry reward model on (prompt, chosen, rejected) pairs."""
+    from trainer.reward_model import main as run
+
+    run(str(config))
+
+
+@app.command("train-prm")
+def train_prm(config: Config) -> None:
+    """Train a process reward model on step-labelled solutions."""
+    from trainer.prm import main as run
+
+    run(str(config))

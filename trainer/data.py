@@ -7,18 +7,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from trainer.config import DataConfig, ModelConfig
-
-
-class Problem(BaseModel):
-    """One prompt and what the grader compares the completion with; `response` only for SFT data."""
-
-    prompt: str
-    reference: Any = None
-    response: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+from trainer.problems import Problem
+from trainer.tasks import TASKS
 
 
 def _from_rows(rows: list[dict[str, Any]], cfg: DataConfig) -> list[Problem]:
@@ -39,8 +30,6 @@ def load_problems(cfg: DataConfig, seed: int = 0) -> list[Problem]:
     if len(sources) != 1:
         raise ValueError("data: set exactly one of task, jsonl, dataset")
     if cfg.task:
-        from trainer.tasks import TASKS
-
         return TASKS[cfg.task](cfg.size, seed=seed, **cfg.task_args)
     if cfg.jsonl:
         lines = Path(cfg.jsonl).read_text().splitlines()

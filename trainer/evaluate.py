@@ -6,8 +6,9 @@ import torch
 
 from rewards.types import Sample
 from trainer.config import ModelConfig
-from trainer.data import Problem, format_prompt
+from trainer.data import format_prompt
 from trainer.generation import GenerationBackend
+from trainer.problems import Problem
 from trainer.rewards import Scorer
 
 

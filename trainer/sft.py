@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 
 from trainer.config import SFTConfig
-from trainer.data import Problem, format_prompt, load_problems
+from trainer.data import format_prompt, load_problems
 from trainer.models import load_policy, load_tokenizer
+from trainer.problems import Problem
 
 IGNORE = -100
 

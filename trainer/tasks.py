@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 import random
 
-from trainer.data import Problem
+from trainer.problems import Problem
 
 OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 

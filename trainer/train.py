@@ -22,12 +22,13 @@ import torch
 from rewards.types import Sample
 from trainer import checkpoint
 from trainer.config import TrainConfig
-from trainer.data import Problem, batch_for_step, format_prompt, load_problems
+from trainer.data import batch_for_step, format_prompt, load_problems
 from trainer.generation import Rollouts, TransformersBackend
 from trainer.grpo import aggregate, clipped_surrogate, group_advantages, grpo_loss, zero_variance_fraction
 from trainer.metrics import MetricsLog, plot_metrics
 from trainer.models import PolicyWithValue, Reference, load_policy, load_tokenizer
 from trainer.ppo import gae, token_rewards, value_loss, whiten
+from trainer.problems import Problem
 from trainer.rewards import Rewards, Scorer
 
 log = logging.getLogger("rlvr.trainer")

@@ -20,11 +20,11 @@ import torch
 
 from tests.procs import free_port, launch
 from trainer.config import ModelConfig, OptimConfig, RewardConfig, RolloutConfig, SFTConfig, TrainConfig
-from trainer.data import Problem
 from trainer.evaluate import accuracy
 from trainer.generation import TransformersBackend
 from trainer.metrics import read_metrics
 from trainer.models import load_policy, load_tokenizer
+from trainer.problems import Problem
 from trainer.rewards import Scorer
 from trainer.sft import sft
 from trainer.tiny import save_tiny

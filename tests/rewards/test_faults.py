@@ -170,7 +170,7 @@ async def test_a_judge_that_stalls_times_out_into_an_error():
 def test_sigterm_answers_unfinished_work_503_and_takes_its_sandbox_and_workers_along(tmp_path):
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "rewards.cli", "serve", "--workers", "1", "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "rlvr", "serve", "--workers", "1", "--host", "127.0.0.1",
                              "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -104,7 +104,7 @@ def test_a_worker_that_died_while_idle_is_replaced_not_handed_a_job():
 
 def test_refuses_to_start_without_bwrap():
     env = {**os.environ, "PATH": "/nonexistent"}
-    proc = subprocess.run([sys.executable, "-m", "rewards.cli", "sandbox", "--port", str(free_port())], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "rlvr", "sandbox", "--port", str(free_port())], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "refusing to start" in proc.stderr and "--insecure-no-isolation" in proc.stderr
 

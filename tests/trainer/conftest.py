@@ -10,7 +10,7 @@ import torch
 
 from tests.procs import free_port, launch
 from trainer.config import ModelConfig, OptimConfig, SFTConfig
-from trainer.data import Problem
+from trainer.problems import Problem
 from trainer.sft import sft
 from trainer.tasks import arithmetic, demonstrations
 from trainer.tiny import save_tiny

@@ -95,7 +95,7 @@ def test_two_process_data_parallel_on_gloo(warm_model: Path, reward_url: str, tm
     path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-           str(free_port()), "-m", "rewards.cli", "train", str(path), "--set", "optim.lr=1e-3"]
+           str(free_port()), "-m", "rlvr", "train", str(path), "--set", "optim.lr=1e-3"]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     records = read_metrics(tmp_path / "ddp" / "metrics.jsonl")

@@ -10,8 +10,8 @@ from rewards.graders import parse_spec
 from rewards.graders.base import GraderContext
 from rewards.graders.judge import JudgeGrader
 from rewards.types import Sample
-from tests.judge.judge_lm import ANSWER, TEMPLATES, train_judge_lm
 from tests.procs import free_port, launch
+from tests.rewards.judge.judge_lm import ANSWER, TEMPLATES, train_judge_lm
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RLVR_TORCH_THREADS": "1", "OPENAI_API_KEY": "test-key"}
 RATING_3 = (3 - 1) / 9

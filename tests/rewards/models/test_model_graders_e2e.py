@@ -12,15 +12,15 @@ import httpx
 import pytest
 import yaml
 
-from tests.models.toy import step, sum_pair, write_pairs, write_steps
 from tests.procs import REPO, free_port, launch
+from tests.rewards.models.toy import step, sum_pair, write_pairs, write_steps
 from trainer.tiny_heads import STEP_TAG, save_tiny_head
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RLVR_TORCH_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def rlvr(*args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "rewards.cli", *args], cwd=REPO, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "rlvr", *args], cwd=REPO, capture_output=True, text=True,
                           env={**os.environ, **OFFLINE}, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 

@@ -12,7 +12,7 @@ from rewards.graders import parse_spec
 from rewards.graders.base import GraderContext
 from rewards.graders.process import ProcessGrader
 from rewards.types import Sample
-from tests.models.toy import step, write_pairs, write_steps
+from tests.rewards.models.toy import step, write_pairs, write_steps
 from trainer.prm import PRMConfig, train_prm
 from trainer.reward_model import LoraOptions, RewardModelConfig, train_reward_model
 from trainer.tiny_heads import STEP_TAG, save_tiny_head

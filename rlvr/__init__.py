@@ -1,0 +1,1 @@
+"""The `rlvr` command: one entry point over the packages' own commands (rewards, sandbox, trainer)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from rewards.pool import WorkerPool
@@ -40,14 +42,14 @@ class Metrics:
             self.rewards.labels(grader).observe(score.reward)
             for rule in _injection_rules(score.details):
                 self.injections.labels(grader, rule).inc()
-            if score.details.get("timeout"):
+            if score.is_timeout:
                 self.timeouts.labels(grader).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
-def _injection_rules(details: dict) -> list[str]:
+def _injection_rules(details: dict[str, Any]) -> list[str]:
     """The injection rules that blocked this score or, in a multi grader, its sub-scores."""
     rules = [str(details["injection"].get("rule"))] if isinstance(details.get("injection"), dict) else []
     for sub in (details.get("graders") or {}).values():

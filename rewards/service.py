@@ -58,7 +58,7 @@ class RewardService:
                 self.named[name] = parse_spec(spec)
             except ValidationError as exc:
                 raise ValueError(f"named grader {name!r} is invalid: {exc}") from exc
-        self._graders: OrderedDict[str, Grader] = OrderedDict()
+        self._graders: OrderedDict[str, Grader[Any]] = OrderedDict()
         self._cache_size = grader_cache_size
         self._build_lock = asyncio.Lock()
 
@@ -69,10 +69,7 @@ class RewardService:
         for grader in self._graders.values():
             await grader.aclose()
         self._graders.clear()
-        for resource in self.context.resources.values():
-            closer = getattr(resource, "aclose", None)
-            if closer is not None:
-                await closer()
+        await self.context.resources.aclose()
         await self.pool.close()
 
     def known(self) -> list[str]:
@@ -95,7 +92,7 @@ class RewardService:
         try:
             spec = parse_spec(grader)
         except ValidationError as exc:
-            raise InvalidGrader(exc.errors(include_url=False, include_context=False)) from exc
+            raise InvalidGrader([dict(e) for e in exc.errors(include_url=False, include_context=False)]) from exc
         if from_request:
             allowed = self.settings.inline_allow
             if denied := [r for r in spec.resources() if not any(fnmatch.fnmatchcase(r, p) for p in allowed)]:
@@ -104,7 +101,7 @@ class RewardService:
                     "server config, or allow it with server.inline_allow (glob patterns)")
         return spec
 
-    async def grader_for(self, spec: SpecBase | dict[str, Any] | str) -> Grader:
+    async def grader_for(self, spec: GraderRef) -> Grader[Any]:
         """The built grader for a spec, built once and kept in an LRU cache."""
         spec = self.resolve(spec)
         key = spec.model_dump_json()

@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from sandbox.models import MAX_DEPTH, clean, clean_text
 
+TIMEOUT_KEY = "timeout"  # details[TIMEOUT_KEY] is True on a score whose sample ran past its budget
+
 
 class Sample(BaseModel):
     """One completion to grade, with what the grader may compare it against.
@@ -45,5 +47,25 @@ class Score(BaseModel):
     error: str | None = None
 
     @classmethod
+    def wrong(cls, reason: str, **details: Any) -> Score:
+        """Bad model output (unparseable, wrong, breaking a rule): reward 0, the reason in `details`."""
+        return cls(reward=0.0, details={"reason": reason, **details})
+
+    @classmethod
+    def timed_out(cls, budget_s: float, reason: str | None = None, **details: Any) -> Score:
+        """Model output too slow to check within `budget_s`: reward 0 with `details.timeout`, not an error.
+
+        Counted apart (metrics, the trainer's warnings) through `is_timeout`.
+        """
+        because = {"reason": reason} if reason else {}
+        return cls(reward=0.0, details={TIMEOUT_KEY: True, "timeout_s": budget_s, **because, **details})
+
+    @classmethod
     def failed(cls, error: str, **details: Any) -> Score:
+        """A machinery failure (sandbox down, judge unreachable, a grader bug): not a real 0, trainers drop it."""
         return cls(reward=0.0, details=details, error=error)
+
+    @property
+    def is_timeout(self) -> bool:
+        """Whether grading gave up on this sample at its time budget (see `timed_out`)."""
+        return self.details.get(TIMEOUT_KEY) is True

@@ -8,13 +8,16 @@ which runs it in the worker pool under the per-sample time budget.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rewards.judge.backends import VerdictCache
 from rewards.pool import Outcome, WorkerPool
+from rewards.sandbox_client import SandboxClient
+from rewards.settings import Settings
 from rewards.types import Sample, Score
 
 
@@ -37,21 +40,71 @@ class SpecBase(BaseModel):
 
 
 SpecT = TypeVar("SpecT", bound=SpecBase)
+T = TypeVar("T")
+
+
+class Resources:
+    """The clients and caches that the graders of one service share, closed with the service.
+
+    The sandbox client and the judge's verdict cache are fields; a client per model or endpoint (a judge
+    endpoint, say) is made once per (type, key) by `shared`.
+    """
+
+    def __init__(self, sandbox_urls: Sequence[str] = ()) -> None:
+        self._sandbox_urls = list(sandbox_urls)
+        self._sandbox: SandboxClient | None = None
+        self.judge_cache = VerdictCache()
+        self.models: dict[str, Any] = {}  # rewards.models' in-process models, their thread and batchers
+        self._shared: dict[tuple[type, Hashable], object] = {}
+
+    def sandbox(self) -> SandboxClient:
+        """The client of the configured sandboxes, made on first use; raises SandboxUnavailable if none is."""
+        if self._sandbox is None:
+            self._sandbox = SandboxClient(self._sandbox_urls)
+        return self._sandbox
+
+    def shared(self, kind: type[T], key: Hashable, make: Callable[[], T]) -> T:
+        """The one `kind` for `key` in this service, made by `make` on first use."""
+        found = self._shared.get((kind, key))
+        if found is None:
+            found = self._shared[(kind, key)] = make()
+        if not isinstance(found, kind):
+            raise TypeError(f"make() for {kind.__name__} returned a {type(found).__name__}")
+        return found
+
+    async def aclose(self) -> None:
+        """Close every client held (those with an `aclose`) and forget them."""
+        held = [self._sandbox, *self._shared.values(), *self.models.values()]
+        self._sandbox = None
+        self._shared.clear()
+        self.models.clear()
+        for item in held:
+            closer = getattr(item, "aclose", None)
+            if closer is not None:
+                await closer()
 
 
 @dataclass
 class GraderContext:
-    """What graders share inside one service process: the worker pool, settings, and a builder."""
+    """What graders share inside one service process: the worker pool, settings, a builder, and resources."""
 
     pool: WorkerPool
     default_timeout_s: float = 2.0
-    settings: Any = None
-    build: Callable[[Any], Awaitable[Grader]] | None = None  # builds (cached) sub-graders, for multi
-    resources: dict[str, Any] = field(default_factory=dict)  # shared clients and loaded models
+    settings: Settings = field(default_factory=Settings)
+    build: Callable[[SpecBase], Awaitable[Grader[Any]]] | None = None  # builds (cached) sub-graders, for multi
+    resources: Resources = field(init=False)  # made from `settings`
+
+    def __post_init__(self) -> None:
+        self.resources = Resources(self.settings.sandbox_urls)
 
 
 class Grader(ABC, Generic[SpecT]):
-    """Grades samples for one spec. Never raises for bad model output."""
+    """Grades samples for one spec. Never raises for bad model output.
+
+    Each kind sets `spec_type`, the pydantic model of its spec; the registry reads its `type` literal.
+    """
+
+    spec_type: ClassVar[type[SpecT]]
 
     def __init__(self, spec: SpecT, context: GraderContext) -> None:
         self.spec = spec
@@ -87,9 +140,9 @@ class PooledGrader(Grader[SpecT]):
         if outcome.error is not None:
             return Score.failed(outcome.error)
         if outcome.timeout:
-            return Score(reward=0.0, details={"timeout": True, "timeout_s": self.timeout_s})
+            return Score.timed_out(self.timeout_s)
         if outcome.fault is not None:
-            return Score(reward=0.0, details={"crashed": True, "reason": outcome.fault})
+            return Score.wrong(outcome.fault, crashed=True)
         if not isinstance(outcome.value, Score):
             return Score.failed(f"the grader returned {type(outcome.value).__name__}, not a Score")
         return outcome.value

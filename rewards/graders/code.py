@@ -9,18 +9,16 @@ is down or overloaded sets `error` (never a silent 0).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rewards.graders.base import Grader, SpecBase
 from rewards.graders.codeextract import Extraction, extract
 from rewards.pool import Outcome
-from rewards.sandbox_client import SandboxClient, SandboxUnavailable
+from rewards.sandbox_client import SandboxUnavailable
 from rewards.types import Sample, Score
 from sandbox.models import MAX_CODE_CHARS, Limits, Test
-
-CLIENT_KEY = "code.sandbox_client"
 
 
 def find_program(completion: str, language: str, mode: str, tests: list[dict[str, Any]], prefix: str,
@@ -82,18 +80,11 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
 class CodeGrader(Grader[CodeSpec]):
     """Judges each sample's program in the sandbox; a batch's samples run concurrently across the pool."""
 
-    spec_type: ClassVar = CodeSpec
-
-    def _client(self) -> SandboxClient:
-        client = self.context.resources.get(CLIENT_KEY)
-        if client is None:
-            urls = list(getattr(self.context.settings, "sandbox_urls", None) or [])
-            client = self.context.resources[CLIENT_KEY] = SandboxClient(urls)
-        return client
+    spec_type = CodeSpec
 
     async def grade(self, samples: list[Sample]) -> list[Score]:
         try:
-            client = self._client()
+            client = self.context.resources.sandbox()
         except SandboxUnavailable as exc:
             return [Score.failed(str(exc)) for _ in samples]
         # finding the programs parses every completion: in the worker pool, where the budget is enforced by a kill
@@ -128,22 +119,20 @@ class CodeGrader(Grader[CodeSpec]):
         for a sample that needs no run (no program, extraction over budget, code too long), its score."""
         spec = self.spec
         if outcome.timeout:
-            return Score(reward=0.0, details={"timeout": True, "timeout_s": spec.extract_budget_s,
-                                              "reason": "finding the program took longer than its budget"})
+            return Score.timed_out(spec.extract_budget_s, "finding the program took longer than its budget")
         if outcome.fault is not None:
-            return Score(reward=0.0, details={"crashed": True, "reason": f"finding the program: {outcome.fault}"})
+            return Score.wrong(f"finding the program: {outcome.fault}", crashed=True)
         if outcome.error is not None or not isinstance(outcome.value, Extraction):
             # a bug of ours on odd text is a machinery failure, never a made-up 0
             return Score.failed(f"code extraction failed: {outcome.error or type(outcome.value).__name__}")
         found = outcome.value
         if found.code is None or not found.code.strip():
             reason = found.details.get("reason", "no code in the completion")
-            return Score(reward=0.0, details={"reason": reason, "extraction": found.details})
+            return Score.wrong(reason, extraction=found.details)
         code = found.code
         limit = min(spec.max_code_chars, MAX_CODE_CHARS - len(reference.prefix) - len(reference.suffix))
         if len(code) > limit:
-            return Score(reward=0.0, details={"reason": f"code longer than the limit of {limit} characters",
-                                              "extraction": found.details})
+            return Score.wrong(f"code longer than the limit of {limit} characters", extraction=found.details)
         job = {
             "language": spec.language, "code": reference.prefix + code + reference.suffix,
             "tests": [t.model_dump() for t in reference.tests], "limits": spec.limits.model_dump(),

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from rewards.graders.base import Grader, SpecBase
+from rewards.graders.base import Grader, GraderContext, SpecBase
 from rewards.judge import parse
 from rewards.judge.backends import JudgeBackend, JudgeUnavailable, LocalBackend, OpenAIBackend, VerdictCache
 from rewards.judge.injection import Detector
@@ -119,10 +119,10 @@ def _unparseable(text: str) -> Score:
 class JudgeGrader(Grader[JudgeSpec]):
     spec_type: ClassVar = JudgeSpec
 
-    def __init__(self, spec: JudgeSpec, context: Any) -> None:
+    def __init__(self, spec: JudgeSpec, context: GraderContext) -> None:
         super().__init__(spec, context)
         self.backend = self._shared_backend()
-        self.cache: VerdictCache = context.resources.setdefault("judge.cache", VerdictCache())
+        self.cache: VerdictCache = context.resources.judge_cache
         self.sampling = {"temperature": spec.temperature, "max_tokens": spec.max_tokens}
         rubric = spec.rubric or DEFAULT_RUBRIC
         if spec.constitution is not None:
@@ -135,18 +135,13 @@ class JudgeGrader(Grader[JudgeSpec]):
     def _shared_backend(self) -> JudgeBackend:
         spec, resources = self.spec, self.context.resources
         if spec.backend == "local":
-            key = f"judge.backend:local:{spec.model}"
-            if key not in resources:
-                resources[key] = LocalBackend(spec.model, resources, batch_size=spec.concurrency)
-            return resources[key]
+            return resources.shared(LocalBackend, spec.model,
+                                    lambda: LocalBackend(spec.model, resources.models, batch_size=spec.concurrency))
         base_url = spec.base_url or os.environ.get("RLVR_JUDGE_BASE_URL") or "https://api.openai.com/v1"
-        key = f"judge.backend:openai:{base_url}:{spec.model}:{spec.api_key_env}:{spec.concurrency}:" \
-              f"{spec.retries}:{spec.request_timeout_s}"
-        if key not in resources:
-            api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
-            resources[key] = OpenAIBackend(base_url, spec.model, api_key, spec.request_timeout_s, spec.retries,
-                                           spec.concurrency)
-        return resources[key]
+        key = (base_url, spec.model, spec.api_key_env, spec.concurrency, spec.retries, spec.request_timeout_s)
+        api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
+        return resources.shared(OpenAIBackend, key, lambda: OpenAIBackend(
+            base_url, spec.model, api_key, spec.request_timeout_s, spec.retries, spec.concurrency))
 
     async def _ask(self, user: str | None, conversation: list[dict[str, str]] | None = None) -> str:
         messages = conversation or ([{"role": "system", "content": self.spec.system}] if self.spec.system else [])

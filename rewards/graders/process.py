@@ -141,7 +141,7 @@ class ProcessGrader(PooledGrader[ProcessSpec]):
         steps = [split_steps(s.completion.replace(tag_text, ""), spec.split) for s in samples]
         try:
             lm, batcher = await shared_batcher(
-                self.context.resources, spec.model or "", "remote" if spec.remote_code else spec.layout,
+                self.context.resources.models, spec.model or "", "remote" if spec.remote_code else spec.layout,
                 lambda lm, texts: _prm_probabilities(lm, texts, spec),
                 key=(spec.max_length, spec.step_tag, spec.positive_label, spec.positive_token, spec.negative_token),
                 max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,

@@ -66,7 +66,7 @@ class RewardModelGrader(Grader[RewardModelSpec]):
 
         max_length = self.spec.max_length
         return await shared_batcher(
-            self.context.resources, self.spec.model, "reward", lambda lm, texts: sequence_rewards(lm, texts, max_length),
+            self.context.resources.models, self.spec.model, "reward", lambda lm, texts: sequence_rewards(lm, texts, max_length),
             key=(max_length,), max_batch=self.spec.batch_size, wait_ms=self.spec.batch_wait_ms,
         )
 

@@ -153,7 +153,7 @@ async def test_local_backend_and_cache(judge_path):
     samples = [Sample(prompt="2+2?", completion=str(i)) for i in range(3)]
     first = await grader.grade(samples)
     assert [s.reward for s in first] == pytest.approx([RATING_3] * 3)
-    batcher = next(v for k, v in context.resources.items() if k.startswith("batcher:"))
+    batcher = next(v for k, v in context.resources.models.items() if k.startswith("batcher:"))
     runs = batcher.batches
     again = await grader.grade(samples)
     assert [s.details for s in again] == [s.details for s in first]

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import (
     MAX_EMAX,
@@ -110,7 +111,7 @@ class Claim:
     why: str = ""  # for a claim that is not counted: "trivial", "unrelated" or "repeated"
 
 
-def _sub_all(text: str, rules: list[tuple[str, str]]) -> str:
+def _sub_all(text: str, rules: list[tuple[str, str | Callable[[re.Match[str]], str]]]) -> str:
     for pattern, replacement in rules:
         text = re.sub(pattern, replacement, text)
     return text
@@ -175,7 +176,7 @@ def _cut_after(text: str, end: int) -> bool:
     if after and not text[end - 1].isspace() and (after[0].isalnum() or after[0] in "\\^_{('%:"):
         return True
     match = re.match(r"\s*([A-Za-z]+)(\s+the\s+(?:power|\d))?", after)
-    return bool(match) and (match.group(1).lower() in _GLUE or bool(match.group(2)))
+    return match is not None and (match.group(1).lower() in _GLUE or bool(match.group(2)))
 
 
 def _clean(side: str) -> str:
@@ -290,7 +291,7 @@ def _closed_claim_holds(left: sympy.Expr, right: sympy.Expr, lhs: str, rhs: str)
     readings = [(left, right)]
     if any(isinstance(e, _TRIG) for e in sympy.preorder_traversal(left - right)):
         readings.append((_in_degrees(left), _in_degrees(right)))
-    verdicts = []
+    verdicts: list[bool | None] = []
     for a, b in readings:
         diff = a - b  # exact when sympy can cancel (`10^{50} + 1 - 10^{50}` is 1, not "0 to 40 digits")
         zero = diff == 0 if diff.is_Rational else _numerically_zero(diff, abs(a) + abs(b))

@@ -6,6 +6,7 @@ A spec lists checks (see `format_checks`) and how to combine their scores into o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -15,12 +16,16 @@ from rewards.graders.format_checks import Check, CheckBase, GradedCheck, TagsChe
 from rewards.types import Sample, Score
 
 
+def _default_checks() -> list[Check]:
+    return [TagsCheck()]
+
+
 class FormatSpec(SpecBase):
     """Which checks to run and how to combine them."""
 
     type: Literal["format"] = "format"
     checks: list[Check] = Field(
-        default_factory=lambda: [TagsCheck()], min_length=1, max_length=32,
+        default_factory=_default_checks, min_length=1, max_length=32,
         description="Checks, each {'kind': ...}; by default the think/answer tags check.",
     )
     aggregate: Literal["mean", "all", "min"] = Field(
@@ -43,7 +48,7 @@ class FormatSpec(SpecBase):
         return self
 
 
-def combine(aggregate: str, checks: list[CheckBase], scores: list[float]) -> float:
+def combine(aggregate: str, checks: Sequence[CheckBase], scores: list[float]) -> float:
     """One reward from the check scores."""
     if aggregate == "all":
         return float(all(s == 1.0 for s in scores))
@@ -61,7 +66,7 @@ def score(spec: FormatSpec, sample: Sample) -> Score:
         return Score(reward=0.0, details={"reason": reason})
     verdicts = [check.evaluate(completion, sample.reference) for check in spec.checks]
     results: list[dict[str, Any]] = [
-        {"kind": check.kind, "score": v.score, "reason": v.reason, **v.facts}  # type: ignore[attr-defined]
+        {"kind": check.kind, "score": v.score, "reason": v.reason, **v.facts}
         for check, v in zip(spec.checks, verdicts, strict=True)
     ]
     reward = combine(spec.aggregate, spec.checks, [v.score for v in verdicts])

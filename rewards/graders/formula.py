@@ -52,7 +52,7 @@ def _check(node: ast.AST, source: str, allowed: Collection[str], names: set[str]
     if depth > MAX_DEPTH:
         raise ValueError(f"formula nested deeper than {MAX_DEPTH}")
     match node:
-        case ast.Constant(value=value) if type(value) in (int, float):
+        case ast.Constant(value=int() | float() as value) if type(value) in (int, float):
             if abs(value) > MAX_LITERAL or not math.isfinite(value):  # abs first: huge ints are exact
                 raise ValueError(f"number {value!r} is outside [-{MAX_LITERAL:g}, {MAX_LITERAL:g}]")
         case ast.Name(id=name, ctx=ast.Load()):
@@ -74,7 +74,7 @@ def _check(node: ast.AST, source: str, allowed: Collection[str], names: set[str]
 
 def _evaluate(node: ast.expr, values: Mapping[str, float]) -> float:
     match node:
-        case ast.Constant(value=value):
+        case ast.Constant(value=int() | float() as value):
             return float(value)
         case ast.Name(id=name):
             return values[name]

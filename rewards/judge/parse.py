@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -64,7 +64,7 @@ def _decide(text: str, tiers: Iterable[Callable[[], list[T]]]) -> T | None:
     return None
 
 
-def _json_objects(text: str) -> list[dict]:
+def _json_objects(text: str) -> list[dict[str, Any]]:
     found = []
     for match in _JSON_OBJECT.finditer(text):
         try:
@@ -93,7 +93,7 @@ def parse_rating(text: str, low: float, high: float) -> float | None:
     A verdict outside the scale is still a verdict: alone it is unreadable (None), beside a different
     one it makes the text ambiguous."""
     def tier(patterns: tuple[re.Pattern[str], ...]) -> Callable[[], list[float | None]]:
-        return lambda: [_on_scale(*(*m.groups(), None)[:2], low, high) for p in patterns for m in p.finditer(text)]
+        return lambda: [_on_scale(m[1], m[2] if m.re.groups > 1 else None, low, high) for p in patterns for m in p.finditer(text)]
 
     def json_tier() -> list[float | None]:
         return [_on_scale(str(obj[k]), None, low, high) for obj in _json_objects(text) for k in _JSON_KEYS

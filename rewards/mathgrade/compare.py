@@ -28,6 +28,7 @@ EXACT_REL = 1e-25  # numeric noise at PRECISION digits: what an exact comparison
 EXACT_ABS = 1e-6
 ASTRONOMICAL = 2**20  # an exponent beyond this makes sympy recompute an exact point to that many bits
 _HASH_MOD = 2**61 - 1
+Point = dict[sympy.Symbol, sympy.Expr]  # symbol -> the value it takes
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _to_sympy(value: Num | Sym) -> sympy.Expr:
     return sympy.Rational(value.value.numerator, value.value.denominator) if isinstance(value, Num) else value.expr
 
 
-def _evaluate(expr: sympy.Expr, subs: dict) -> sympy.Expr | None:
+def _evaluate(expr: sympy.Expr, subs: Point) -> sympy.Expr | None:
     """A finite numeric value of `expr` at `subs`, or None."""
     try:
         value = expr.evalf(PRECISION, subs=subs) if subs else expr.evalf(PRECISION)
@@ -83,7 +84,7 @@ def _evaluate(expr: sympy.Expr, subs: dict) -> sympy.Expr | None:
 def _certainly_nonzero(value: sympy.Expr) -> bool:
     """A nonzero value that evalf computed to full precision (an exact zero evaluates with no digits at all)."""
     if value.is_Rational:
-        return value != 0
+        return bool(value != 0)
     return bool(value.is_Float and value != 0 and value._prec >= 60)
 
 
@@ -116,7 +117,7 @@ def _fingerprint(expr: sympy.Expr) -> int:
     return crc
 
 
-def sample_points(a: sympy.Expr, b: sympy.Expr, symbols: list[sympy.Symbol]) -> list[dict]:
+def sample_points(a: sympy.Expr, b: sympy.Expr, symbols: list[sympy.Symbol]) -> list[Point]:
     """TRIALS positive points (symbol -> exact rational in about [0.3, 3]) drawn from a hash of both sides.
 
     Different names get different values; the shared denominator is a prime above 10^6 that no
@@ -135,11 +136,11 @@ def sample_points(a: sympy.Expr, b: sympy.Expr, symbols: list[sympy.Symbol]) -> 
     return points
 
 
-def _negated(point: dict) -> dict:
+def _negated(point: Point) -> Point:
     return {symbol: -value for symbol, value in point.items()}
 
 
-def _evaluate_at(expr: sympy.Expr, point: dict) -> sympy.Expr | None:
+def _evaluate_at(expr: sympy.Expr, point: Point) -> sympy.Expr | None:
     """`expr` at an exact point, or None when an exponent there is astronomical (`x^{x^{x^x}}` at 3)."""
     floats = {symbol: sympy.Float(value, PRECISION) for symbol, value in point.items()}
     for node in sympy.postorder_traversal(expr):  # inner exponents first: each check is then cheap
@@ -155,7 +156,7 @@ def _evaluate_at(expr: sympy.Expr, point: dict) -> sympy.Expr | None:
 
 
 def _is_real(value: sympy.Expr) -> bool:
-    return abs(sympy.im(value)) <= 1e-20 * (1 + abs(value))
+    return bool(abs(sympy.im(value)) <= 1e-20 * (1 + abs(value)))
 
 
 def expressions_equal(a: sympy.Expr, b: sympy.Expr, tol: Tolerance) -> bool:
@@ -196,7 +197,7 @@ def scalars_equal(gold: Num | Sym, pred: Num | Sym, tol: Tolerance) -> bool:
     return expressions_equal(_to_sympy(gold), _to_sympy(pred), tol)
 
 
-def _sign_patterns(point: dict) -> list[dict]:
+def _sign_patterns(point: Point) -> list[Point]:
     """The point itself, all signs flipped, and alternating signs: relations are not only about positives."""
     alternating = {symbol: -value if i % 2 else value for i, (symbol, value) in enumerate(point.items())}
     return [point, _negated(point)] + ([alternating] if len(point) > 1 else [])
@@ -385,10 +386,13 @@ def _relation_as_interval(value: Value) -> Value:
     return (_as_interval(value) or value) if isinstance(value, Relation) else value
 
 
-def _matrix_items(value: Matrix) -> tuple[Value, ...] | None:
-    if len(value.rows) == 1:
+def _tuple_items(value: Value) -> tuple[Value, ...] | None:
+    """A sequence's items, or a one-row or one-column matrix's entries in order; None for anything else."""
+    if isinstance(value, Seq):
+        return value.items
+    if isinstance(value, Matrix) and len(value.rows) == 1:
         return value.rows[0]
-    if all(len(row) == 1 for row in value.rows):
+    if isinstance(value, Matrix) and all(len(row) == 1 for row in value.rows):
         return tuple(row[0] for row in value.rows)
     return None
 
@@ -418,8 +422,7 @@ def equal(gold: Value, pred: Value, tol: Tolerance) -> bool:
                 _ordered_equal(r1, r2, tol) for r1, r2 in zip(gold.rows, pred.rows, strict=True)
             )
         case (Matrix(), Seq(kind="tuple")) | (Seq(kind="tuple"), Matrix()):
-            gold_items = _matrix_items(gold) if isinstance(gold, Matrix) else gold.items
-            pred_items = _matrix_items(pred) if isinstance(pred, Matrix) else pred.items
+            gold_items, pred_items = _tuple_items(gold), _tuple_items(pred)
             return gold_items is not None and pred_items is not None and _ordered_equal(gold_items, pred_items, tol)
         case (Relation(), Relation()):
             return _relations_equal(gold, pred, tol)

@@ -66,7 +66,7 @@ def tokenize(text: str) -> list[Token]:
     pos, end = 0, len(text)
     while pos < end:
         match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
+        if match is None or match.end() == pos or match.lastgroup is None:  # (lastgroup is always set: each alternative is named)
             if text[pos:].strip() == "":
                 break
             raise ParseError(f"unexpected character {text[pos]!r}")

@@ -324,11 +324,11 @@ def find_answer(text: str, bare_number: bool = True) -> Extraction | None:
     if implicit:
         return _bounded(max(implicit, key=lambda e: e.position))
     if bare_number:
-        last = None
-        for last in _NUMBER.finditer(text):  # noqa: B007 - we want the last match
+        number = None
+        for number in _NUMBER.finditer(text):  # noqa: B007 - we want the last match
             pass
-        if last is not None:
-            return Extraction(last.group(0), "bare_number", last.start())
+        if number is not None:
+            return Extraction(number.group(0), "bare_number", number.start())
     return None
 
 

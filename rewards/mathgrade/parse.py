@@ -296,11 +296,13 @@ def _value(text: str, depth: int = 0, percent: bool = False) -> Value:
 
 def _listed(text: str) -> Callable[[tuple[Value, ...]], Value]:
     """Items said with "or" are alternatives (a set, never an ordered tuple); others a plain list."""
-    kind = "set" if re.search(r"\bor\b", text) else "list"
+    kind: Literal["set", "list"] = "set" if re.search(r"\bor\b", text) else "list"
     return lambda items: Seq(kind, items)
 
 
-def _split_value(text: str, pattern: re.Pattern[str], depth: int, build: Callable) -> Value | None:
+def _split_value(
+    text: str, pattern: re.Pattern[str], depth: int, build: Callable[[tuple[Value, ...]], Value]
+) -> Value | None:
     pieces, _ = split_top(text, pattern)
     if len(pieces) == 1:
         return None

@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 ALIASES: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "py", "python3", "py3", "python2", "ipython", "pycon", "sage"}),
@@ -67,6 +69,18 @@ def _dedent_by(line: str, indent: str) -> str:
     return line[min(width, stripped):]
 
 
+def _closes_fence(candidate: str, char: str, width: int) -> bool:
+    """Whether `candidate` closes a fence of `width` `char`s: the same character, at least as long, no info."""
+    m = _FENCE.match(candidate)
+    return m is not None and m["fence"][0] == char and len(m["fence"]) >= width and not m["info"].strip()
+
+
+def _closes_bracket(candidate: str, tag: str) -> bool:
+    """Whether `candidate` is the `[/TAG]` line closing a `[TAG]` block."""
+    m = _BRACKET_CLOSE.match(candidate)
+    return m is not None and m["tag"].lower() == tag
+
+
 def find_blocks(text: str) -> list[Block]:
     """Every fenced block, in order. A fence left open runs to the end of the text."""
     lines = text.splitlines(keepends=True)
@@ -84,22 +98,16 @@ def find_blocks(text: str) -> list[Block]:
         bracket = _BRACKET_OPEN.match(line)
         if bracket is not None and not any(bracket["tag"].lower() in names for names in ALIASES.values()):
             bracket = None
-        if fence is None and bracket is None:
+        closes: Callable[[str], bool]
+        if fence is not None:
+            indent, tag = fence["indent"], normalize_tag(fence["info"])
+            closes = partial(_closes_fence, char=fence["fence"][0], width=len(fence["fence"]))
+        elif bracket is not None:
+            indent, tag = "", bracket["tag"].lower()
+            closes = partial(_closes_bracket, tag=tag)
+        else:
             i += 1
             continue
-        if fence is not None:
-            indent, char, width = fence["indent"], fence["fence"][0], len(fence["fence"])
-            tag = normalize_tag(fence["info"])
-
-            def closes(candidate: str, char: str = char, width: int = width) -> bool:
-                m = _FENCE.match(candidate)
-                return bool(m) and m["fence"][0] == char and len(m["fence"]) >= width and not m["info"].strip()
-        else:
-            indent, tag = "", bracket["tag"].lower()
-
-            def closes(candidate: str, tag: str = tag) -> bool:
-                m = _BRACKET_CLOSE.match(candidate)
-                return bool(m) and m["tag"].lower() == tag
         j = i + 1
         while j < len(lines) and not closes(lines[j].rstrip("\r\n")):
             j += 1
@@ -198,7 +206,7 @@ _LEGACY_ALIASES = {
 def last_fence(completion: str, language: str) -> str:
     """The `last_fence` rule: the last closed block tagged with the language, else the last untagged one, else
     the whole text."""
-    blocks = _LEGACY_FENCE.findall(completion)
+    blocks: list[tuple[str, str]] = _LEGACY_FENCE.findall(completion)
     names = _LEGACY_ALIASES.get(language, {language})
     for wanted in (lambda tag: tag.lower() in names, lambda tag: tag == ""):
         tagged = [body for tag, body in blocks if wanted(tag)]

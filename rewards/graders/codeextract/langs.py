@@ -9,6 +9,7 @@ defined in several blocks is taken from one.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -25,21 +26,19 @@ MARKERS = {
 }
 
 
+# the tree-sitter grammar package of each language read here (imported on first use)
+_GRAMMARS = {"cpp": "tree_sitter_cpp", "javascript": "tree_sitter_javascript", "bash": "tree_sitter_bash"}
+
+
 @cache
 def _parser(language: str) -> Parser | None:
-    if language == "cpp":
-        import tree_sitter_cpp as grammar
-    elif language == "javascript":
-        import tree_sitter_javascript as grammar
-    elif language == "bash":
-        import tree_sitter_bash as grammar
-    else:
+    if language not in _GRAMMARS:
         return None
-    return Parser(Language(grammar.language()))
+    return Parser(Language(importlib.import_module(_GRAMMARS[language]).language()))
 
 
 def supported(language: str) -> bool:
-    return language in ("cpp", "javascript", "bash")
+    return language in _GRAMMARS
 
 
 @dataclass
@@ -58,7 +57,7 @@ def _text(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
 
 
-def _declared_name(node: Node) -> str | None:
+def _declared_name(node: Node | None) -> str | None:
     """The identifier a declarator chain ends in (C++: `int *f(int x)` -> f; `Solution::f` -> f)."""
     while node is not None:
         if node.type in ("identifier", "field_identifier", "type_identifier", "word", "property_identifier"):

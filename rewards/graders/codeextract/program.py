@@ -388,7 +388,11 @@ def _launcher(pool: _Pool, roots: list[Unit]) -> Unit | None:
     defined = set().union(*(u.defines for u in roots if u.kind == "def"))
     found = None
     for unit in pool.units:
-        calls = [unit.node] if unit.kind == "usage" else unit.node.body if unit.kind == "main" else []
+        calls: list[ast.stmt] = []
+        if unit.kind == "usage":
+            calls = [unit.node]
+        elif unit.kind == "main" and isinstance(unit.node, ast.If):  # a `__main__` guard is always an `if`
+            calls = unit.node.body
         if calls and all(isinstance(c, ast.Expr) and isinstance(c.value, ast.Call) and not c.value.args
                          and not c.value.keywords and isinstance(c.value.func, ast.Name)
                          and c.value.func.id in defined for c in calls):

@@ -15,6 +15,7 @@ import io
 import re
 import textwrap
 import tokenize
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 _MODULE_NAMES = frozenset({"__name__", "__file__", "__doc__", "__builtins__", "__spec__"})
@@ -74,7 +75,7 @@ def _chunks(source: str) -> list[str]:
     return ["".join(c) for c in chunks]
 
 
-def _scope_free(nodes: list[ast.AST], bound: set[str]) -> set[str]:
+def _scope_free(nodes: Sequence[ast.AST], bound: set[str]) -> set[str]:
     """Names a scope (function, lambda, comprehension) reads but does not bind: its free names."""
     loads: set[str] = set()
     stores = set(bound)

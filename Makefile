@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	$(BIN)/python bench/math_bench.py
+	$(BIN)/python -m bench.math_bench
 
 demo: install
 	$(BIN)/python -m examples.arithmetic.run $(ARGS)

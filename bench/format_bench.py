@@ -4,7 +4,7 @@ Both judge the same format: a `<think>...</think>` block at the start, then the 
 spec below (tags check with content required, nothing before `<think>`). A labelled suite of honest
 and reward-hacking completions shows which exploits each one pays for; then both score the same
 mixed batch in-process, several rounds, and we quote medians and the time ratio.
-Ends with one JSON line. Usage: python bench/format_bench.py [--samples 4000 --rounds 5]
+Ends with one JSON line. Usage: python -m bench.format_bench [--samples 4000 --rounds 5]
 """
 
 from __future__ import annotations
@@ -13,17 +13,13 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from trl.rewards import think_format_reward
 
-from trl.rewards import think_format_reward  # noqa: E402
-
-from rewards.graders import parse_spec  # noqa: E402
-from rewards.graders.format import score  # noqa: E402
-from rewards.types import Sample  # noqa: E402
+from rewards.graders import parse_spec
+from rewards.graders.format import score
+from rewards.types import Sample
 
 SPEC = parse_spec({"type": "format", "aggregate": "all", "checks": [
     {"kind": "tags", "tags": ["think"], "allow_outside": True},
@@ -106,7 +102,9 @@ def main() -> None:
     ratio = per_sample_us["rlvr format"] / per_sample_us["trl think_format_reward"]
     print(f"time ratio rlvr/trl: {ratio:.2f}x; verdict agreement on the mixed batch: {agreement:.3f}")
     print(json.dumps({
-        "bench": "format_think_vs_trl", "samples": args.samples, "rounds": args.rounds,
+        "bench": "format_think_vs_trl", "ours": round(per_sample_us["rlvr format"], 1),
+        "peer": round(per_sample_us["trl think_format_reward"], 1), "ratio": round(ratio, 2), "unit": "us/sample",
+        "samples": args.samples, "rounds": args.rounds,
         "suite_size": len(SUITE), "rlvr_suite_correct": correct["rlvr format"],
         "trl_suite_correct": correct["trl think_format_reward"], "rlvr_exploits_paid": paid["rlvr format"],
         "trl_exploits_paid": paid["trl think_format_reward"], "rlvr_us_per_sample": round(per_sample_us["rlvr format"], 1),

@@ -6,7 +6,7 @@ prints throughput, the ratio and every disagreement, then single-request latency
 over repeats) at 32 and 64 concurrent clients, with and without slow samples in flight, and the
 machine's load average around each run (the box may be shared). Ends with one JSON line.
 
-    .venv/bin/python bench/math_bench.py [--pairs 2400] [--seed 0] [--repeats 3] [--latency-only]
+    .venv/bin/python -m bench.math_bench [--pairs 2400] [--seed 0] [--repeats 3] [--latency-only]
 """
 
 from __future__ import annotations
@@ -17,17 +17,13 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from fractions import Fraction
-from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.procs import free_port, launch  # noqa: E402
+from sandbox.local import child_service, free_port
 
 REASONING = (
     "Let us work through the problem step by step. First we restate what is given and name the unknown. "
@@ -260,8 +256,10 @@ def main() -> None:
     args = parser.parse_args()
 
     pairs = build_pairs(args.pairs, args.seed)
-    result: dict = {"bench": "math", "pairs": len(pairs), "cpus": os.cpu_count()}
-    with launch(["serve"], free_port()) as url:
+    # ours/peer/ratio: throughput against Math-Verify (None with --latency-only, which skips that comparison)
+    result: dict = {"bench": "math", "ours": None, "peer": None, "ratio": None, "unit": "samples/s",
+                    "pairs": len(pairs), "cpus": os.cpu_count()}
+    with child_service(["serve"], free_port()) as url:
         if not args.latency_only:
             mv_rewards, mv_s = run_math_verify(pairs)
             ours, ours_s = asyncio.run(run_rlvr(url, pairs))
@@ -282,7 +280,7 @@ def main() -> None:
             print(f"  [{kind}] reference {ref!r} | {answer!r} | math-verify {m:.0f} rlvr {o:.0f}")
         result.update({"mathverify_samples_per_s": round(mv_rate, 1), "rlvr_samples_per_s": round(our_rate, 1),
                        "speed_ratio": round(our_rate / mv_rate, 2), "ours": round(our_rate, 1),
-                       "peer": round(mv_rate, 1), "ratio": round(our_rate / mv_rate, 2), "unit": "samples/s",
+                       "peer": round(mv_rate, 1), "ratio": round(our_rate / mv_rate, 2),
                        "agreement": round(1 - len(disagree) / len(pairs), 4), "disagreements": len(disagree)})
     print(f"\nsingle /v1/score, clients pausing ~{args.think_ms:.0f} ms between requests; p50/p99 in ms, the median "
           f"of {args.repeats} runs; when 'slow', {SLOW_SENDERS} more clients send slow math answers back to back "

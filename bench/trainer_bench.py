@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from tests.procs import free_port, launch
+from sandbox.local import child_service, free_port
 from trainer.config import TrainConfig
 from trainer.metrics import read_metrics
 from trainer.tasks import arithmetic
@@ -86,7 +86,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="trainer_bench_"))
     model = save_tiny(work / "model", hidden=128, layers=4, heads=4)
-    with launch(["serve", "--workers", "1", "--sandbox-url", "http://127.0.0.1:9"], free_port()) as url:
+    with child_service(["serve", "--workers", "1", "--sandbox-url", "http://127.0.0.1:9"], free_port()) as url:
         trl_times = run_trl(model, url, work / "trl", args)
         ours_times = run_ours(model, url, work / "ours", args)
     warm = slice(2, None)  # the first steps pay for imports and warm-up on both sides
@@ -98,9 +98,10 @@ def main() -> None:
     for name, times in (("TRL GRPOTrainer", trl_times[warm]), ("rlvr", ours_times[warm])):
         print(f"{name:<16}{statistics.median(times):>18.3f}{min(times):>8.3f}{max(times):>8.3f}")
     print(f"ratio rlvr / TRL: {ratio:.2f}x (target <= 0.8x)")
-    print(json.dumps({"trl_s_per_step": round(trl_median, 4), "rlvr_s_per_step": round(ours_median, 4),
-                      "ratio": round(ratio, 3), "steps": args.steps, "prompts": args.prompts, "group": args.group,
-                      "max_new_tokens": args.max_new_tokens}))
+    print(json.dumps({"bench": "trainer", "ours": round(ours_median, 4), "peer": round(trl_median, 4),
+                      "ratio": round(ratio, 3), "unit": "s/step", "trl_s_per_step": round(trl_median, 4),
+                      "rlvr_s_per_step": round(ours_median, 4), "steps": args.steps, "prompts": args.prompts,
+                      "group": args.group, "max_new_tokens": args.max_new_tokens}))
 
 
 if __name__ == "__main__":

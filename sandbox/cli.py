@@ -25,7 +25,7 @@ def sandbox(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Start the code sandbox service."""
-    from sandbox.jail import IsolationUnavailable
+    from sandbox.errors import IsolationUnavailable
     from sandbox.models import SandboxSettings
     from sandbox.service import serve as serve_sandbox
 

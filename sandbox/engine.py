@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sandbox import runner, scripts
 from sandbox.cgroups import Cgroups
 from sandbox.compare import parse_value, stdout_matches, values_equal
+from sandbox.errors import BadRequest
 from sandbox.jail import Jail
 from sandbox.languages import Language, detect
 from sandbox.models import (
@@ -32,10 +33,6 @@ from sandbox.pool import Worker, WorkerPool
 
 TAIL = 2000
 log = logging.getLogger("rlvr.sandbox")
-
-
-class BadRequest(ValueError):
-    """A request this sandbox cannot serve (unknown language, call tests in a language without them)."""
 
 
 class Sandbox:
@@ -189,11 +186,11 @@ class _Build:
 
 def _failed(result: RunResult, reason: str, status: str | None = None) -> TestResult:
     """A verdict carrying the run's exit code and output tails; `status` defaults to the run's."""
-    return TestResult(status=status or result.status, passed=status == "passed", reason=reason, exit_code=result.exit_code,  # type: ignore[arg-type]
+    return TestResult(status=status or result.status, passed=status == "passed", reason=reason, exit_code=result.exit_code,
                       stdout_tail=result.stdout[-TAIL:], stderr_tail=result.stderr[-TAIL:], wall_ms=result.wall_ms)
 
 
-def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.Outcome) -> TestResult:
+def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.RunOutcome) -> TestResult:
     """Passed only when the run was clean and its output, its end, or its value is what the test wants."""
     result = outcome.result
     if result.status != "ok":
@@ -216,7 +213,7 @@ def _verdict(test: IoTest | ScriptTest | CallTest, outcome: runner.Outcome) -> T
     return _failed(result, "", "passed")
 
 
-def _checked(checks: tuple[scripts.Check, ...], outcome: runner.Outcome) -> TestResult:
+def _checked(checks: tuple[scripts.Check, ...], outcome: runner.RunOutcome) -> TestResult:
     """A script test run as calls: passed when every returned value meets its assert, checked here; a failed
     assert is a runtime_error, as the script's own AssertionError would have been."""
     result = outcome.result

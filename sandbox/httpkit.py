@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import fastapi
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -64,7 +65,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def unprocessable(msg: str, loc: Sequence[str | int] = ("body",)) -> HTTPException:
     """A 422 whose body matches FastAPI's HTTPValidationError schema."""
-    return HTTPException(422, [{"type": "value_error", "loc": list(loc), "msg": msg}])
+    return fastapi.HTTPException(422, [{"type": "value_error", "loc": list(loc), "msg": msg}])
 
 
 def validation_errors(errors: Sequence[Any], prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:
@@ -87,7 +88,8 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
 async def on_http_error(request: Request, exc: HTTPException) -> SafeJSONResponse:
     """An HTTPException's body; a 422 always carries a list of errors, and a body FastAPI cannot decode (its
     400) is a 422 like any other malformed body."""
-    status, detail = exc.status_code, exc.detail
+    status = exc.status_code
+    detail: Any = exc.detail  # FastAPI's HTTPException carries any JSON here
     if status == 400:
         status, detail = 422, [{"type": "json_invalid", "loc": ["body"], "msg": f"malformed body: {detail}"}]
     elif status == 422 and not isinstance(detail, list):

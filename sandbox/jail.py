@@ -11,9 +11,11 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
-WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text()
+from sandbox.errors import IsolationUnavailable
+from sandbox.worker import program
+
+WORKER_SOURCE = program()
 JAIL_WORKDIR = "/tmp"
 JAIL_PATH = "/usr/local/bin:/usr/bin:/bin"
 SANDBOX_UID = 65534
@@ -32,10 +34,6 @@ DENIED_SYSCALLS = {
                              "io_uring_enter": 426, "io_uring_register": 427, "shmget": 194, "semget": 190,
                              "msgget": 186}),
 }
-
-
-class IsolationUnavailable(RuntimeError):
-    """bwrap or user namespaces are missing: refuse to run untrusted code without --insecure-no-isolation."""
 
 
 def jail_python() -> str:
@@ -92,18 +90,18 @@ class Jail:
         `cgroup_fd` (passed by the caller too) is where each run moves itself (see sandbox.cgroups).
         No /proc in the jail: a program could read its own memory through /proc/self/mem.
         """
-        python = [jail_python(), "-I", "-S", "-X", "utf8", "-c", WORKER_SOURCE]  # -S: see the worker's top
+        python = [jail_python(), "-I", "-S", "-X", "utf8", "-c", WORKER_SOURCE]  # -S: see prepare_interpreter
         if not self.isolated:
             workdir = tempfile.mkdtemp(prefix="rlvr-sandbox-")
-            config = {"workdir": workdir, "pidns": False, "disk_mb": self.disk_mb, "cgroup_fd": cgroup_fd}
-            env = {"PATH": JAIL_PATH, "HOME": workdir, "SANDBOX_WORKER_CONFIG": json.dumps(config)}
+            config = json.dumps({"workdir": workdir, "pidns": False, "disk_mb": self.disk_mb, "cgroup_fd": cgroup_fd})
+            env = {"PATH": JAIL_PATH, "HOME": workdir, "SANDBOX_WORKER_CONFIG": config}
             return python, env, workdir, None
         config = json.dumps({"workdir": JAIL_WORKDIR, "pidns": True, "disk_mb": self.disk_mb,
                              "cgroup_fd": cgroup_fd})
         seccomp = os.memfd_create("seccomp")
         os.write(seccomp, seccomp_program())
         os.lseek(seccomp, 0, os.SEEK_SET)
-        argv = [
+        argv: list[str] = [
             self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
             "--new-session", "--as-pid-1", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--hostname", "sandbox", *_root_binds(), "--dev", "/dev", "--seccomp", str(seccomp),

@@ -21,9 +21,7 @@ from pathlib import Path
 
 import httpx
 
-
-class ServiceStartError(RuntimeError):
-    """The child service exited or never became healthy; the message has its output."""
+from sandbox.errors import ServiceStartError as ServiceStartError  # the launcher's callers catch it here
 
 
 def _die_with_parent() -> None:
@@ -34,7 +32,8 @@ def _die_with_parent() -> None:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @contextlib.contextmanager

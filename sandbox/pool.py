@@ -12,19 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sandbox.cgroups import Cgroups, WorkerCgroup
+from sandbox.errors import Overloaded, WorkerDied
 from sandbox.jail import Jail
 
 BACKSTOP_S = 5.0  # a worker that overruns a run's wall limit by this much is broken: kill it
 CGROUP_HEADROOM_MB = 64  # the worker itself, in its cgroup beside the run
 START_TIMEOUT_S = 30.0
-
-
-class Overloaded(RuntimeError):
-    """Every worker is busy and the queue is full."""
-
-
-class WorkerDied(RuntimeError):
-    """The worker stopped answering; its job gets a sandbox_error."""
 
 
 class Worker:
@@ -80,7 +73,8 @@ class Worker:
         try:
             async with asyncio.timeout(timeout):
                 (size,) = struct.unpack(">I", await self.proc.stdout.readexactly(4))
-                return json.loads(await self.proc.stdout.readexactly(size))
+                reply: dict[str, Any] = json.loads(await self.proc.stdout.readexactly(size))
+                return reply
         except (TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
             self.retire = True
             raise WorkerDied(f"sandbox worker stopped answering ({type(exc).__name__})") from exc
@@ -120,7 +114,7 @@ class Worker:
     async def reset(self, restore: bool = False) -> bool:
         """Empty the work dir (with `restore`, then put the stashed files back); False when it could not be
         emptied."""
-        clean = (await self.call({"op": "reset", "restore": restore}, BACKSTOP_S))["clean"]
+        clean = bool((await self.call({"op": "reset", "restore": restore}, BACKSTOP_S))["clean"])
         self.dirty = not clean
         return clean
 
@@ -153,7 +147,7 @@ class WorkerPool:
         self.jobs_per_worker = jobs_per_worker
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._all: set[Worker] = set()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.waiting = 0
         self.busy = 0
         self.recycled = 0

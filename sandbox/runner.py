@@ -6,13 +6,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.errors import WorkerDied
 from sandbox.languages import Language
 from sandbox.models import Limits, RunResult
-from sandbox.pool import Worker, WorkerDied
+from sandbox.pool import Worker
 
 
 @dataclass
-class Outcome:
+class RunOutcome:
     """A run's public result plus what only the judge needs: did the test part finish, and its value."""
 
     result: RunResult
@@ -37,7 +38,7 @@ async def run(
     script: str | None = None, call: tuple[str, list[Any]] | None = None,
     calls: list[tuple[str, str, str]] | None = None, modules: tuple[str, ...] = (), argv: tuple[str, ...] | None = None,
     insecure: bool = False, nonce: str | None = None, secret: str | None = None,
-) -> Outcome:
+) -> RunOutcome:
     """Run `code` (or `argv`, e.g. a compiler) with `script` run after it, `call` made, or `calls` made (Python:
     name, literal arguments, literal keywords); never raises.
 
@@ -69,8 +70,8 @@ async def run(
     try:
         raw = await worker.run(message)
     except WorkerDied as exc:
-        return Outcome(RunResult(status="sandbox_error", stderr=str(exc), insecure=insecure))
+        return RunOutcome(RunResult(status="sandbox_error", stderr=str(exc), insecure=insecure))
     fields = {k: raw[k] for k in ("exit_code", "signal", "stdout", "stderr", "truncated", "wall_ms", "cpu_ms",
                                   "max_rss_kb")}
-    result = RunResult(status=_status(raw), insecure=insecure, **fields)  # type: ignore[arg-type]
-    return Outcome(result, completed=raw["completed"], value=raw["value"])
+    result = RunResult(status=_status(raw), insecure=insecure, **fields)
+    return RunOutcome(result, completed=raw["completed"], value=raw["value"])

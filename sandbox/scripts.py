@@ -140,7 +140,7 @@ def _within(left: ast.expr, right: ast.expr, kind: str, source: str) -> Check | 
 
 def _isclose(test: ast.Call, source: str) -> Check | None:
     """`math.isclose(f(..), lit, rel_tol=.., abs_tol=..)` with literal tolerances."""
-    tolerances = {}
+    tolerances: dict[str, Any] = {}  # rel_tol and abs_tol, each an int or float literal
     for keyword in test.keywords:
         is_literal, value = _literal(keyword.value)
         if keyword.arg not in ("rel_tol", "abs_tol") or not is_literal or not isinstance(value, (int, float)):

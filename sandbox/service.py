@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from sandbox import httpkit
-from sandbox.engine import BadRequest, Sandbox
+from sandbox.engine import Sandbox
+from sandbox.errors import BadRequest, Overloaded
 from sandbox.httpkit import SafeJSONResponse, error_responses
 from sandbox.jail import Jail
 from sandbox.models import (
@@ -21,7 +22,6 @@ from sandbox.models import (
     RunResult,
     SandboxSettings,
 )
-from sandbox.pool import Overloaded
 
 INSECURE_WARNING = "this sandbox runs code WITHOUT isolation (--insecure-no-isolation)"
 

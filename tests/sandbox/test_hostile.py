@@ -42,7 +42,7 @@ for host, port in [("127.0.0.1", {port}), ("1.1.1.1", 80), ("8.8.8.8", 53)]:
 def test_no_secrets_project_files_or_service_environment(sandbox_url):
     code = f"""
 import os
-for path in ["/etc/shadow", "/etc/passwd", {str(REPO / "pyproject.toml")!r}, {str(REPO / "sandbox" / "worker.py")!r},
+for path in ["/etc/shadow", "/etc/passwd", {str(REPO / "pyproject.toml")!r}, {str(REPO / "sandbox" / "worker" / "guard.py")!r},
              "/root/.bash_history", "/proc/1/environ"]:
     try:
         print("READ", path, len(open(path).read()))

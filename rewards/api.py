@@ -9,8 +9,9 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
+from rewards.errors import ForbiddenResource, GraderBuildError, InvalidGrader, UnknownGrader
 from rewards.graders import GRADERS, Grader
-from rewards.service import ForbiddenResource, GraderBuildError, InvalidGrader, RewardService, UnknownGrader
+from rewards.service import RewardService
 from rewards.types import Sample, Score
 from sandbox.httpkit import error_responses, unprocessable, validation_errors
 from sandbox.models import clean
@@ -58,7 +59,8 @@ class GetRewardResponse(BaseModel):
 
 
 def _service(request: Request) -> RewardService:
-    return request.app.state.service
+    service: RewardService = request.app.state.service
+    return service
 
 
 def _label(service: RewardService, grader: str | dict[str, Any]) -> str:
@@ -68,7 +70,7 @@ def _label(service: RewardService, grader: str | dict[str, Any]) -> str:
     return kind if kind in GRADERS else "invalid"
 
 
-async def _grader(service: RewardService, grader: str | dict[str, Any]) -> Grader:
+async def _grader(service: RewardService, grader: str | dict[str, Any]) -> Grader[Any]:
     """The built grader for a request's `grader` field, or the 4xx that says what is wrong with it."""
     try:
         return await service.grader_for(service.resolve(grader, from_request=True))
@@ -163,7 +165,7 @@ async def graders(request: Request) -> dict[str, Any]:
     """Grader types with their JSON schemas, and the configured named graders."""
     service = _service(request)
     return {
-        "types": {kind: cls.spec_type.model_json_schema() for kind, cls in GRADERS.items()},  # type: ignore[attr-defined]
+        "types": {kind: cls.spec_type.model_json_schema() for kind, cls in GRADERS.items()},
         "named": {name: spec.model_dump(mode="json") for name, spec in service.named.items()},
     }
 

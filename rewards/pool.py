@@ -41,6 +41,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
@@ -193,7 +194,7 @@ def _renice(pid: int, niceness: int) -> bool:
 class _Worker:
     """One worker process and the service's end of its socket."""
 
-    def __init__(self, process: Any, channel: _Channel) -> None:
+    def __init__(self, process: BaseProcess, channel: _Channel) -> None:
         self.process = process
         self.channel = channel
         self.busy = False
@@ -203,7 +204,10 @@ class _Worker:
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        pid = self.process.pid
+        if pid is None:  # a worker is made from a started process, so this is a bug of ours
+            raise RuntimeError("the worker's process was never started")
+        return pid
 
     def exit_reason(self) -> str:
         """How the process ended ('killed by SIGKILL', 'exited with code 3'), for the reason a sample gets."""
@@ -354,7 +358,7 @@ class WorkerPool:
             self._replace(worker)
         if not self._workers and not self._tasks and not self._closed:
             self._background(self._replenish(lost=False))  # the last attempts failed: try again for this call
-        waiter = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
             return await waiter
@@ -484,7 +488,7 @@ class WorkerPool:
         self._spares += 1
         self._background(self._replenish(lost=False))
 
-    async def map(self, fn: Callable[..., Any], items: Sequence[tuple], timeout: float) -> list[Outcome]:
+    async def map(self, fn: Callable[..., Any], items: Sequence[tuple[Any, ...]], timeout: float) -> list[Outcome]:
         return list(await asyncio.gather(*(self.run(fn, *args, timeout=timeout) for args in items)))
 
     async def close(self) -> None:
@@ -496,6 +500,10 @@ class WorkerPool:
         workers = list(self._workers)
         for worker in workers:
             self._retire(worker)
-        await asyncio.get_running_loop().run_in_executor(
-            None, lambda: [w.process.join(timeout=5) for w in workers])
+
+        def join_all() -> None:
+            for worker in workers:
+                worker.process.join(timeout=5)
+
+        await asyncio.get_running_loop().run_in_executor(None, join_all)
         self._idle.clear()

@@ -13,34 +13,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from rewards.errors import ForbiddenResource, GraderBuildError, InvalidGrader, UnknownGrader
 from rewards.graders import GRADERS, Grader, GraderContext, SpecBase, parse_spec
+from rewards.graders.base import GraderRef
 from rewards.pool import WorkerPool
 from rewards.settings import Settings
 from rewards.types import Sample, Score
 
 log = logging.getLogger("rlvr.service")
-
-GraderRef = str | dict[str, Any] | SpecBase
-
-
-class UnknownGrader(LookupError):
-    """A grader name that is neither a named grader nor a grader type."""
-
-
-class InvalidGrader(ValueError):
-    """A grader spec that does not validate; carries pydantic's error list."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("invalid grader spec")
-        self.errors = errors
-
-
-class ForbiddenResource(PermissionError):
-    """A spec from a request names a model, URL or file the server does not allow inline."""
-
-
-class GraderBuildError(ValueError):
-    """A spec that validates but cannot be built (an unreadable file, say)."""
 
 
 class RewardService:
@@ -109,9 +89,9 @@ class RewardService:
             async with self._build_lock:
                 if (grader := self._graders.get(key)) is None:
                     try:
-                        grader = GRADERS[spec.type](spec, self.context)  # type: ignore[attr-defined]
+                        grader = GRADERS[spec.type](spec, self.context)
                     except (OSError, ValueError) as exc:
-                        raise GraderBuildError(f"cannot build the {spec.type} grader: {exc}") from exc  # type: ignore[attr-defined]
+                        raise GraderBuildError(f"cannot build the {spec.type} grader: {exc}") from exc
                     self._graders[key] = grader
                     if len(self._graders) > self._cache_size:
                         self._graders.popitem(last=False)

@@ -26,6 +26,7 @@ class SpecBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # NaN/inf tolerances: 422
 
+    type: str = Field(description="The kind of grader; each kind's spec narrows it to its own literal.")
     timeout_s: float | None = Field(
         default=None, gt=0, le=600, description="Per-sample time budget; the server default when unset."
     )
@@ -39,6 +40,7 @@ class SpecBase(BaseModel):
         return []
 
 
+GraderRef = str | dict[str, Any] | SpecBase  # a configured grader's name, a spec as a dict, or a spec
 SpecT = TypeVar("SpecT", bound=SpecBase)
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Code rewards: the completion's program is judged by the sandbox service against the reference's tests.
+"""Code rewards: the completion's program is run by the sandbox service against the reference's tests.
 
 Reference: {"tests": [...], "prefix"?: str, "suffix"?: str}, with the test kinds of the sandbox's /v1/judge
 (io, script, call). The program is first found in the completion (rewards.graders.codeextract, see
@@ -9,16 +9,18 @@ is down or overloaded sets `error` (never a silent 0).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rewards.errors import SandboxUnavailable
 from rewards.graders.base import Grader, SpecBase
 from rewards.graders.codeextract import Extraction, extract
 from rewards.pool import Outcome
-from rewards.sandbox_client import SandboxUnavailable
+from rewards.sandbox_client import TestRun
 from rewards.types import Sample, Score
-from sandbox.models import MAX_CODE_CHARS, Limits, Test
+from sandbox.models import MAX_CODE_CHARS, JudgeRequest, JudgeResult, Limits, Test
 
 
 def find_program(completion: str, language: str, mode: str, tests: list[dict[str, Any]], prefix: str,
@@ -62,23 +64,32 @@ class CodeReference(BaseModel):
     suffix: str = ""
 
 
-def _summary(result: dict[str, Any]) -> dict[str, Any]:
+def _summary(result: JudgeResult) -> dict[str, Any]:
     details: dict[str, Any] = {
-        "passed": result["passed"], "total": result["total"],
-        "statuses": [t["status"] for t in result["tests"]],
+        "passed": result.passed, "total": result.total, "statuses": [t.status for t in result.tests],
     }
-    for index, test in enumerate(result["tests"]):
-        if not test["passed"] and test["status"] != "skipped":
-            details["first_failure"] = {"index": index, "status": test["status"], "reason": test["reason"],
-                                        "stderr_tail": test["stderr_tail"][-1000:]}
+    for index, test in enumerate(result.tests):
+        if not test.passed and test.status != "skipped":
+            details["first_failure"] = {"index": index, "status": test.status, "reason": test.reason,
+                                        "stderr_tail": test.stderr_tail[-1000:]}
             break
-    if result.get("insecure"):
+    if result.insecure:
         details["insecure_sandbox"] = True
     return details
 
 
+@dataclass(frozen=True)
+class _Run:
+    """A sample's program, ready for the sandbox: the job, its longest run time, and how it was found."""
+
+    job: JudgeRequest
+    work_s: float
+    extraction: dict[str, Any]
+
+
 class CodeGrader(Grader[CodeSpec]):
-    """Judges each sample's program in the sandbox; a batch's samples run concurrently across the pool."""
+    """Runs each sample's program against its tests in the sandbox; a batch's samples run concurrently across the
+    sandbox's pool."""
 
     spec_type = CodeSpec
 
@@ -87,24 +98,32 @@ class CodeGrader(Grader[CodeSpec]):
             client = self.context.resources.sandbox()
         except SandboxUnavailable as exc:
             return [Score.failed(str(exc)) for _ in samples]
-        # finding the programs parses every completion: in the worker pool, where the budget is enforced by a kill
-        references = [self._reference(s) for s in samples]
-        todo = [i for i, r in enumerate(references) if isinstance(r, CodeReference)]
         spec = self.spec
-        outcomes_found = await self.context.pool.map(find_program, [(
+        done: dict[int, Score] = {}
+        wanted: list[tuple[int, CodeReference]] = []
+        for i, sample in enumerate(samples):
+            reference = self._reference(sample)
+            if isinstance(reference, Score):
+                done[i] = reference
+            else:
+                wanted.append((i, reference))
+        # finding the programs parses every completion: in the worker pool, where the budget is enforced by a kill
+        found = await self.context.pool.map(find_program, [(
             # lone surrogates (which no source file can hold) would make the whole chunk's request unsendable
             samples[i].completion.encode("utf-8", "replace").decode(), spec.language, spec.extract,
-            [t.model_dump() for t in references[i].tests], references[i].prefix,  # type: ignore[union-attr]
-            samples[i].prompt) for i in todo], timeout=spec.extract_budget_s)
-        prepared: list[Any] = list(references)
-        for i, outcome in zip(todo, outcomes_found, strict=True):
-            prepared[i] = self._prepare(references[i], outcome)  # type: ignore[arg-type]
-        pending = [i for i, item in enumerate(prepared) if not isinstance(item, Score)]
-        outcomes = await client.judge_many([prepared[i][0] for i in pending],  # type: ignore[index]
-                                           [prepared[i][1] for i in pending])  # type: ignore[index]
-        for i, outcome in zip(pending, outcomes, strict=True):
-            prepared[i] = self._score(outcome, prepared[i][2])  # type: ignore[index]
-        return prepared  # type: ignore[return-value]
+            [t.model_dump() for t in reference.tests], reference.prefix, samples[i].prompt)
+            for i, reference in wanted], timeout=spec.extract_budget_s)
+        runs: dict[int, _Run] = {}
+        for (i, reference), outcome in zip(wanted, found, strict=True):
+            prepared = self._prepare(reference, outcome)
+            if isinstance(prepared, Score):
+                done[i] = prepared
+            else:
+                runs[i] = prepared
+        results = await client.run_tests([r.job for r in runs.values()], [r.work_s for r in runs.values()])
+        for (i, run), result in zip(runs.items(), results, strict=True):
+            done[i] = self._score(result, run.extraction)
+        return [done[i] for i in range(len(samples))]
 
     @staticmethod
     def _reference(sample: Sample) -> CodeReference | Score:
@@ -113,10 +132,9 @@ class CodeGrader(Grader[CodeSpec]):
         except ValidationError as exc:
             return Score.failed(f"invalid code reference: {exc.errors(include_url=False)[:3]}")
 
-    def _prepare(self, reference: CodeReference, outcome: Outcome
-                 ) -> Score | tuple[dict[str, Any], float, dict[str, Any]]:
-        """The sandbox's judge request for a sample, its run time budget and how its program was found; or,
-        for a sample that needs no run (no program, extraction over budget, code too long), its score."""
+    def _prepare(self, reference: CodeReference, outcome: Outcome) -> Score | _Run:
+        """The sandbox job for a sample; or, for a sample that needs no run (no program, extraction over budget,
+        code too long), its score."""
         spec = self.spec
         if outcome.timeout:
             return Score.timed_out(spec.extract_budget_s, "finding the program took longer than its budget")
@@ -127,27 +145,22 @@ class CodeGrader(Grader[CodeSpec]):
             return Score.failed(f"code extraction failed: {outcome.error or type(outcome.value).__name__}")
         found = outcome.value
         if found.code is None or not found.code.strip():
-            reason = found.details.get("reason", "no code in the completion")
-            return Score.wrong(reason, extraction=found.details)
+            return Score.wrong(found.details.get("reason", "no code in the completion"), extraction=found.details)
         code = found.code
         limit = min(spec.max_code_chars, MAX_CODE_CHARS - len(reference.prefix) - len(reference.suffix))
         if len(code) > limit:
             return Score.wrong(f"code longer than the limit of {limit} characters", extraction=found.details)
-        job = {
-            "language": spec.language, "code": reference.prefix + code + reference.suffix,
-            "tests": [t.model_dump() for t in reference.tests], "limits": spec.limits.model_dump(),
-            "stop_on_first_failure": spec.scoring == "all_or_nothing",
-        }
-        return job, spec.timeout_s or (len(reference.tests) + 1) * spec.limits.wall_s, found.details
+        job = JudgeRequest(language=spec.language, code=reference.prefix + code + reference.suffix,
+                           tests=reference.tests, limits=spec.limits,
+                           stop_on_first_failure=spec.scoring == "all_or_nothing")
+        return _Run(job, spec.timeout_s or (len(reference.tests) + 1) * spec.limits.wall_s, found.details)
 
-    def _score(self, outcome: dict[str, Any] | SandboxUnavailable, extraction: dict[str, Any]) -> Score:
-        if isinstance(outcome, SandboxUnavailable):
-            return Score.failed(str(outcome))
-        details = {**_summary(outcome), "extraction": extraction}
-        if any(t["status"] == "sandbox_error" for t in outcome["tests"]):
+    def _score(self, result: TestRun, extraction: dict[str, Any]) -> Score:
+        if isinstance(result, SandboxUnavailable):
+            return Score.failed(str(result))
+        details = {**_summary(result), "extraction": extraction}
+        if any(t.status == "sandbox_error" for t in result.tests):
             return Score.failed("the sandbox failed while running the tests", **details)
         if self.spec.scoring == "all_or_nothing":
-            reward = float(outcome["passed"] == outcome["total"])
-        else:
-            reward = outcome["fraction"]
-        return Score(reward=reward, details=details)
+            return Score(reward=float(result.passed == result.total), details=details)
+        return Score(reward=result.fraction, details=details)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewards.client import RewardServiceError
+from rewards.errors import RewardServiceError
 from rewards.integrations._env import client_from_env, grader_from_env
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from rewards.client import RewardClient, RewardServiceError
+from rewards.client import RewardClient
+from rewards.errors import RewardServiceError
 from rewards.integrations._env import client_from_env, grader_from_env
 
 

@@ -5,9 +5,11 @@ import time
 import httpx
 import pytest
 
-from rewards.client import AsyncRewardClient, RewardClient, RewardServiceError
+from rewards.client import AsyncRewardClient, RewardClient
+from rewards.errors import RewardServiceError
 from rewards.integrations import openrlhf, verl
 from rewards.integrations.trl import TRLReward, completion_text
+from rewards.retry import Backoff
 from tests.procs import free_port
 
 BOXED = "so the answer is \\boxed{4}"
@@ -87,17 +89,10 @@ def test_service_down_raises_in_verl(monkeypatch):
     monkeypatch.setenv("RLVR_URL", dead_url())
     verl._client.cache_clear()
     client = verl._client()
-    client.retries, client.backoff_s = 1, 0.01
+    client.retry = Backoff(retries=1, base_s=0.01)
     with pytest.raises(RewardServiceError):
         verl.compute_score("x", BOXED, "4")
     verl._client.cache_clear()
-
-
-def test_retry_after_is_honoured():
-    client = RewardClient("http://127.0.0.1:1")
-    response = httpx.Response(503, headers={"retry-after": "2"})
-    assert client._delay(0, response) == 2.0
-    assert client._delay(3, None) == pytest.approx(2.0)
 
 
 def test_retries_last_for_the_budget_then_give_up():

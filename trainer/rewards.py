@@ -43,7 +43,7 @@ def combine(cfg: RewardConfig, results: list[list[Score]]) -> Rewards:
     valid = [all(scores[i].error is None for scores in results) for i in range(n)]
     by_grader = {grader_name(w.grader, k): [s.reward for s in scores]
                  for k, (w, scores) in enumerate(zip(cfg.graders, results, strict=True))}
-    timeouts = sum(any(scores[i].details.get("timeout") for scores in results) for i in range(n))
+    timeouts = sum(any(scores[i].is_timeout for scores in results) for i in range(n))
     return Rewards(total=total, valid=valid, by_grader=by_grader, timeouts=timeouts)
 
 

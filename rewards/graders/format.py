@@ -63,7 +63,7 @@ def score(spec: FormatSpec, sample: Sample) -> Score:
     completion = sample.completion
     if len(completion) > spec.max_chars:
         reason = f"completion has {len(completion)} characters, more than max_chars={spec.max_chars}"
-        return Score(reward=0.0, details={"reason": reason})
+        return Score.wrong(reason)
     verdicts = [check.evaluate(completion, sample.reference) for check in spec.checks]
     results: list[dict[str, Any]] = [
         {"kind": check.kind, "score": v.score, "reason": v.reason, **v.facts}

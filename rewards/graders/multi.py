@@ -84,11 +84,11 @@ class MultiGrader(Grader[MultiSpec]):
         details: dict[str, Any] = {"graders": {name: score.model_dump() for name, score in scores.items()}}
         errors = [f"{name}: {score.error}" for name, score in scores.items() if score.error is not None]
         if errors:
-            return Score(reward=0.0, details=details, error="; ".join(errors)[:1000])
+            return Score.failed("; ".join(errors)[:1000], **details)
         try:
             reward = self.formula.evaluate({name: score.reward for name, score in scores.items()})
         except ZeroDivisionError:
-            return Score(reward=0.0, details={**details, "reason": "division by zero in the formula"})
+            return Score.wrong("division by zero in the formula", **details)
         if not math.isfinite(reward):
-            return Score(reward=0.0, details={**details, "reason": f"the formula gave {reward}"})
+            return Score.wrong(f"the formula gave {reward}", **details)
         return Score(reward=reward, details=details)

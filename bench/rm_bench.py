@@ -1,34 +1,36 @@
-"""Reward-model grader throughput through HTTP: 32 concurrent single requests, dynamic batching on vs off.
+"""Reward-model grader throughput: 32 concurrent single requests, dynamic batching in the model server on vs off.
 
-Starts one real `rlvr serve` with two named graders on the same model (loaded once): `batched`
-(batch_size 32, 5 ms gather window) and `single` (batch_size 1, i.e. one forward pass per request).
-Alternates rounds of each, quotes medians, and the server's peak RSS with the model loaded; then the
-same load straight into the grader in this process, to show the ceiling without HTTP.
-Ends with one JSON line. Usage: python bench/rm_bench.py [--hidden 64 --layers 2 --requests 512 --rounds 5 --threads 1]
+Starts two real `rlvr serve-model` servers of one tiny reward model, `batched` (batch size 32, 5 ms gather
+window) and `single` (batch size 1: one forward pass per request), and one real `rlvr serve` in front of
+each (`model_servers` points its `reward_model` grader at it). Alternates rounds of each and quotes medians:
+through the reward service (what a trainer sees: service -> model server -> forward pass), and straight
+at the model servers' /predict (the ceiling without the service's hop). Also quotes each process's peak
+RSS: the model lives in the model server, the reward service holds only its tokenizer.
+Ends with one JSON line. Usage: python -m bench.rm_bench [--hidden 64 --layers 2 --requests 512 --rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.procs import free_port, launch  # noqa: E402
-from trainer.tiny_heads import save_tiny_head  # noqa: E402
+from sandbox.local import child_service, free_port
+from trainer.tiny_heads import save_tiny_head
 
 CONCURRENCY = 32
+PROMPT = "Add 17 and 25."
 
 
 def completion(rng: random.Random) -> str:
@@ -36,13 +38,22 @@ def completion(rng: random.Random) -> str:
     return " ".join(rng.choice(words) for _ in range(rng.randint(3, 8)))
 
 
-async def _connection(host: str, port: int, requests: list[bytes], path: str) -> None:
+def scored(reply: Any) -> bool:
+    return isinstance(reply, dict) and reply.get("error") is None
+
+
+def predicted(reply: Any) -> bool:
+    return isinstance(reply, list) and len(reply) == 1 and len(reply[0]) == 1
+
+
+async def _connection(url: str, path: str, requests: list[bytes], ok: Callable[[Any], bool]) -> None:
     """One keep-alive HTTP/1.1 connection sending its share of requests one after another.
 
-    A bare asyncio client: a load generator that costs ~0.1 ms per request, so the server, not
-    the client, is what the two shared cores spend their time on.
+    A bare asyncio client: a load generator that costs ~0.1 ms per request, so the servers, not
+    the client, are what the two shared cores spend their time on.
     """
-    reader, writer = await asyncio.open_connection(host, port)
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
     try:
         while requests:
             body = requests.pop()
@@ -54,101 +65,98 @@ async def _connection(host: str, port: int, requests: list[bytes], path: str) ->
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             reply = json.loads(await reader.readexactly(length))
-            assert b" 200 " in status and reply["error"] is None, (status, reply)
+            assert b" 200 " in status and ok(reply), (status, reply)
     finally:
         writer.close()
 
 
-async def round_trip(url: str, grader: str, total: int, seed: int) -> float:
-    """Completions per second for `total` single requests from CONCURRENCY concurrent connections."""
-    rng = random.Random(seed)
-    bodies = [json.dumps({"grader": grader, "prompt": "Add 17 and 25.", "completion": completion(rng)}).encode()
-              for _ in range(total)]
-    host, port = url.removeprefix("http://").split(":")
-    await _connection(host, int(port), [bodies[0]], "/v1/score")  # warm: the model loads on first use
+async def rate(url: str, path: str, bodies: list[bytes], ok: Callable[[Any], bool]) -> float:
+    """Requests per second for `bodies`, sent one at a time from each of CONCURRENCY connections."""
+    await _connection(url, path, [bodies[0]], ok)  # warm: first-use loads (the service's tokenizer)
     start = time.perf_counter()
-    await asyncio.gather(*(_connection(host, int(port), bodies, "/v1/score") for _ in range(CONCURRENCY)))
-    return total / (time.perf_counter() - start)
+    await asyncio.gather(*(_connection(url, path, bodies, ok) for _ in range(CONCURRENCY)))
+    return len(bodies) / (time.perf_counter() - start)
 
 
-async def in_process(spec: dict, total: int, seed: int) -> float:
-    """The same load straight into the grader (no HTTP): where the ceiling of the model path is."""
-    from rewards.graders import parse_spec
-    from rewards.graders.base import GraderContext
-    from rewards.graders.reward_model import RewardModelGrader
-    from rewards.types import Sample
-
-    grader = RewardModelGrader(parse_spec(spec), GraderContext(pool=None))  # type: ignore[arg-type]
+def score_bodies(total: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
-    samples = [Sample(prompt="Add 17 and 25.", completion=completion(rng)) for _ in range(total)]
-    await grader.grade(samples[:1])
-
-    async def client() -> None:
-        while samples:
-            (score,) = await grader.grade([samples.pop()])
-            assert score.error is None, score.error
-
-    start = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
-    return total / (time.perf_counter() - start)
+    return [json.dumps({"grader": "rm", "prompt": PROMPT, "completion": completion(rng)}).encode()
+            for _ in range(total)]
 
 
-def server_peak_rss_mb(port: int) -> float:
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if str(port) in proc.cmdline() and "serve" in proc.cmdline():
+def predict_bodies(total: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)  # the text the grader renders: no chat template, prompt + completion
+    return [json.dumps({"inputs": [[PROMPT + completion(rng)]], "raw_scores": True, "truncate": True,
+                        "truncate_prompt_tokens": 256}).encode() for _ in range(total)]
+
+
+def peak_rss_mb(port: int) -> float:
+    """VmHWM of the server listening on `port` (found by its command line)."""
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "--port" in cmdline and str(port) in cmdline:
+            with contextlib.suppress(OSError, StopIteration):
                 status = Path(f"/proc/{proc.pid}/status").read_text()
                 return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
-        except (psutil.Error, OSError, StopIteration):
-            continue
     return float("nan")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--requests", type=int, default=512)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads in the server")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads in each model server")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        model = save_tiny_head(Path(tmp) / "rm", "reward", hidden=args.hidden, layers=args.layers, max_len=512)
-        spec = {"type": "reward_model", "model": str(model), "max_length": 256}
-        config = {"server": {"workers": 1}, "graders": {
-            "batched": {**spec, "batch_size": CONCURRENCY, "batch_wait_ms": 5},
-            "single": {**spec, "batch_size": 1}}}
-        (Path(tmp) / "rlvr.yaml").write_text(yaml.safe_dump(config))
-        port = free_port()
-        env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "RLVR_TORCH_THREADS": str(args.threads)}
-        rates: dict[str, list[float]] = {"batched": [], "single": []}
-        with launch(["serve", "--config", str(Path(tmp) / "rlvr.yaml")], port, env=env) as url:
-            for r in range(args.rounds):
-                for grader in ("single", "batched"):
-                    rates[grader].append(asyncio.run(round_trip(url, grader, args.requests, seed=r)))
-            rss = server_peak_rss_mb(port)
-        os.environ["RLVR_TORCH_THREADS"] = str(args.threads)
-        local: dict[str, list[float]] = {"batched": [], "single": []}
+    env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "RLVR_TORCH_THREADS": str(args.threads)}
+    rates: dict[str, list[float]] = {f"{path}:{kind}": [] for path in ("service", "direct")
+                                     for kind in ("batched", "single")}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        model = str(save_tiny_head(Path(tmp) / "rm", "reward", hidden=args.hidden, layers=args.layers, max_len=512))
+        urls: dict[str, tuple[str, str]] = {}
+        ports: dict[str, tuple[int, int]] = {}
+        for kind, batch in (("batched", CONCURRENCY), ("single", 1)):
+            model_port, service_port = free_port(), free_port()
+            model_url = stack.enter_context(child_service(
+                ["serve-model", model, "--head", "reward", "--batch-size", str(batch), "--batch-wait-ms", "5"],
+                model_port, module="rewards", env=env))
+            config = {"server": {"workers": 1, "sandbox_urls": ["http://127.0.0.1:9"],  # no sandbox needed
+                                 "model_servers": {model: model_url}},
+                      "graders": {"rm": {"type": "reward_model", "model": model, "max_length": 256}}}
+            (Path(tmp) / f"{kind}.yaml").write_text(yaml.safe_dump(config))
+            service_url = stack.enter_context(child_service(
+                ["serve", "--config", str(Path(tmp) / f"{kind}.yaml")], service_port, module="rewards", env=env))
+            urls[kind] = (service_url, model_url)
+            ports[kind] = (service_port, model_port)
         for r in range(args.rounds):
-            for grader in ("single", "batched"):
-                local[grader].append(asyncio.run(in_process(config["graders"][grader], args.requests, seed=r)))
+            for kind in ("single", "batched"):
+                service_url, model_url = urls[kind]
+                rates[f"service:{kind}"].append(asyncio.run(rate(service_url, "/v1/score",
+                                                                 score_bodies(args.requests, r), scored)))
+                rates[f"direct:{kind}"].append(asyncio.run(rate(model_url, "/predict",
+                                                                predict_bodies(args.requests, r), predicted)))
+        rss = {"service": peak_rss_mb(ports["batched"][0]), "model_server": peak_rss_mb(ports["batched"][1])}
 
-    on, off = statistics.median(rates["batched"]), statistics.median(rates["single"])
-    local_on, local_off = statistics.median(local["batched"]), statistics.median(local["single"])
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    on, off = median["service:batched"], median["service:single"]
+    direct = median["direct:batched"] / median["direct:single"]
     params = f"llama hidden={args.hidden} layers={args.layers}, byte tokens ~35-70/input, {args.threads} torch thread(s)"
-    print(f"reward_model grader via HTTP, {CONCURRENCY} concurrent single requests, {params}, "
+    print(f"reward_model grader, {CONCURRENCY} concurrent single requests, {params}, "
           f"{args.requests} requests x {args.rounds} rounds")
-    print(f"{'path':<12}{'batching':<10}{'median completions/s':>22}{'rounds':>42}")
-    for path, table in (("HTTP", rates), ("in-process", local)):
-        for name, label in (("batched", "on"), ("single", "off")):
-            runs = ", ".join(f"{x:.1f}" for x in table[name])
-            print(f"{path:<12}{label:<10}{statistics.median(table[name]):>22.1f}{runs:>42}")
-    print(f"speedup from dynamic batching: {on / off:.2f}x through HTTP, {local_on / local_off:.2f}x in-process; "
-          f"server peak RSS with the model loaded: {rss:.0f} MB")
-    print(json.dumps({"bench": "rm_bench", "completions_per_s_batched": round(on, 1),
-                      "completions_per_s_unbatched": round(off, 1), "speedup": round(on / off, 2),
-                      "speedup_in_process": round(local_on / local_off, 2), "peak_rss_mb": round(rss),
+    print(f"{'path':<34}{'batching':<10}{'median completions/s':>22}{'rounds':>42}")
+    for path, label in (("service", "rlvr serve -> rlvr serve-model"), ("direct", "rlvr serve-model /predict")):
+        for kind, on_off in (("batched", "on"), ("single", "off")):
+            runs = ", ".join(f"{x:.1f}" for x in rates[f"{path}:{kind}"])
+            print(f"{label:<34}{on_off:<10}{median[f'{path}:{kind}']:>22.1f}{runs:>42}")
+    print(f"speedup from dynamic batching: {on / off:.2f}x through the reward service, {direct:.2f}x at the model "
+          f"server; peak RSS: reward service {rss['service']:.0f} MB, model server {rss['model_server']:.0f} MB")
+    print(json.dumps({"bench": "rm_bench", "ours": round(on, 1), "peer": round(off, 1), "ratio": round(on / off, 2),
+                      "unit": "completions/s", "peer_is": "the same model server with batching off (batch size 1)",
+                      "completions_per_s_batched": round(on, 1), "completions_per_s_unbatched": round(off, 1),
+                      "speedup": round(on / off, 2), "speedup_at_model_server": round(direct, 2),
+                      "peak_rss_mb_service": round(rss["service"]), "peak_rss_mb_model_server": round(rss["model_server"]),
                       "concurrency": CONCURRENCY, "model": params}))
 
 

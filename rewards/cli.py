@@ -28,6 +28,8 @@ def serve(
     timeout_s: Annotated[float | None, typer.Option(help="Per-sample time budget in seconds [default: 2].")] = None,
     api_key: Annotated[str | None, typer.Option(envvar="RLVR_API_KEY", help="Require this bearer token.")] = None,
     sandbox_url: Annotated[list[str] | None, typer.Option(help="A running sandbox service (repeatable).")] = None,
+    model_server: Annotated[list[str] | None, typer.Option(
+        help="MODEL=URL: the model server answering for MODEL (repeatable); others start privately.")] = None,
     log_level: Annotated[str | None, typer.Option(help="uvicorn log level [default: info].")] = None,
     access_log: Annotated[bool | None, typer.Option("--access-log/--no-access-log",
                                                     help="Log every request [default: off].")] = None,
@@ -37,9 +39,12 @@ def serve(
     from rewards.settings import load_settings
 
     try:
+        servers = dict(pair.split("=", 1) for pair in model_server or [] if "=" in pair)
+        if len(servers) != len(model_server or []):
+            raise ValueError("--model-server takes MODEL=URL")
         settings = load_settings(config, host=host, port=port, workers=workers, timeout_s=timeout_s,
                                  api_key=api_key, sandbox_urls=sandbox_url, log_level=log_level,
-                                 access_log=access_log)
+                                 access_log=access_log, model_servers=servers or None)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     from sandbox.httpkit import serve as serve_app
@@ -57,19 +62,41 @@ def serve(
 
 @app.command("serve-model")
 def serve_model(
-    model: Annotated[str, typer.Argument(help="Local path or hub name of a causal LM.")],
+    model: Annotated[str, typer.Argument(help="Local path or hub name of the model.")],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8001,
     name: Annotated[str | None, typer.Option(help="Model name reported by the API [default: MODEL].")] = None,
-    batch_size: Annotated[int, typer.Option(help="Most requests generated together.")] = 8,
+    head: Annotated[str, typer.Option(help="causal (chat, completions, causal PRM), reward (/predict), "
+                                           "token or remote (token-classifier PRM).")] = "causal",
+    batch_size: Annotated[int, typer.Option(help="Most requests in one forward pass; 1 = no batching.")] = 8,
+    batch_wait_ms: Annotated[float, typer.Option(help="How long a batch waits to fill up.")] = 5.0,
     max_new_tokens: Annotated[int, typer.Option(help="Cap on generated tokens per request.")] = 512,
+    max_length: Annotated[int, typer.Option(help="Most tokens kept per /predict or /pooling input.")] = 4096,
+    step_tag: Annotated[str | None, typer.Option(help="PRMs: the tag after each step [default: <extra_0>, "
+                                                      "causal: ' ки'].")] = None,
+    positive_token: Annotated[str, typer.Option(help="Causal PRMs: the 'good step' token.")] = "+",
+    negative_token: Annotated[str, typer.Option(help="Causal PRMs: the 'bad step' token.")] = "-",
     threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
 ) -> None:
-    """Serve a transformers model behind an OpenAI-compatible API (/v1/chat/completions, /v1/completions)."""
-    import uvicorn
+    """Serve a transformers model: OpenAI's chat API, TEI's /predict, vLLM's /pooling (see the README)."""
+    from pydantic import ValidationError
 
+    from rewards.models.loader import load_sync
     from rewards.serving.openai_server import ServeModelSettings, create_model_app
+    from sandbox.httpkit import serve as serve_app
 
-    settings = ServeModelSettings(model=model, name=name or model, batch_size=batch_size,
-                                  max_new_tokens=max_new_tokens, threads=threads)
-    uvicorn.run(create_model_app(settings), host=host, port=port, timeout_graceful_shutdown=5)
+    try:
+        settings = ServeModelSettings.model_validate({
+            "model": model, "name": name or model, "head": head, "batch_size": batch_size,
+            "batch_wait_ms": batch_wait_ms, "max_new_tokens": max_new_tokens, "max_length": max_length,
+            "step_tag": step_tag, "positive_token": positive_token, "negative_token": negative_token,
+            "threads": threads})
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:  # before listening: a model that cannot load is one clear line, the last one, for whoever started us
+        lm = load_sync(settings.model, settings.head, settings.threads)
+        app_ = create_model_app(settings, lm)
+    except Exception as exc:  # noqa: BLE001 - any load failure ends the command with its reason
+        typer.echo(f"error: cannot serve {model}: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    serve_app(app_, host=host, port=port, timeout_graceful_shutdown=5)

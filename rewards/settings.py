@@ -25,6 +25,11 @@ class Settings(BaseModel):
     max_batch_items: int = Field(default=10_000, ge=1)
     max_pending: int = Field(default=100_000, ge=1, description="Samples waiting for a worker before 503s.")
     sandbox_urls: list[str] = Field(default_factory=list, description="Code sandbox services, load-balanced.")
+    model_servers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model name or path -> base URL of the server answering for it (rlvr serve-model, TEI, vLLM); "
+                    "a model graders need that is not here gets a private rlvr serve-model on loopback.",
+    )
     get_reward_grader: str | dict[str, Any] = Field(
         default_factory=lambda: {"type": "math"}, description="The grader behind OpenRLHF's /get_reward."
     )

@@ -25,8 +25,9 @@ from pydantic import Field, field_validator, model_validator
 
 from rewards.graders.base import Grader, GraderContext, SpecBase
 from rewards.judge import parse
-from rewards.judge.backends import JudgeBackend, JudgeUnavailable, LocalBackend, OpenAIBackend, VerdictCache
+from rewards.judge.backends import JudgeBackend, JudgeUnavailable, OpenAIBackend, VerdictCache
 from rewards.judge.injection import Detector
+from rewards.judge.local import LocalBackend
 from rewards.judge.prompts import (
     DEFAULT_RUBRIC,
     LABELS_TEMPLATE,
@@ -35,6 +36,7 @@ from rewards.judge.prompts import (
     fill,
     untrusted,
 )
+from rewards.models.servers import ServerNeed, model_servers
 from rewards.types import Sample, Score
 
 CONSTITUTION_SUFFIXES = (".txt", ".md", ".yaml", ".yml", ".json")
@@ -135,8 +137,9 @@ class JudgeGrader(Grader[JudgeSpec]):
     def _shared_backend(self) -> JudgeBackend:
         spec, resources = self.spec, self.context.resources
         if spec.backend == "local":
-            return resources.shared(LocalBackend, spec.model,
-                                    lambda: LocalBackend(spec.model, resources.models, batch_size=spec.concurrency))
+            need = ServerNeed(spec.model, "causal", batch_size=spec.concurrency)
+            return resources.shared(LocalBackend, (need, spec.retries, spec.request_timeout_s), lambda: LocalBackend(
+                model_servers(self.context), need, spec.request_timeout_s, spec.retries, spec.concurrency))
         base_url = spec.base_url or os.environ.get("RLVR_JUDGE_BASE_URL") or "https://api.openai.com/v1"
         key = (base_url, spec.model, spec.api_key_env, spec.concurrency, spec.retries, spec.request_timeout_s)
         api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None

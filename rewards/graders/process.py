@@ -13,7 +13,8 @@ earns 0 with the reason in details.
 
 `scorer: "model"` reads a PRM's probability at a tag placed after each step, in either layout: a
 token classifier (Qwen2.5-Math-PRM style, positive-class probability at the tag) or a causal LM
-(Math-Shepherd style, p("+") against p("-") at the tag); steps cut by truncation are unscored.
+(Math-Shepherd style, p("+") against p("-") at the tag); steps cut by truncation are unscored. The
+PRM runs on a model server (`/pooling`, vLLM's STEP pooling shape; `rewards.models.servers`).
 `details.steps` lists each step's text and score.
 """
 
@@ -27,9 +28,11 @@ from pydantic import Field, field_validator, model_validator
 from rewards.graders.base import PooledGrader
 from rewards.graders.reward_model import BatchingSpec
 from rewards.graders.steps import Aggregate, aggregate, split_steps
+from rewards.models.forward import DEFAULT_STEP_TAGS
+from rewards.models.servers import ServerNeed, model_servers, tokenizers
+from rewards.models.shared import merge, render_each
+from rewards.models.text import tagged_steps
 from rewards.types import Sample, Score
-
-DEFAULT_TAGS = {"token": "<extra_0>", "causal": " ки"}
 
 
 class ProcessSpec(BatchingSpec):
@@ -69,7 +72,7 @@ class ProcessSpec(BatchingSpec):
 
     @property
     def step_tag(self) -> str:
-        return self.tag if self.tag is not None else DEFAULT_TAGS[self.layout]
+        return self.tag if self.tag is not None else DEFAULT_STEP_TAGS[self.layout]
 
 
 def _result(steps: list[str], scores: list[float | None], how: Aggregate, **details: Any) -> Score:
@@ -85,7 +88,7 @@ def score_arithmetic(spec: ProcessSpec, sample: Sample) -> Score:
     from rewards.graders.claims import check_claims, numbers_in
 
     steps = split_steps(sample.completion, spec.split)
-    known, seen = numbers_in(sample.prompt), set()
+    known, seen = numbers_in(sample.prompt), set[tuple[str, str]]()
     scores: list[float | None] = []
     wrong, uncounted = [], []
     for index, step in enumerate(steps):
@@ -103,23 +106,12 @@ def score_arithmetic(spec: ProcessSpec, sample: Sample) -> Score:
     return _result(steps, scores, spec.aggregate, **details)
 
 
-def _prm_probabilities(lm: Any, texts: list[str], spec: ProcessSpec) -> list[list[float]]:
-    from rewards.models.forward import StepRead, step_probabilities
-
-    tok = lm.tokenizer
-
-    def last_id(text: str) -> int:
-        ids = tok.encode(text, add_special_tokens=False)
-        if not ids:
-            raise ValueError(f"{text!r} encodes to no token")
-        return ids[-1]
-
-    tag = spec.step_tag
-    if spec.layout == "token":
-        read = StepRead(last_id(tag), "token", spec.positive_label, -1)
-    else:
-        read = StepRead(last_id(tag), "causal", last_id(spec.positive_token), last_id(spec.negative_token))
-    return step_probabilities(lm, texts, spec.max_length, read)
+def _step_scores(rows: list[list[float]], spec: ProcessSpec) -> list[float]:
+    """P(good step) from each tag's probability row: the positive class, or p("+") of ("+", "-")."""
+    column = spec.positive_label if spec.layout == "token" else 0
+    if any(len(row) <= column for row in rows):
+        raise ValueError(f"the model server's step rows have no column {column} (positive_label)")
+    return [row[column] for row in rows]
 
 
 class ProcessGrader(PooledGrader[ProcessSpec]):
@@ -132,24 +124,20 @@ class ProcessGrader(PooledGrader[ProcessSpec]):
         return await self._grade_with_model(samples)
 
     async def _grade_with_model(self, samples: list[Sample]) -> list[Score]:
-        from rewards.models.shared import merge, render_each, shared_batcher
-        from rewards.models.text import tagged_steps
-
         spec = self.spec
         tag_text = spec.step_tag.strip() or spec.step_tag
         # the tag is ours: a completion that writes it cannot add or move the places scores are read at
         steps = [split_steps(s.completion.replace(tag_text, ""), spec.split) for s in samples]
+        need = ServerNeed(spec.model or "", "remote" if spec.remote_code else spec.layout, spec.batch_size,
+                          spec.batch_wait_ms, spec.step_tag, spec.positive_token, spec.negative_token)
         try:
-            lm, batcher = await shared_batcher(
-                self.context.resources.models, spec.model or "", "remote" if spec.remote_code else spec.layout,
-                lambda lm, texts: _prm_probabilities(lm, texts, spec),
-                key=(spec.max_length, spec.step_tag, spec.positive_label, spec.positive_token, spec.negative_token),
-                max_batch=spec.batch_size, wait_ms=spec.batch_wait_ms,
-            )
+            tokenizer = await tokenizers(self.context).get(need.model)
             texts, failed = render_each(
-                lambda i: tagged_steps(lm.tokenizer, samples[i].prompt, steps[i], spec.step_tag), len(samples))
-            probs = await batcher.submit(texts)
-        except Exception as exc:  # noqa: BLE001 - a model that cannot load or run is a machinery failure
+                lambda i: tagged_steps(tokenizer, samples[i].prompt, steps[i], spec.step_tag), len(samples))
+            rows = await model_servers(self.context).call(
+                need, lambda client: client.step_rows(texts, spec.max_length, spec.request_timeout_s))
+            probs = [_step_scores(r, spec) for r in rows]
+        except Exception as exc:  # noqa: BLE001 - a model that cannot load, run or be reached is machinery
             return [Score.failed(f"process model {spec.model!r} failed: {exc}"[:500]) for _ in samples]
         kept = [st for i, st in enumerate(steps) if i not in failed]
         scores = []

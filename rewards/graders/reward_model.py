@@ -1,17 +1,22 @@
-"""Bradley-Terry reward models: one scalar per (prompt, completion) from a sequence classifier, batched.
+"""Bradley-Terry reward models: one scalar per (prompt, completion) from a sequence classifier on a model server.
 
-The model is loaded once per process (lazily, on first use) and shared by every grader naming it;
-concurrent requests are gathered into one padded forward pass by a dynamic batcher.
+The grader renders each sample (the tokenizer's chat template, as at training time) and sends the
+batch to the model server answering for the model (`rewards.models.servers`: a configured URL, or a
+private `rlvr serve-model` started on first use), which gathers concurrent requests into shared
+forward passes. A call past its budget, or a server that is down, is an `error`, never a reward.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rewards.graders.base import Grader, SpecBase
+from rewards.graders.base import Grader, GraderContext, SpecBase
+from rewards.models.servers import ServerNeed, model_servers, tokenizers
+from rewards.models.shared import merge, render_each
+from rewards.models.text import render
 from rewards.types import Sample, Score
 
 
@@ -25,11 +30,15 @@ class Standardize(BaseModel):
 
 
 class BatchingSpec(SpecBase):
-    """How concurrent requests are batched into forward passes (shared by model-backed specs)."""
+    """How a model-backed spec calls its model server, and how a private one batches (shared by model specs)."""
 
     max_length: int = Field(default=2048, gt=0, le=131072, description="Tokens kept per input (truncated).")
-    batch_size: int = Field(default=32, ge=1, le=1024, description="Most inputs per forward pass; 1 = no batching.")
-    batch_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="How long a batch waits to fill up.")
+    batch_size: int = Field(default=32, ge=1, le=1024, description="A private model server's most inputs per "
+                            "forward pass; 1 = no batching.")
+    batch_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="How long a private model server's "
+                                 "batch waits to fill up.")
+    request_timeout_s: float = Field(default=60.0, gt=0, le=600, description="Budget of one call to the model "
+                                     "server (retries included); past it the call's samples get `error`.")
 
 
 class RewardModelSpec(BatchingSpec):
@@ -60,34 +69,31 @@ def _normalize(raw: float, how: Literal["none", "sigmoid"] | Standardize) -> flo
 class RewardModelGrader(Grader[RewardModelSpec]):
     spec_type: ClassVar = RewardModelSpec
 
-    async def _model(self) -> tuple[Any, Any]:
-        from rewards.models.forward import sequence_rewards
-        from rewards.models.shared import shared_batcher
+    def __init__(self, spec: RewardModelSpec, context: GraderContext) -> None:
+        super().__init__(spec, context)
+        self.need = ServerNeed(spec.model, "reward", spec.batch_size, spec.batch_wait_ms)
 
-        max_length = self.spec.max_length
-        return await shared_batcher(
-            self.context.resources.models, self.spec.model, "reward", lambda lm, texts: sequence_rewards(lm, texts, max_length),
-            key=(max_length,), max_batch=self.spec.batch_size, wait_ms=self.spec.batch_wait_ms,
-        )
+    async def _rewards(self, prompts: list[str], completions: list[str]) -> tuple[list[float], dict[int, Score]]:
+        """Raw rewards of the pairs that render, and an error score for each that does not."""
+        spec = self.spec
+        tokenizer = await tokenizers(self.context).get(spec.model)
+        texts, failed = render_each(lambda i: render(tokenizer, prompts[i], completions[i]), len(prompts))
+        raw = await model_servers(self.context).call(
+            self.need, lambda client: client.rewards(texts, spec.max_length, spec.request_timeout_s))
+        return raw, failed
 
     async def grade(self, samples: list[Sample]) -> list[Score]:
-        from rewards.models.shared import merge, render_each
-        from rewards.models.text import render
-
         try:
-            lm, batcher = await self._model()
-            texts, failed = render_each(
-                lambda i: render(lm.tokenizer, samples[i].prompt, samples[i].completion), len(samples))
-            raw = await batcher.submit(texts)
-        except Exception as exc:  # noqa: BLE001 - a model that cannot load or run is a machinery failure
+            raw, failed = await self._rewards([s.prompt for s in samples], [s.completion for s in samples])
+        except Exception as exc:  # noqa: BLE001 - a model that cannot load, run or be reached is machinery
             return [Score.failed(f"reward model {self.spec.model!r} failed: {exc}"[:500]) for _ in samples]
         scored = [Score(reward=_normalize(r, self.spec.normalize), details={"raw": r}) for r in raw]
         return merge(failed, scored, len(samples))
 
     async def compare(self, prompt: str, a: str, b: str) -> dict[str, float]:
         """P(a preferred over b) = sigmoid(r_a - r_b) under the Bradley-Terry model, with both rewards."""
-        from rewards.models.text import render
-
-        lm, batcher = await self._model()
-        r_a, r_b = await batcher.submit([render(lm.tokenizer, prompt, a), render(lm.tokenizer, prompt, b)])
+        raw, failed = await self._rewards([prompt, prompt], [a, b])
+        if failed:
+            raise ValueError(next(iter(failed.values())).error)
+        r_a, r_b = raw
         return {"probability": sigmoid(r_a - r_b), "reward_a": r_a, "reward_b": r_b}

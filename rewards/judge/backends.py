@@ -1,6 +1,7 @@
-"""Where judge verdicts come from: an OpenAI-compatible endpoint over httpx, or a local transformers model.
+"""Where judge verdicts come from: an OpenAI-compatible endpoint over httpx (the `local` judge is a private
+`rlvr serve-model` behind this same backend: `rewards.judge.local`).
 
-Both answer `complete(messages, sampling) -> text`. The HTTP backend retries transient failures with
+A backend answers `complete(messages, sampling) -> text`. The HTTP backend retries transient failures with
 exponential backoff, bounds each request by a timeout and the backend's in-flight requests by a
 semaphore. Any failure after the retries raises `JudgeUnavailable` (machinery, not a bad completion).
 """
@@ -70,31 +71,6 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-class LocalBackend:
-    """A causal LM in this process (loaded once, shared), generating on the model thread in batches."""
-
-    def __init__(self, model: str, resources: dict[str, Any], batch_size: int) -> None:
-        self.model = model
-        self.key = f"local:{model}"
-        self.resources = resources
-        self.batch_size = batch_size
-
-    async def complete(self, messages: Messages, sampling: dict[str, Any]) -> str:
-        from rewards.models.forward import GenerationRequest, generate
-        from rewards.models.shared import shared_batcher
-        from rewards.models.text import chat_prompt
-
-        try:
-            lm, batcher = await shared_batcher(self.resources, self.model, "causal", generate, key=("generate",),
-                                           max_batch=self.batch_size, wait_ms=5.0)
-            request = GenerationRequest(chat_prompt(lm.tokenizer, messages), sampling.get("max_tokens", 512),
-                                        sampling.get("temperature", 0.0), sampling.get("top_p", 1.0))
-            (generation,) = await batcher.submit([request])
-        except Exception as exc:  # noqa: BLE001 - the local model failed to load or run: machinery
-            raise JudgeUnavailable(f"local judge failed: {type(exc).__name__}: {exc}"[:500]) from exc
-        return generation.text
 
 
 class VerdictCache:

@@ -26,7 +26,7 @@ class DynamicBatcher(Generic[In, Out]):
         self.max_batch = max_batch
         self.wait_s = wait_ms / 1000
         self._queue: asyncio.Queue[tuple[In, asyncio.Future[Out]]] = asyncio.Queue()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self.batches = 0  # forward passes run, for metrics and tests
 
     async def submit(self, items: Sequence[In]) -> list[Out]:

@@ -1,4 +1,4 @@
-"""The blocking forward passes model graders batch: a scalar per sequence, or a probability per step tag."""
+"""The blocking forward passes of the model server: a scalar per sequence, probabilities per step tag, generation."""
 
 from __future__ import annotations
 
@@ -9,30 +9,40 @@ from rewards.models.loader import LoadedModel
 from rewards.models.text import encode
 
 
-def sequence_rewards(lm: LoadedModel, texts: list[str], max_length: int) -> list[float]:
-    """One scalar per text from a single-output sequence classifier (a Bradley-Terry reward model)."""
+def sequence_logits(lm: LoadedModel, texts: list[str], max_length: int) -> list[list[float]]:
+    """A sequence classifier's logits per text: one, the reward, for a Bradley-Terry reward model.
+
+    Inputs keep their end, where the reward is read."""
     import torch
 
+    lm.tokenizer.truncation_side = "left"
     batch = encode(lm.tokenizer, texts, max_length).to(lm.device)
     with torch.inference_mode():
         logits = lm.model(**batch).logits
-    return logits[:, 0].float().tolist()
+    rows: list[list[float]] = logits.float().tolist()
+    return rows
+
+
+DEFAULT_STEP_TAGS = {"token": "<extra_0>", "remote": "<extra_0>", "causal": " ки"}
 
 
 @dataclass(frozen=True)
 class StepRead:
-    """Where and how a PRM's step probabilities are read."""
+    """Where and how a PRM's step probabilities are read (vLLM's STEP pooling: a tag token, returned tokens)."""
 
     tag_id: int
-    layout: Literal["token", "causal"]
-    positive_id: int  # the positive class (token layout) or the "+" token (causal layout)
-    negative_id: int  # the "-" token (causal layout); unused for the token layout
+    token_ids: tuple[int, ...] = ()  # causal PRMs: the tokens compared at the tag ("+", "-"); classifiers: none
 
 
-def step_probabilities(lm: LoadedModel, texts: list[str], max_length: int, read: StepRead) -> list[list[float]]:
-    """For each text, P(step is good) at every occurrence of the tag token, in order (truncated tags are absent)."""
+def step_rows(lm: LoadedModel, texts: list[str], max_length: int, read: StepRead) -> list[list[list[float]]]:
+    """For each text, one probability row per occurrence of the tag token, in order; truncated tags are absent.
+
+    A token classifier's row is the softmax over its classes; a causal LM's is the softmax over
+    `read.token_ids` (p("+"), p("-") for Math-Shepherd). Inputs keep their start: the first steps.
+    """
     import torch
 
+    lm.tokenizer.truncation_side = "right"
     batch = encode(lm.tokenizer, texts, max_length).to(lm.device)
     with torch.inference_mode():
         logits = lm.model(**batch)[0].float()  # [0]: also for custom PRM heads returning tuples
@@ -40,11 +50,9 @@ def step_probabilities(lm: LoadedModel, texts: list[str], max_length: int, read:
     out = []
     for row in range(logits.shape[0]):
         rows = logits[row][at_tag[row]]
-        if read.layout == "token":
-            probs = rows.softmax(-1)[:, read.positive_id]
-        else:
-            probs = rows[:, [read.positive_id, read.negative_id]].softmax(-1)[:, 0]
-        out.append(probs.tolist())
+        if read.token_ids:
+            rows = rows[:, list(read.token_ids)]
+        out.append(rows.softmax(-1).tolist())
     return out
 
 
@@ -76,7 +84,7 @@ def generate(lm: LoadedModel, requests: list[GenerationRequest]) -> list[Generat
     """Continue each prompt; requests with the same sampling settings share one `generate` call."""
     import torch
 
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[int, float, float], list[int]] = {}
     for i, req in enumerate(requests):
         groups.setdefault((req.max_new_tokens, req.temperature, req.top_p), []).append(i)
     out: list[Generation | None] = [None] * len(requests)
@@ -95,6 +103,6 @@ def generate(lm: LoadedModel, requests: list[GenerationRequest]) -> list[Generat
             tokens = [t for t in new[row].tolist() if t != tok.pad_token_id]
             ended = bool(tokens) and tokens[-1] == tok.eos_token_id
             text, stopped = _cut(tok.decode(tokens, skip_special_tokens=True), requests[i].stop)
-            finish = "stop" if stopped or ended or len(tokens) < max_new else "length"
+            finish: Literal["stop", "length"] = "stop" if stopped or ended or len(tokens) < max_new else "length"
             out[i] = Generation(text, int(batch["attention_mask"][row].sum()), len(tokens), finish)
     return [g for g in out if g is not None]

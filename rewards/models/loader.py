@@ -1,21 +1,19 @@
-"""Load a model and its tokenizer once per service process and share them between graders.
+"""Load a model and its tokenizer: the model server loads the whole model, the reward service only tokenizers.
 
-Everything that touches torch runs on one dedicated thread (`model_executor`), so forward passes
-never block the event loop and never race each other for the CPU threads torch already uses.
+The model server (`rlvr serve-model`) runs every forward pass on one dedicated thread, so passes never
+block its event loop and never race each other for the CPU threads torch already uses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 Head = Literal["reward", "token", "causal", "remote"]  # remote: AutoModel with the repository's own code
-EXECUTOR_KEY = "models.executor"
 REMOTE_CODE_ENV = "RLVR_ALLOW_REMOTE_CODE"
-THREADS_ENV = "RLVR_TORCH_THREADS"  # torch CPU threads for model graders (default: torch's own choice)
+THREADS_ENV = "RLVR_TORCH_THREADS"  # torch CPU threads of a model server (default: torch's own choice)
 
 
 @dataclass(frozen=True)
@@ -28,12 +26,11 @@ class LoadedModel:
     device: str
 
 
-def model_executor(resources: dict[str, Any]) -> ThreadPoolExecutor:
-    """The one thread all model work of this process runs on."""
-    executor = resources.get(EXECUTOR_KEY)
-    if executor is None:
-        executor = resources[EXECUTOR_KEY] = ThreadPoolExecutor(1, thread_name_prefix="models")
-    return executor
+def load_tokenizer(name: str) -> Any:
+    """The tokenizer of `name` (local path or hub name): what a grader renders its inputs with."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(name)
 
 
 def load_sync(name: str, head: Head, threads: int | None = None) -> LoadedModel:
@@ -76,18 +73,20 @@ def load_sync(name: str, head: Head, threads: int | None = None) -> LoadedModel:
     return LoadedModel(name=name, model=model, tokenizer=tokenizer, device=device)
 
 
-async def load_shared(resources: dict[str, Any], name: str, head: Head) -> LoadedModel:
-    """The process-wide instance of (`name`, `head`), loaded on first use; concurrent callers share one load."""
-    key = f"model:{head}:{name}"
-    task = resources.get(key)
-    if task is None:
-        loop = asyncio.get_running_loop()
-        task = resources[key] = asyncio.ensure_future(
-            loop.run_in_executor(model_executor(resources), load_sync, name, head)
-        )
-    try:
-        return await asyncio.shield(task)
-    except Exception:
-        if resources.get(key) is task:
-            del resources[key]  # a failed load is retried by the next request, not cached
-        raise
+class Tokenizers:
+    """Tokenizers loaded once per process (on a thread, on first use) for graders to render inputs with."""
+
+    def __init__(self) -> None:
+        self._loads: dict[str, asyncio.Future[Any]] = {}
+
+    async def get(self, name: str) -> Any:
+        """The tokenizer of `name`; concurrent callers share one load, a failed load is retried next time."""
+        load = self._loads.get(name)
+        if load is None:
+            load = self._loads[name] = asyncio.ensure_future(asyncio.to_thread(load_tokenizer, name))
+        try:
+            return await asyncio.shield(load)
+        except Exception:
+            if self._loads.get(name) is load:
+                del self._loads[name]
+            raise

@@ -14,7 +14,7 @@ def render(tokenizer: Any, prompt: str, completion: str) -> str:
     if has_chat_template(tokenizer):
         messages = [{"role": "user", "content": prompt}] if prompt else []
         messages.append({"role": "assistant", "content": completion})
-        return tokenizer.apply_chat_template(messages, tokenize=False)
+        return str(tokenizer.apply_chat_template(messages, tokenize=False))
     return prompt + completion
 
 
@@ -36,5 +36,5 @@ def tagged_steps(tokenizer: Any, prompt: str, steps: list[str], tag: str) -> str
 def chat_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     """Chat messages as the prompt a causal LM continues (its chat template, or a plain transcript)."""
     if has_chat_template(tokenizer):
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
     return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "

@@ -9,6 +9,8 @@ import yaml
 from rewards.graders import parse_spec
 from rewards.graders.base import GraderContext
 from rewards.graders.judge import JudgeGrader
+from rewards.judge.local import LocalBackend
+from rewards.models.servers import model_servers
 from rewards.types import Sample
 from tests.procs import free_port, launch
 from tests.rewards.judge.judge_lm import ANSWER, TEMPLATES, train_judge_lm
@@ -146,15 +148,22 @@ def test_bad_specs_are_422(server, spec):
     assert r.status_code == 422
 
 
-async def test_local_backend_and_cache(judge_path):
+async def test_local_backend_is_a_private_serve_model_and_cached(judge_path, monkeypatch):
+    for name, value in OFFLINE.items():
+        monkeypatch.setenv(name, value)  # the private model server inherits them
     context = GraderContext(pool=None, default_timeout_s=30)  # type: ignore[arg-type]
     grader = JudgeGrader(parse_spec({"type": "judge", "backend": "local", "model": str(judge_path),
                                      "max_tokens": 32, "template": TEMPLATES["rubric"]}), context)
+    assert isinstance(grader.backend, LocalBackend)
     samples = [Sample(prompt="2+2?", completion=str(i)) for i in range(3)]
     first = await grader.grade(samples)
     assert [s.reward for s in first] == pytest.approx([RATING_3] * 3)
-    batcher = next(v for k, v in context.resources.models.items() if k.startswith("batcher:"))
-    runs = batcher.batches
+    url = await model_servers(context).url(grader.backend.need)
+    passes = httpx.get(url + "/healthz").json()["forward_passes"]
+    assert 1 <= passes <= 3
     again = await grader.grade(samples)
     assert [s.details for s in again] == [s.details for s in first]
-    assert batcher.batches == runs  # answered from the cache
+    assert httpx.get(url + "/healthz").json()["forward_passes"] == passes  # answered from the cache
+    await context.resources.aclose()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(url + "/healthz", timeout=2)  # stopped with the service's resources

@@ -43,7 +43,8 @@ def test_lora_reward_model_is_saved_merged(tmp_path):
     assert not torch.equal(trained["score.weight"], fresh["score.weight"])
 
 
-async def test_causal_prm_trains_and_serves(tmp_path):
+async def test_causal_prm_trains_and_serves(tmp_path, monkeypatch):
+    monkeypatch.setenv("RLVR_TORCH_THREADS", "1")  # for the private model server the grader starts
     base = save_tiny_head(tmp_path / "base", "causal", chat_template=False, hidden=32, layers=1)
     data = write_steps(tmp_path / "steps.jsonl", 300, 4)
     card = train_prm(PRMConfig(model=str(base), output_dir=str(tmp_path / "out"), data=str(data), epochs=1,
@@ -51,7 +52,8 @@ async def test_causal_prm_trains_and_serves(tmp_path):
     assert 0.0 <= card["epochs"][0]["eval_step_accuracy"] <= 1.0
     spec = parse_spec({"type": "process", "scorer": "model", "model": str(tmp_path / "out"), "layout": "causal",
                        "tag": STEP_TAG, "aggregate": "product", "split": "\n"})
-    grader = ProcessGrader(spec, GraderContext(pool=None))  # type: ignore[arg-type]
+    context = GraderContext(pool=None)  # type: ignore[arg-type]
+    grader = ProcessGrader(spec, context)
     import random
 
     rng = random.Random(0)
@@ -63,6 +65,9 @@ async def test_causal_prm_trains_and_serves(tmp_path):
         assert len(probs) == sample.completion.count("\n") + 1
         assert all(0.0 < p < 1.0 for p in probs)
         assert result.reward == pytest.approx(float(torch.tensor(probs).prod()), rel=1e-5)
-    truncated = ProcessGrader(spec.model_copy(update={"max_length": 12}), GraderContext(pool=None))  # type: ignore[arg-type]
+    truncated = ProcessGrader(spec.model_copy(update={"max_length": 12}), context)
     (cut,) = await truncated.grade([samples[2]])
     assert cut.details["truncated"] is True and cut.details["steps"][-1]["score"] is None
+    assert [s["score"] for s in cut.details["steps"][:1]] == pytest.approx(
+        [s["score"] for s in scores[2].details["steps"][:1]], abs=1e-5)  # the first step is kept, and read alike
+    await context.resources.aclose()

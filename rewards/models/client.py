@@ -1,0 +1,95 @@
+"""The reward service's client of a model server: `rlvr serve-model`, or TEI / vLLM standing in for it.
+
+One pooled async httpx client per server. Every call has a time budget: past it the call is an error,
+never a hang (the server may be busy, stopped, or dead). Failed connections and retryable statuses (a
+server starting, draining or overloaded answers 503) are retried a few times within the budget, by
+the shared policy of `rewards.retry`. Shapes: `rewards.serving.protocol`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from rewards.retry import Backoff, asend
+from rewards.serving.protocol import PoolingResponse, Prediction
+
+_PREDICTIONS = TypeAdapter(list[list[Prediction]])
+
+
+class ModelServerError(RuntimeError):
+    """The model server did not answer usably within the budget (machinery, not a bad completion)."""
+
+
+class ModelServerUnreachable(ModelServerError):
+    """No connection to the model server: it is down (a private one is restarted on the next call)."""
+
+
+class ModelServerClient:
+    """Calls one model server's `/predict` and `/pooling` for the model `model`."""
+
+    def __init__(self, base_url: str, model: str, retries: int = 3, connections: int = 64) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.retries = retries
+        self.http = httpx.AsyncClient(base_url=self.base_url, limits=httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections))
+
+    async def post(self, path: str, body: dict[str, Any], budget_s: float) -> Any:
+        """The JSON answer to `body` at `path`, within `budget_s` seconds in all (retries included)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_s
+
+        def attempt() -> Awaitable[httpx.Response]:  # each attempt gets what is left of the budget
+            return self.http.post(path, json=body, timeout=max(0.001, deadline - loop.time()))
+
+        where = f"model server {self.base_url}{path}"
+        try:  # a request that timed out is not sent again: the budget is spent
+            response = await asend(attempt, Backoff(budget_s=budget_s, base_s=0.2, retries=self.retries),
+                                   retry_timeouts=False)
+        except httpx.TimeoutException as exc:
+            raise ModelServerError(f"no answer from {where} within {budget_s:g}s ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise ModelServerUnreachable(f"{where} unreachable: {type(exc).__name__}: {exc}"[:500]) from exc
+        if response.status_code != 200:
+            raise ModelServerError(f"{where} answered HTTP {response.status_code}: {response.text[:300]}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ModelServerError(f"{where} answered non-JSON: {response.text[:200]}") from exc
+
+    async def rewards(self, texts: list[str], max_length: int, budget_s: float) -> list[float]:
+        """A reward model's raw reward per text (TEI `/predict`, raw scores, batch form)."""
+        if not texts:
+            return []
+        body = {"inputs": [[t] for t in texts], "raw_scores": True, "truncate": True,
+                "truncate_prompt_tokens": max_length}
+        try:
+            rows = _PREDICTIONS.validate_python(await self.post("/predict", body, budget_s))
+        except ValidationError as exc:
+            raise ModelServerError(f"malformed /predict answer: {exc}"[:500]) from exc
+        if len(rows) != len(texts) or any(len(row) != 1 for row in rows):
+            raise ModelServerError("/predict did not answer one score per input: is the model a single-output "
+                                   "sequence classifier (a reward model)?")
+        return [row[0].score for row in rows]
+
+    async def step_rows(self, texts: list[str], max_length: int, budget_s: float) -> list[list[list[float]]]:
+        """A PRM's probability rows at each step tag, per text (vLLM `/pooling`, STEP pooling)."""
+        if not texts:
+            return []
+        body = {"model": self.model, "input": texts, "truncate_prompt_tokens": max_length}
+        try:
+            answer = PoolingResponse.model_validate(await self.post("/pooling", body, budget_s))
+        except ValidationError as exc:
+            raise ModelServerError(f"malformed /pooling answer: {exc}"[:500]) from exc
+        found = {item.index: item.data for item in answer.data}
+        if sorted(found) != list(range(len(texts))):
+            raise ModelServerError("/pooling did not answer one result per input")
+        return [found[i] for i in range(len(texts))]
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

@@ -157,8 +157,11 @@ def _python_child(req: dict[str, Any], nonce: str, setting: Setting, _len: Calla
     """Run the program in this forked child the way `python main.py` would, then the test part, if any.
 
     Modes: main (just the program), script (a test run after it), call (one function's value), calls (several
-    functions' values, each called with literal arguments: assert statements the service runs as calls)."""
+    functions' values, each called with literal arguments: assert statements the service runs as calls).
+
+    Nothing of `setting` is read once the program ran: the program can patch the Setting class (see guard)."""
     mode = req.get("mode", "main")
+    pristine, snapshot = setting.pristine, setting.snapshot
     sys.argv = ["main.py"]
     # the children's own stdio objects, also as sys.__std*__: a program putting those back gets these
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = setting.stdio  # type: ignore[misc,assignment] # sys.__std*__ are Final in typeshed
@@ -198,8 +201,8 @@ def _python_child(req: dict[str, Any], nonce: str, setting: Setting, _len: Calla
         else:
             # The test sees the program's names but pristine builtins: shadowing `abs` or patching
             # `builtins.len` does not reach the test's own checks.
-            test_builtins, kept = guard_test(main, setting.pristine, setting.snapshot)  # noqa: F841 - kept until exit: no finalizers run
-            scope = {k: v for k, v in program.items() if k not in setting.pristine}
+            test_builtins, kept = guard_test(main, pristine, snapshot)  # noqa: F841 - kept until exit: no finalizers run
+            scope = {k: v for k, v in program.items() if k not in pristine}
             scope.update(__builtins__=test_builtins, __name__="__main__")
             for name in modules:  # a standard module the test uses (math.isclose) that the program's name hides
                 try:

@@ -7,7 +7,9 @@ them (`take_snapshot` in the worker, `guard_test` in the child).
 
 Every function here that a program could reach or that runs after the program did is bound only to objects
 captured before the program ran: in its defaults, or, for what is handed to the program's reach (`_private`), in
-keyword defaults that the hook refuses to show, with empty globals.
+keyword defaults that the hook refuses to show, with empty globals. What they use once the program ran is held in
+builtin types only: a class of the harness is one object.__subclasses__() away from the program, which could
+patch it (a field of a NamedTuple is read through its class).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 import sys
 import types
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 from sandbox.errors import SandboxRefusal
 
@@ -53,15 +55,14 @@ ClassState = tuple[type, type, tuple[type, ...], dict[str, Any]]  # a class, its
 ModuleState = tuple[types.ModuleType, type, dict[str, Any], dict[str, Any], tuple[str, ...], tuple[ClassState, ...]]
 
 
-class Snapshot(NamedTuple):
-    """The worker's modules and import system as they were before any program ran."""
-
-    modules: dict[str, ModuleState]
-    names: dict[int, str]  # id(module) -> its name in `modules`
-    live: dict[str, Any]  # sys.modules itself, put back in place
-    entries: dict[str, Any]  # what sys.modules held (less __main__, which is each run's own)
-    lists: tuple[tuple[list[Any], list[Any]], ...]  # sys.meta_path, sys.path_hooks, sys.path with their items
-    cache: tuple[dict[str, Any], dict[str, Any]]  # sys.path_importer_cache with its items
+# The worker's modules and import system as they were before any program ran, in a plain tuple (see above):
+# - modules: name -> ModuleState;
+# - names: id(module) -> its name in `modules`;
+# - live: sys.modules itself, put back in place, and entries: what it held (less __main__, each run's own);
+# - lists: sys.meta_path, sys.path_hooks and sys.path, each with its items;
+# - cache: sys.path_importer_cache with its items.
+Snapshot = tuple[dict[str, ModuleState], dict[int, str], dict[str, Any], dict[str, Any],
+                 tuple[tuple[list[Any], list[Any]], ...], tuple[dict[str, Any], dict[str, Any]]]
 
 
 def refuse(what: str, _refusal: type[SandboxRefusal] = SandboxRefusal) -> NoReturn:
@@ -110,11 +111,11 @@ def audit(event: str, args: tuple[Any, ...], _events: frozenset[str] = REFUSED_E
             _refuse("marshal.loads")
 
 
-def _private(template: Callable[..., Any], **captured: object) -> types.FunctionType:
+def _private(template: Callable[..., Any], _function: type[types.FunctionType] = types.FunctionType,
+             **captured: object) -> types.FunctionType:
     """`template` rebound to empty globals, its keyword-only `captured` objects hidden in its keyword defaults
     (reading __kwdefaults__ is refused under test)."""
-    code = template.__code__
-    fn = types.FunctionType(code, {"__builtins__": {}}, template.__name__.strip("_"))
+    fn = _function(template.__code__, {"__builtins__": {}}, template.__name__.strip("_"))
     fn.__kwdefaults__ = captured
     fn.__doc__ = template.__doc__
     return fn
@@ -172,8 +173,8 @@ def take_snapshot(live: dict[str, Any], lists: tuple[list[Any], ...], cache: dic
                          _classes(name, attrs))
     entries = dict(live)
     entries.pop("__main__", None)
-    return Snapshot(modules, {id(state[0]): name for name, state in modules.items()}, live, entries,
-                    tuple((lst, list(lst)) for lst in lists), (cache, dict(cache)))
+    return (modules, {id(state[0]): name for name, state in modules.items()}, live, entries,
+            tuple((lst, list(lst)) for lst in lists), (cache, dict(cache)))
 
 
 def _restore_classes(classes: tuple[ClassState, ...], kept: list[object], _type: type[type] = type,
@@ -241,20 +242,19 @@ def _restore_imports(names: list[str], *, _main: types.ModuleType, _done: set[st
                      _dict: type[dict[Any, Any]], _list: type[list[Any]]) -> None:
     """`names` as the worker had them, with the import system (sys, builtins, importlib's bootstrap) and all
     they rely on; the first call also puts back sys.modules, the import hooks and the path cache."""
+    modules, _, live, entries, lists, (cache, cached) = _snapshot
     if not _done:
-        live = _snapshot.live
         _kept.append(_dict(live))
         live.clear()
-        live.update(_snapshot.entries)
+        live.update(entries)
         live["__main__"] = _main
-        for lst, items in _snapshot.lists:
+        for lst, items in lists:
             _kept.append(_list(lst))
             lst[:] = items
-        cache, entries = _snapshot.cache
         _kept.append(_dict(cache))
         cache.clear()
-        cache.update(entries)
-    _restore([*_always, *names], _done, _kept, _snapshot.modules)
+        cache.update(cached)
+    _restore([*_always, *names], _done, _kept, modules)
 
 
 def _import_restored(name: Any, globals: Any = None, locals: Any = None, fromlist: Any = (),  # noqa: A002
@@ -288,7 +288,7 @@ def guard_test(main: types.ModuleType, pristine: dict[str, Any], snapshot: Snaps
     kept: list[object] = []
     restore_imports = _private(_restore_imports, _main=main, _done=_set(), _kept=kept, _snapshot=snapshot,
                                _always=_always, _restore=_restore, _dict=_dict, _list=_list)
-    names = snapshot.names
+    names = snapshot[1]
     if held := [names[_id(v)] for k, v in _vars(main).items() if _id(v) in names and k != "__builtins__"]:
         restore_imports(held)
     test_builtins = _dict(pristine)

@@ -318,9 +318,9 @@ def main() -> None:
     os.makedirs(config.workdir, exist_ok=True)
     stdio = make_stdio()
     # sys as a test gets it back (see guard.restore): the children's argv and stdio, and no bytecode writes
-    snapshot.modules["sys"][3].update(argv=["main.py"], stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
-                                      __stdin__=stdio[0], __stdout__=stdio[1], __stderr__=stdio[2],
-                                      dont_write_bytecode=True)
+    sys_state = snapshot[0]["sys"][3]
+    sys_state.update(argv=["main.py"], stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], __stdin__=stdio[0],
+                     __stdout__=stdio[1], __stderr__=stdio[2], dont_write_bytecode=True)
     setting = Setting(config.workdir, config.cgroup_fd, config.disk_mb, stdio, pristine, snapshot)
     state = WorkerState(setting, config.pidns, os.stat(config.workdir).st_mode, {})
     compile("pass", "warm-up", "exec")  # the compiler's AST types are made on first use: once here, not per run

@@ -136,10 +136,11 @@ def patch_all(live: dict[str, Any]) -> None:
 def test_restore_puts_back_a_module_and_what_it_relies_on_only():
     live = fake_modules()
     snapshot = guard.take_snapshot(live, (), {})
-    assert "__main__" not in snapshot.modules and "__main__" not in snapshot.entries
+    modules, _, _, entries, _, _ = snapshot
+    assert "__main__" not in modules and "__main__" not in entries
     patch_all(live)
     done, kept = set(), []
-    guard.restore(["pkg"], done, kept, snapshot.modules)
+    guard.restore(["pkg"], done, kept, modules)
     pkg = live["pkg"]
     assert type(pkg) is types.ModuleType and pkg.value == 1 and not hasattr(pkg, "added")
     assert pkg.sub.value == 1 and pkg.helper.value == 1  # its submodule and the module it holds

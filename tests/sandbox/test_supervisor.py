@@ -245,3 +245,49 @@ def test_no_class_a_program_can_find_leads_to_the_harness(worker):
     """Every class is one object.__subclasses__() away, unaudited: none may have a method of the harness."""
     reply = worker(source=HARNESS_HUNT, mode="script", test="assert found == [], found\nprint(len(found))")
     assert reply["completed"] and reply["stdout"] == "0\n", reply["stderr"]
+
+
+HARNESS_HIJACK = HARNESS_HUNT + """
+import sys
+hits, armed = [], False
+
+def spy(name, original):
+    def hijacked(*args, **kwargs):
+        if armed:
+            hits.append(name)
+        return original(*args, **kwargs)
+    return hijacked
+
+for cls in list(every_class()):
+    if cls.__module__ == "__main__" and not issubclass(cls, BaseException):  # the program defines none
+        for name in ("__getattribute__", "__getitem__", "__iter__", "__len__", "__contains__"):
+            try:
+                setattr(cls, name, spy(cls.__name__ + "." + name, getattr(cls, name)))
+            except (AttributeError, TypeError):
+                pass
+for module_name in ("types", "os", "sys", "json", "json.encoder", "operator", "threading", "atexit", "resource",
+                    "_signal", "_imp", "builtins", "io", "signal", "selectors", "time", "gc", "site", "importlib"):
+    module = sys.modules[module_name]
+    for name, value in list(vars(module).items()):
+        if callable(value) and not name.endswith("hook") and not name.startswith("__"):
+            try:
+                setattr(module, name, spy(module_name + "." + name, value))
+            except (AttributeError, TypeError):
+                pass
+armed = True
+
+def report():
+    return hits
+"""
+
+
+def test_the_harness_calls_nothing_the_program_could_patch_once_it_ran(worker):
+    """Every class of the harness can be patched by the program (found as above), and so can every module: what
+    the child uses between the program and its test (the test's builtins, the snapshot it restores from, the
+    function type that makes the test's __import__) is held in builtin types or captured before the program."""
+    reply = worker(source=HARNESS_HIJACK, mode="script", test="assert hits == [], hits\nprint('untouched')")
+    assert reply["completed"] and reply["stdout"] == "untouched\n", reply["stderr"]
+    reply = worker(source=HARNESS_HIJACK, mode="call", fn_name="report", args=[])
+    assert reply["completed"] and reply["value"] == "[]", reply
+    reply = worker(source=HARNESS_HIJACK, mode="calls", calls=[["report", "()", "{}"]])
+    assert reply["completed"] and reply["value"] == "[[]]", reply

@@ -40,8 +40,9 @@ def test_a_run_that_cannot_enter_its_cgroup_is_the_sandboxs_failure_not_the_prog
     """The worker reports it (the service retires the worker: sandbox_error), instead of a runtime error."""
     import asyncio
 
+    from sandbox.errors import WorkerDied
     from sandbox.jail import Jail
-    from sandbox.pool import Worker, WorkerDied
+    from sandbox.pool import Worker
 
     class BrokenCgroupJail(Jail):
         def worker_command(self, cgroup_fd=None):

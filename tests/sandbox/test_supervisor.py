@@ -60,7 +60,7 @@ def gone(proc: subprocess.Popen[bytes]) -> bool:
 
 
 def test_collect_reads_until_the_child_exits():
-    proc = spawn("print('out'); import os; os.write(2, b'')")
+    proc = spawn("print('out')")
     assert proc.stdout is not None
     buffers, timeout, over = collect(proc.pid, (proc.stdout.fileno(),), 1024, time.monotonic() + 10, False)
     assert bytes(buffers[proc.stdout.fileno()]) == b"out\n" and not timeout and not over
@@ -161,13 +161,12 @@ def test_a_plain_run(worker):
 def test_wall_time_runs_out(worker):
     reply = worker(source="import time; time.sleep(30)", limits={"wall_s": 0.5})
     assert reply["timeout"] and reply["signal"] == signal.SIGKILL and reply["exit_code"] is None
-    assert 400 < reply["wall_ms"] < 4000 and reply["cpu_ms"] < 400
+    assert 400 < reply["wall_ms"] < 10_000 and reply["cpu_ms"] < 400
 
 
 def test_cpu_time_runs_out(worker):
-    reply = worker(source="while True: pass", limits={"cpu_s": 1, "wall_s": 20})
-    assert reply["timeout"] and reply["signal"] in (signal.SIGXCPU, signal.SIGKILL)
-    assert reply["cpu_ms"] >= 900 and reply["wall_ms"] < 15_000
+    reply = worker(source="while True: pass", limits={"cpu_s": 1, "wall_s": 60})
+    assert reply["timeout"] and reply["signal"] == signal.SIGXCPU and reply["cpu_ms"] > 500  # rusage is sampled
 
 
 def test_output_past_the_cap_is_cut_and_flagged(worker):

@@ -56,7 +56,6 @@ class Resources:
         self._sandbox_urls = list(sandbox_urls)
         self._sandbox: SandboxClient | None = None
         self.judge_cache = VerdictCache()
-        self.models: dict[str, Any] = {}  # rewards.models' in-process models, their thread and batchers
         self._shared: dict[tuple[type, Hashable], object] = {}
 
     def sandbox(self) -> SandboxClient:
@@ -76,10 +75,9 @@ class Resources:
 
     async def aclose(self) -> None:
         """Close every client held (those with an `aclose`) and forget them."""
-        held = [self._sandbox, *self._shared.values(), *self.models.values()]
+        held = [self._sandbox, *self._shared.values()]
         self._sandbox = None
         self._shared.clear()
-        self.models.clear()
         for item in held:
             closer = getattr(item, "aclose", None)
             if closer is not None:

@@ -23,9 +23,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from rewards.errors import JudgeUnavailable
 from rewards.graders.base import Grader, GraderContext, SpecBase
 from rewards.judge import parse
-from rewards.judge.backends import JudgeBackend, JudgeUnavailable, OpenAIBackend, VerdictCache
+from rewards.judge.backends import JudgeBackend, OpenAIBackend, VerdictCache
 from rewards.judge.injection import Detector
 from rewards.judge.local import LocalBackend
 from rewards.judge.prompts import (

@@ -1,8 +1,8 @@
 """Where judge verdicts come from: an OpenAI-compatible endpoint over httpx (the `local` judge is a private
 `rlvr serve-model` behind this same backend: `rewards.judge.local`).
 
-A backend answers `complete(messages, sampling) -> text`. The HTTP backend retries transient failures with
-exponential backoff, bounds each request by a timeout and the backend's in-flight requests by a
+A backend answers `complete(messages, sampling) -> text`. The HTTP backend retries transient failures as
+`rewards.retry` says, bounds each request by a timeout and the backend's in-flight requests by a
 semaphore. Any failure after the retries raises `JudgeUnavailable` (machinery, not a bad completion).
 """
 
@@ -12,18 +12,15 @@ import asyncio
 import hashlib
 import json
 import os
-import random
 from collections import OrderedDict
 from typing import Any, Protocol
 
 import httpx
 
+from rewards.errors import JudgeUnavailable
+from rewards.retry import RETRYABLE_STATUSES, Backoff, asend
+
 Messages = list[dict[str, str]]
-RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
-
-
-class JudgeUnavailable(RuntimeError):
-    """The judge could not be reached or did not answer usably."""
 
 
 class JudgeBackend(Protocol):
@@ -33,41 +30,49 @@ class JudgeBackend(Protocol):
 
 
 class OpenAIBackend:
-    """Chat completions on any OpenAI-compatible server (OpenAI, vLLM, `rlvr serve-model`, ...)."""
+    """Chat completions on any OpenAI-compatible server (OpenAI, vLLM, `rlvr serve-model`, ...).
+
+    `retries` caps the attempts after the first; all of them together start within `retries + 1` request
+    timeouts, so a judge that keeps failing costs a bounded time.
+    """
 
     def __init__(self, base_url: str, model: str, api_key: str | None, timeout_s: float, retries: int,
                  concurrency: int) -> None:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.key = f"openai:{base_url}:{model}"
-        self.retries = retries
+        self.retry = Backoff(budget_s=(retries + 1) * timeout_s, max_s=8.0, retries=retries)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.AsyncClient(headers=headers, timeout=timeout_s)
         self.limit = asyncio.Semaphore(concurrency)
 
     async def complete(self, messages: Messages, sampling: dict[str, Any]) -> str:
         body = {"model": self.model, "messages": messages, **sampling}
-        problem = "no attempt"
-        for attempt in range(self.retries + 1):
-            if attempt:
-                await asyncio.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random()))
-            try:
-                async with self.limit:
-                    response = await self.client.post(self.url, json=body)
-            except httpx.HTTPError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-                continue
-            if response.status_code in RETRYABLE:
-                problem = f"HTTP {response.status_code}: {response.text[:200]}"
-                continue
-            if response.status_code != 200:
-                raise JudgeUnavailable(f"HTTP {response.status_code}: {response.text[:300]}")
-            try:
-                content = response.json()["choices"][0]["message"]["content"]
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                raise JudgeUnavailable(f"malformed chat completion: {response.text[:300]}") from exc
-            return content or ""
-        raise JudgeUnavailable(f"judge unreachable after {self.retries + 1} attempts: {problem}"[:500])
+        attempts = 0
+
+        async def post() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
+            async with self.limit:
+                return await self.client.post(self.url, json=body)
+
+        try:
+            response = await asend(post, self.retry)
+        except httpx.HTTPError as exc:
+            raise JudgeUnavailable(f"judge unreachable after {attempts} attempts: {type(exc).__name__}: {exc}"[:500]
+                                   ) from exc
+        if response.status_code in RETRYABLE_STATUSES:
+            raise JudgeUnavailable(f"judge unreachable after {attempts} attempts: HTTP {response.status_code}: "
+                                   f"{response.text[:200]}")
+        if response.status_code != 200:
+            raise JudgeUnavailable(f"HTTP {response.status_code}: {response.text[:300]}")
+        try:
+            content = response.json()["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise JudgeUnavailable(f"malformed chat completion: {response.text[:300]}") from exc
+        if not isinstance(content, str):
+            raise JudgeUnavailable(f"malformed chat completion: {response.text[:300]}")
+        return content
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewards.judge.backends import JudgeUnavailable, Messages, OpenAIBackend
+from rewards.errors import JudgeUnavailable
+from rewards.judge.backends import Messages, OpenAIBackend
 from rewards.models.servers import ModelServers, ServerNeed
 
 

@@ -10,9 +10,12 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import rewards
 from rewards import errors
 from rewards.graders import GRADERS
+from tests.procs import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,15 +30,16 @@ def test_every_exported_name_resolves_and_every_spec_and_error_is_exported():
     assert rewards.MathSpec is GRADERS["math"].spec_type and rewards.Score is rewards.types.Score
 
 
-def test_the_modules_raise_the_exported_errors():
+async def test_the_modules_raise_the_exported_errors():
+    from rewards.judge.backends import OpenAIBackend
     from rewards.sandbox_client import SandboxClient
 
-    try:
+    with pytest.raises(rewards.SandboxUnavailable):
         SandboxClient([])
-    except rewards.Unavailable as exc:
-        assert isinstance(exc, rewards.SandboxUnavailable)
-    else:
-        raise AssertionError("a sandbox client without URLs must raise")
+    judge = OpenAIBackend(f"http://127.0.0.1:{free_port()}/v1", "m", None, timeout_s=1, retries=0, concurrency=1)
+    with pytest.raises(rewards.JudgeUnavailable, match="after 1 attempts"):
+        await judge.complete([{"role": "user", "content": "hi"}], {})
+    await judge.aclose()
 
 
 def test_import_rewards_loads_no_heavy_module():

@@ -11,7 +11,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from rewards.judge.backends import JudgeUnavailable, OpenAIBackend, VerdictCache
+from rewards.errors import JudgeUnavailable
+from rewards.judge.backends import OpenAIBackend, VerdictCache
 from tests.procs import free_port
 
 

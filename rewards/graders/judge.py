@@ -116,7 +116,7 @@ def load_principles(constitution: list[str] | str) -> list[str]:
 
 
 def _unparseable(text: str) -> Score:
-    return Score(reward=0.0, error="unparseable judge output", details={"judge_output": text})
+    return Score.failed("unparseable judge output", judge_output=text)
 
 
 class JudgeGrader(Grader[JudgeSpec]):
@@ -180,7 +180,7 @@ class JudgeGrader(Grader[JudgeSpec]):
 
     async def _pairwise(self, sample: Sample) -> Score:
         if sample.reference is None:
-            return Score(reward=0.0, details={"reason": "pairwise mode compares with `reference`; none given"})
+            return Score.wrong("pairwise mode compares with `reference`; none given")
         ours, theirs = sample.completion, str(sample.reference)
         template = self._template(PAIRWISE_TEMPLATE)
         first, second = await asyncio.gather(
@@ -191,10 +191,10 @@ class JudgeGrader(Grader[JudgeSpec]):
         try:
             verdicts = (parse.parse_pairwise(first), parse.parse_pairwise(second))
         except parse.Ambiguous as exc:
-            return Score(reward=0.0, error=f"ambiguous judge output: {exc}", details=details)
+            return Score.failed(f"ambiguous judge output: {exc}", **details)
         details["verdicts"] = list(verdicts)
         if None in verdicts:
-            return Score(reward=0.0, error="unparseable judge output", details=details)
+            return Score.failed("unparseable judge output", **details)
         won = (verdicts[0] == "A", verdicts[1] == "B")
         lost = (verdicts[0] == "B", verdicts[1] == "A")
         reward = 1.0 if all(won) else 0.0 if all(lost) else 0.5  # disagreement between orders is a tie
@@ -221,8 +221,8 @@ class JudgeGrader(Grader[JudgeSpec]):
     async def _one(self, sample: Sample) -> Score:
         check = self.spec.block_injection and self.spec.mode != "safety"
         if check and (hit := await asyncio.to_thread(self.detector.find, sample.completion)):  # long texts: off the loop
-            return Score(reward=0.0, details={"injection": {"rule": hit.rule, "matched": hit.matched},
-                                              "reason": "the completion addresses the judge; not judged"})
+            return Score.wrong("the completion addresses the judge; not judged",
+                               injection={"rule": hit.rule, "matched": hit.matched})
         handler = {"rubric": self._rubric, "pairwise": self._pairwise, "labels": self._labels,
                    "safety": self._safety}[self.spec.mode]
         try:
@@ -230,7 +230,7 @@ class JudgeGrader(Grader[JudgeSpec]):
         except JudgeUnavailable as exc:
             return Score.failed(str(exc))
         except parse.Ambiguous as exc:  # the judge gave two different verdicts: a judge failure, not a score
-            return Score(reward=0.0, error=f"ambiguous judge output: {exc}", details={"judge_output": exc.text})
+            return Score.failed(f"ambiguous judge output: {exc}", judge_output=exc.text)
 
     async def grade(self, samples: list[Sample]) -> list[Score]:
         return list(await asyncio.gather(*(self._one(s) for s in samples)))

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
 LATEST = "latest"
 
 
 def rng_state() -> dict[str, Any]:
+    """The Python, torch (and CUDA) RNG states of this process."""
     state = {"python": random.getstate(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -19,14 +24,18 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what `rng_state` returned."""
     random.setstate(state["python"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save(out: Path, step: int, accelerator, model, optimizer, scheduler, tokenizer, in_flight: list) -> Path:
-    """Write checkpoint-<step>: a loadable model dir (rank 0), trainer state, and per-rank RNG + rollouts."""
+def save(out: Path, step: int, accelerator: Any, model: nn.Module, optimizer: Optimizer, scheduler: LRScheduler,
+         tokenizer: Any, in_flight: Sequence[object]) -> Path:
+    """Write checkpoint-<step>: a loadable model dir (rank 0), trainer state, and per-rank RNG + rollouts.
+
+    `in_flight` is pickled as it is (the trainer's batches waiting for rewards), and `load` returns it."""
     path = out / f"checkpoint-{step}"
     path.mkdir(parents=True, exist_ok=True)
     unwrapped = accelerator.unwrap_model(model)
@@ -43,7 +52,8 @@ def save(out: Path, step: int, accelerator, model, optimizer, scheduler, tokeniz
     return path
 
 
-def load(out: Path, accelerator, model, optimizer, scheduler) -> tuple[int, list]:
+def load(out: Path, accelerator: Any, model: nn.Module, optimizer: Optimizer, scheduler: LRScheduler
+         ) -> tuple[int, list[Any]]:
     """Restore the latest checkpoint in `out`; returns (steps done, rollouts in flight)."""
     pointer = out / LATEST
     if not pointer.exists():

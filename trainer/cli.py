@@ -1,6 +1,8 @@
 """The trainer's commands: `rlvr train`, `sft`, `sample`, `train-rm` and `train-prm` (also `python -m trainer`).
 
-Each command imports its heavy modules (torch, transformers) when it runs, so the CLI starts fast."""
+Every command takes a YAML/JSON config and any number of `--set section.key=value` overrides, read by
+the one loader (`trainer.config.load_config`). Each command imports its heavy modules (torch,
+transformers) when it runs, so the CLI starts fast."""
 
 from __future__ import annotations
 
@@ -55,16 +57,20 @@ def sample(config: Config, set_: Overrides = None) -> None:
 
 
 @app.command("train-rm")
-def train_rm(config: Config) -> None:
-    """Train a Bradley-Terry reward model on (prompt, chosen, rejected) pairs."""
-    from trainer.reward_model import main as run
+def train_rm(config: Config, set_: Overrides = None) -> None:
+    """Train a Bradley-Terry reward model on (prompt, chosen, rejected) pairs; prints the last epoch's metrics."""
+    from trainer.config import RewardModelConfig, load_config
+    from trainer.reward_model import train_reward_model
 
-    run(str(config))
+    card = train_reward_model(load_config(RewardModelConfig, config, set_ or []))
+    print(json.dumps(card["epochs"][-1]))
 
 
 @app.command("train-prm")
-def train_prm(config: Config) -> None:
-    """Train a process reward model on step-labelled solutions."""
-    from trainer.prm import main as run
+def train_prm(config: Config, set_: Overrides = None) -> None:
+    """Train a process reward model on step-labelled solutions; prints the last epoch's metrics."""
+    from trainer.config import PRMConfig, load_config
+    from trainer.prm import train_prm as run
 
-    run(str(config))
+    card = run(load_config(PRMConfig, config, set_ or []))
+    print(json.dumps(card["epochs"][-1]))

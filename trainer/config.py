@@ -1,4 +1,10 @@
-"""Trainer configuration: pydantic models read from YAML, with `--set section.key=value` overrides."""
+"""Every trainer command's configuration, and the one loader: YAML (or JSON) plus `--set section.key=value`.
+
+Each command has its own config, named after it: `train` -> `TrainConfig` (GRPO/PPO), `sft` ->
+`SFTConfig`, `sample` -> `SampleConfig`, `train-rm` -> `RewardModelConfig`, `train-prm` -> `PRMConfig`.
+The two learned-reward configs share `LearnedRewardConfig`; every config that fine-tunes with
+adapters uses the same `LoraConfig`.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Section(BaseModel):
+    """A config block: unknown keys are errors, so a typo in YAML or `--set` never goes unnoticed."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class LoraConfig(Section):
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.0
+    """LoRA adapters (peft): only they train; a policy's reference is the base with them disabled."""
+
+    r: int = Field(default=16, ge=1)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.0, ge=0, lt=1)
     target_modules: list[str] | str = "all-linear"
 
 
@@ -79,6 +89,11 @@ class GRPOConfig(Section):
 
 
 class PPOConfig(Section):
+    """PPO's own settings: the policy's clip range, GAE, the value loss, and the KL folded into rewards."""
+
+    epsilon_low: float = 0.2  # the ratio is clipped to [1 - epsilon_low, 1 + epsilon_high]
+    epsilon_high: float = 0.2
+    mask_truncated: bool = True
     gamma: float = 1.0
     lam: float = 0.95
     vf_coef: float = 0.5
@@ -98,6 +113,8 @@ class OptimConfig(Section):
 
 
 class TrainConfig(Section):
+    """`rlvr train`: RL of a policy (GRPO or PPO) on rewards from the reward service."""
+
     algorithm: Literal["grpo", "ppo"] = "grpo"
     model: ModelConfig
     data: DataConfig = Field(default_factory=DataConfig)
@@ -119,6 +136,8 @@ class TrainConfig(Section):
 
 
 class SFTConfig(Section):
+    """`rlvr sft`: supervised fine-tuning on prompt/response rows."""
+
     model: ModelConfig
     data: DataConfig = Field(default_factory=DataConfig)
     optim: OptimConfig = Field(default_factory=lambda: OptimConfig(lr=1e-3))
@@ -131,12 +150,51 @@ class SFTConfig(Section):
 
 
 class SampleConfig(Section):
+    """`rlvr sample`: rejection sampling into an SFT dataset."""
+
     model: ModelConfig
     data: DataConfig = Field(default_factory=DataConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     reward: RewardConfig = Field(default_factory=RewardConfig)
     output: str = "runs/sampled.jsonl"
     seed: int = 0
+
+
+class LearnedRewardConfig(Section):
+    """What both learned-reward trainings take (`train-rm`, `train-prm`): a base model, data, a plain loop."""
+
+    model: str = Field(description="Local path or hub name of the base model.")
+    output_dir: str
+    data: str = Field(description="A JSONL file, or a `datasets` dataset name.")
+    split: str = "train"
+    eval_data: str | None = Field(default=None, description="Held-out data; else `eval_fraction` of `data`.")
+    eval_fraction: float = Field(default=0.1, gt=0, lt=1)
+    epochs: int = Field(default=1, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    lr: float = Field(default=5e-5, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    warmup_ratio: float = Field(default=0.0, ge=0, lt=1, description="Share of steps with rising lr, then linear decay.")
+    max_length: int = Field(default=1024, gt=0)
+    lora: LoraConfig | None = None
+    seed: int = 0
+    threads: int | None = Field(default=None, ge=1, description="torch CPU threads.")
+    progress: bool = True
+
+
+class RewardModelConfig(LearnedRewardConfig):
+    """`rlvr train-rm`: a Bradley-Terry reward model on (prompt, chosen, rejected) pairs."""
+
+    margin: float = Field(default=0.0, description="Required gap r_chosen - r_rejected; a `margin` column wins.")
+    center_coef: float = Field(default=0.0, ge=0, description="Weight of the reward-centering term.")
+
+
+class PRMConfig(LearnedRewardConfig):
+    """`rlvr train-prm`: a process reward model on step-labelled solutions."""
+
+    layout: Literal["token", "causal"] = "token"
+    tag: str = Field(default="<extra_0>", description="The tag after each step (one token at its end).")
+    positive_token: str = "+"
+    negative_token: str = "-"
 
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
@@ -157,7 +215,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
 
 
 def load_config(kind: type[ConfigT], path: str | Path | None, overrides: Sequence[str] = ()) -> ConfigT:
-    """Read a YAML file (or start empty), apply overrides, validate."""
+    """The one loader of every command: read YAML or JSON (or start empty), apply `--set` overrides, validate."""
     data = (yaml.safe_load(Path(path).read_text()) if path else None) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the config must be a mapping")

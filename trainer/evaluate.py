@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from rewards.types import Sample
@@ -9,10 +11,10 @@ from trainer.config import ModelConfig
 from trainer.data import format_prompt
 from trainer.generation import GenerationBackend
 from trainer.problems import Problem
-from trainer.rewards import Scorer
+from trainer.scoring import Scorer
 
 
-def accuracy(backend: GenerationBackend, scorer: Scorer, tokenizer, model_cfg: ModelConfig, problems: list[Problem],
+def accuracy(backend: GenerationBackend, scorer: Scorer, tokenizer: Any, model_cfg: ModelConfig, problems: list[Problem],
              samples: int = 4, greedy: bool = False, batch: int = 100, threshold: float = 1.0) -> float:
     """Fraction of completions the graders accept: over `samples` per problem, or the greedy one."""
     n = 1 if greedy else samples

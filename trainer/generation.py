@@ -8,7 +8,7 @@ methods: `generate`, and `sync` to load the trainer's weights after an update.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -57,7 +57,8 @@ def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
 class TransformersBackend:
     """Sampling with `model.generate` on the training policy."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, cfg: RolloutConfig, max_prompt_tokens: int = 1024) -> None:
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, cfg: RolloutConfig, max_prompt_tokens: int = 1024
+                 ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.cfg = cfg
@@ -75,7 +76,8 @@ class TransformersBackend:
         sampling = {} if greedy else {"temperature": cfg.temperature, "top_p": cfg.top_p, "top_k": 0}
         was_training = self.model.training
         self.model.eval()
-        out = self.model.generate(
+        policy: Any = self.model  # a transformers (or peft) model: `generate` is not on nn.Module
+        out = policy.generate(
             **enc, do_sample=not greedy, num_return_sequences=group_size, max_new_tokens=cfg.max_new_tokens,
             stop_strings=cfg.stop or None, tokenizer=tok if cfg.stop else None,
             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,

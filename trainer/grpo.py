@@ -1,7 +1,8 @@
 """GRPO's pieces, with the paper's names: group advantages, the clipped surrogate, KL to the reference.
 
 Shapes: rewards [B] with `group_size` consecutive rows per prompt; per-token tensors [B, T]
-with a 0/1 `mask` over completion tokens.
+with a 0/1 `mask` over completion tokens. PPO (`trainer.ppo`) reuses the surrogate, the KL
+estimators and the token mean.
 """
 
 from __future__ import annotations
@@ -37,14 +38,26 @@ def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, estimator: str = "k3"
 
 
 def clipped_surrogate(
-    logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, epsilon_low: float, epsilon_high: float
+    ratio: torch.Tensor, advantages: torch.Tensor, epsilon_low: float, epsilon_high: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token -min(ratio * A, clip(ratio, 1-eps_low, 1+eps_high) * A), and where clipping bit."""
-    ratio = torch.exp(logp - old_logp)
+    """Per-token -min(ratio * A, clip(ratio, 1-eps_low, 1+eps_high) * A), and where clipping bit.
+
+    `ratio` is pi / pi_old per token; `advantages` is per sequence [B] or per token [B, T].
+    """
     adv = advantages.unsqueeze(-1) if advantages.dim() == 1 else advantages
     unclipped = ratio * adv
     clipped = torch.clamp(ratio, 1 - epsilon_low, 1 + epsilon_high) * adv
     return -torch.min(unclipped, clipped), (clipped < unclipped).float()
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> float:
+    """Mean of `x` over the masked positions, as a number for the metrics."""
+    return ((x * mask).sum() / mask.sum().clamp(min=1)).item()
+
+
+def token_mean(per_token: torch.Tensor, mask: torch.Tensor, n_tokens: float) -> torch.Tensor:
+    """Sum over a micro-batch's masked tokens divided by the whole batch's token count (DAPO's token-level mean)."""
+    return (per_token * mask).sum() / max(n_tokens, 1)
 
 
 def aggregate(per_token: torch.Tensor, mask: torch.Tensor, loss_type: str, n_seqs: int, n_tokens: float,
@@ -54,13 +67,13 @@ def aggregate(per_token: torch.Tensor, mask: torch.Tensor, loss_type: str, n_seq
     grpo: mean over each sequence's tokens, then over sequences. dapo: over all tokens of the batch.
     dr_grpo: sum over tokens divided by a constant, sequences x max completion length.
     """
-    masked = per_token * mask
     if loss_type == "grpo":
+        masked = per_token * mask
         return (masked.sum(-1) / mask.sum(-1).clamp(min=1)).sum() / n_seqs
     if loss_type == "dapo":
-        return masked.sum() / max(n_tokens, 1)
+        return token_mean(per_token, mask, n_tokens)
     if loss_type == "dr_grpo":
-        return masked.sum() / (n_seqs * max_len)
+        return (per_token * mask).sum() / (n_seqs * max_len)
     raise ValueError(f"unknown loss_type {loss_type!r}")
 
 
@@ -68,11 +81,15 @@ def grpo_loss(
     logp: torch.Tensor, old_logp: torch.Tensor, ref_logp: torch.Tensor | None, advantages: torch.Tensor,
     mask: torch.Tensor, cfg: GRPOConfig, n_seqs: int, n_tokens: float, max_len: int,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The GRPO objective for one micro-batch: clipped surrogate + beta * KL, aggregated per `loss_type`."""
-    per_token, clipped = clipped_surrogate(logp, old_logp, advantages, cfg.epsilon_low, cfg.epsilon_high)
-    stats = {"clip_fraction": ((clipped * mask).sum() / mask.sum().clamp(min=1)).item()}
+    """The GRPO objective for one micro-batch: clipped surrogate + beta * KL, aggregated per `loss_type`.
+
+    `old_logp` are the behaviour log-probs kept at sampling time; `advantages` are per sequence.
+    """
+    ratio = torch.exp(logp - old_logp)
+    per_token, clipped = clipped_surrogate(ratio, advantages, cfg.epsilon_low, cfg.epsilon_high)
+    stats = {"clip_fraction": masked_mean(clipped, mask)}
     if ref_logp is not None:
         kl = kl_penalty(logp, ref_logp, cfg.kl_estimator)
         per_token = per_token + cfg.beta * kl
-        stats["kl"] = ((kl * mask).sum() / mask.sum().clamp(min=1)).item()
+        stats["kl"] = masked_mean(kl, mask)
     return aggregate(per_token, mask, cfg.loss_type, n_seqs, n_tokens, max_len), stats

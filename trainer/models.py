@@ -5,21 +5,23 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
 
-from trainer.config import ModelConfig
+from trainer.config import LoraConfig, ModelConfig
 
 
 def pick_dtype(cfg: ModelConfig, device: torch.device) -> torch.dtype:
     """bf16 on GPU, fp32 on CPU, unless the config says otherwise."""
     if cfg.dtype != "auto":
-        return getattr(torch, cfg.dtype)
+        return torch.float32 if cfg.dtype == "float32" else torch.bfloat16
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 
-def load_tokenizer(path: str):
+def load_tokenizer(path: str) -> Any:
+    """The tokenizer of `path`, padding on the left (so completions line up) with eos as pad if it has none."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -29,18 +31,25 @@ def load_tokenizer(path: str):
     return tokenizer
 
 
+def with_lora(model: nn.Module, cfg: LoraConfig | None, task_type: str) -> Any:
+    """`model` with LoRA adapters of `cfg` (only they train), or `model` itself without a LoRA config."""
+    if cfg is None:
+        return model
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model
+
+    adapters = PeftLoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
+                              target_modules=cfg.target_modules, task_type=task_type)
+    return get_peft_model(model, adapters)
+
+
 def load_policy(cfg: ModelConfig, device: torch.device) -> nn.Module:
     """The trainable policy; with `lora` only the adapter trains and the base stays the reference."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(cfg.path, dtype=pick_dtype(cfg, device)).to(device)
-    if cfg.lora is not None:
-        from peft import LoraConfig, get_peft_model
-
-        lora = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
-                          target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM")
-        model = get_peft_model(model, lora)
-    return model
+    model: nn.Module = AutoModelForCausalLM.from_pretrained(cfg.path, dtype=pick_dtype(cfg, device))
+    policy: nn.Module = with_lora(model.to(device), cfg.lora, "CAUSAL_LM")
+    return policy
 
 
 class Reference:
@@ -48,16 +57,18 @@ class Reference:
 
     def __init__(self, policy: nn.Module, needed: bool) -> None:
         self.needed = needed
-        self.copy = None
+        self.copy: nn.Module | None = None
         if needed and not hasattr(policy, "disable_adapter"):
             self.copy = copy.deepcopy(policy).eval().requires_grad_(False)
 
     @contextlib.contextmanager
     def model(self, policy: nn.Module) -> Iterator[nn.Module]:
+        """The reference for the length of a `with` block (a LoRA policy gets its adapter back afterwards)."""
         if self.copy is not None:
             yield self.copy
         else:
-            with policy.disable_adapter():
+            peft_model: Any = policy  # a peft PeftModel (peft ships no types)
+            with peft_model.disable_adapter():
                 yield policy
 
 
@@ -67,7 +78,8 @@ class PolicyWithValue(nn.Module):
     def __init__(self, policy: nn.Module) -> None:
         super().__init__()
         self.policy = policy
-        self.value_head = nn.Linear(policy.config.hidden_size, 1)
+        config: Any = policy.config  # a transformers PretrainedConfig
+        self.value_head = nn.Linear(config.hidden_size, 1)
         nn.init.zeros_(self.value_head.weight)
         nn.init.zeros_(self.value_head.bias)
 

@@ -9,26 +9,17 @@ or a causal LM (the `+` / `-` token predicted at the tag). The input text is bui
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-
-from trainer.reward_model import TrainConfig, fit, load_config
-
-
-class PRMConfig(TrainConfig):
-    layout: Literal["token", "causal"] = "token"
-    tag: str = Field(default="<extra_0>", description="The tag after each step (one token at its end).")
-    positive_token: str = "+"
-    negative_token: str = "-"
+from trainer.config import PRMConfig
+from trainer.reward_model import Row, fit
 
 
 def _last_id(tokenizer: Any, text: str) -> int:
-    return tokenizer.encode(text, add_special_tokens=False)[-1]
+    return int(tokenizer.encode(text, add_special_tokens=False)[-1])
 
 
-def tagged_logits(model: Any, tokenizer: Any, cfg: PRMConfig, rows: list[dict]) -> tuple[Any, Any]:
+def tagged_logits(model: Any, tokenizer: Any, cfg: PRMConfig, rows: list[Row]) -> tuple[Any, Any]:
     """Logits at every surviving tag of the batch, and the target class / token there."""
     import torch
 
@@ -65,11 +56,11 @@ def train_prm(cfg: PRMConfig) -> dict[str, Any]:
     good = 1 if cfg.layout == "token" else _last_id(tokenizer, cfg.positive_token)
     bad = 0 if cfg.layout == "token" else _last_id(tokenizer, cfg.negative_token)
 
-    def loss_fn(model: Any, rows: list[dict]) -> Any:
+    def loss_fn(model: Any, rows: list[Row]) -> Any:
         logits, targets = tagged_logits(model, tokenizer, cfg, rows)
         return F.cross_entropy(logits.float(), targets)
 
-    def evaluate(model: Any, rows: list[dict]) -> dict[str, float]:
+    def evaluate(model: Any, rows: list[Row]) -> dict[str, float]:
         right = total = 0
         for start in range(0, len(rows), cfg.batch_size):
             logits, targets = tagged_logits(model, tokenizer, cfg, rows[start : start + cfg.batch_size])
@@ -80,8 +71,3 @@ def train_prm(cfg: PRMConfig) -> dict[str, Any]:
 
     task_type = "TOKEN_CLS" if cfg.layout == "token" else "CAUSAL_LM"
     return fit(cfg, model, tokenizer, loss_fn, evaluate, task_type=task_type)
-
-
-def main(config: str) -> None:
-    card = train_prm(load_config(config, PRMConfig))  # type: ignore[arg-type]
-    print(json.dumps(card["epochs"][-1]))

@@ -3,7 +3,7 @@
 Loss: -log sigmoid(r_chosen - r_rejected - margin) + center * (r_chosen + r_rejected)^2, full or LoRA
 fine-tuning, pairwise accuracy on a held-out split every epoch. The result is a plain
 `AutoModelForSequenceClassification` (LoRA merged) with its tokenizer and a metrics card,
-ready for `{"type": "reward_model", "model": <output_dir>}`.
+ready for `{"type": "reward_model", "model": <output_dir>}`. `fit` is the loop PRM training shares.
 """
 
 from __future__ import annotations
@@ -14,49 +14,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from trainer.config import LearnedRewardConfig, RewardModelConfig
+from trainer.models import with_lora
 
 METRICS_FILE = "rlvr_metrics.json"
 
-
-class LoraOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    r: int = Field(default=16, ge=1)
-    alpha: int = Field(default=32, ge=1)
-    dropout: float = Field(default=0.0, ge=0, lt=1)
-    target_modules: list[str] | str = "all-linear"
+Row = dict[str, Any]
 
 
-class TrainConfig(BaseModel):
-    """What every model-training run of ours takes (reward models and PRMs)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    model: str = Field(description="Local path or hub name of the base model.")
-    output_dir: str
-    data: str = Field(description="A JSONL file, or a `datasets` dataset name.")
-    split: str = "train"
-    eval_data: str | None = Field(default=None, description="Held-out data; else `eval_fraction` of `data`.")
-    eval_fraction: float = Field(default=0.1, gt=0, lt=1)
-    epochs: int = Field(default=1, ge=1)
-    batch_size: int = Field(default=8, ge=1)
-    lr: float = Field(default=5e-5, gt=0)
-    weight_decay: float = Field(default=0.0, ge=0)
-    warmup_ratio: float = Field(default=0.0, ge=0, lt=1, description="Share of steps with rising lr, then linear decay.")
-    max_length: int = Field(default=1024, gt=0)
-    lora: LoraOptions | None = None
-    seed: int = 0
-    threads: int | None = Field(default=None, ge=1, description="torch CPU threads.")
-    progress: bool = True
-
-
-class RewardModelConfig(TrainConfig):
-    margin: float = Field(default=0.0, description="Required gap r_chosen - r_rejected; a `margin` column wins.")
-    center_coef: float = Field(default=0.0, ge=0, description="Weight of the reward-centering term.")
-
-
-def load_records(source: str, split: str = "train") -> list[dict[str, Any]]:
+def load_records(source: str, split: str = "train") -> list[Row]:
     """Rows of a JSONL file or of a `datasets` dataset split."""
     path = Path(source)
     if path.is_file():
@@ -67,7 +33,8 @@ def load_records(source: str, split: str = "train") -> list[dict[str, Any]]:
     return list(datasets.load_dataset(source, split=split))
 
 
-def train_eval_split(cfg: TrainConfig) -> tuple[list[dict], list[dict]]:
+def train_eval_split(cfg: LearnedRewardConfig) -> tuple[list[Row], list[Row]]:
+    """The training rows and the held-out rows (`eval_data`, or a seeded `eval_fraction` of `data`)."""
     rows = load_records(cfg.data, cfg.split)
     if cfg.eval_data:
         return rows, load_records(cfg.eval_data, cfg.split)
@@ -76,43 +43,32 @@ def train_eval_split(cfg: TrainConfig) -> tuple[list[dict], list[dict]]:
     return rows[n_eval:], rows[:n_eval]
 
 
-def batches(rows: list[dict], size: int, rng: random.Random) -> Iterator[list[dict]]:
+def batches(rows: list[Row], size: int, rng: random.Random) -> Iterator[list[Row]]:
+    """One shuffled pass over `rows` in batches of `size`."""
     order = list(range(len(rows)))
     rng.shuffle(order)
     for start in range(0, len(order), size):
         yield [rows[i] for i in order[start : start + size]]
 
 
-def maybe_lora(model: Any, opts: LoraOptions | None, task_type: str) -> Any:
-    if opts is None:
-        return model
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(
-        task_type=task_type, r=opts.r, lora_alpha=opts.alpha, lora_dropout=opts.dropout,
-        target_modules=opts.target_modules,
-    )
-    return get_peft_model(model, config)
-
-
 def fit(
-    cfg: TrainConfig,
+    cfg: LearnedRewardConfig,
     model: Any,
     tokenizer: Any,
-    loss_fn: Callable[[Any, list[dict]], Any],
-    evaluate: Callable[[Any, list[dict]], dict[str, float]],
+    loss_fn: Callable[[Any, list[Row]], Any],
+    evaluate: Callable[[Any, list[Row]], dict[str, float]],
     task_type: str,
 ) -> dict[str, Any]:
     """The shared loop: AdamW over shuffled batches, eval every epoch, save model + tokenizer + metrics card."""
     import torch
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extras
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     train, held_out = train_eval_split(cfg)
-    model = maybe_lora(model, cfg.lora, task_type)
+    model = with_lora(model, cfg.lora, task_type)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -160,7 +116,7 @@ def _rewards(model: Any, tokenizer: Any, prompts: list[str], completions: list[s
     return model(**batch).logits[:, 0]
 
 
-def pairwise(model: Any, tokenizer: Any, rows: list[dict], max_length: int) -> tuple[Any, Any]:
+def pairwise(model: Any, tokenizer: Any, rows: list[Row], max_length: int) -> tuple[Any, Any]:
     """Rewards of chosen and rejected for a batch of pairs, in one forward pass."""
     prompts = [r.get("prompt", "") for r in rows]
     both = _rewards(model, tokenizer, prompts * 2, [r["chosen"] for r in rows] + [r["rejected"] for r in rows],
@@ -181,7 +137,7 @@ def train_reward_model(cfg: RewardModelConfig) -> dict[str, Any]:
     model = AutoModelForSequenceClassification.from_pretrained(cfg.model, num_labels=1)
     model.config.pad_token_id = tokenizer.pad_token_id
 
-    def loss_fn(model: Any, rows: list[dict]) -> Any:
+    def loss_fn(model: Any, rows: list[Row]) -> Any:
         chosen, rejected = pairwise(model, tokenizer, rows, cfg.max_length)
         margin = torch.tensor([float(r.get("margin", cfg.margin)) for r in rows], device=chosen.device)
         loss = -F.logsigmoid(chosen - rejected - margin).mean()
@@ -189,7 +145,7 @@ def train_reward_model(cfg: RewardModelConfig) -> dict[str, Any]:
             loss = loss + cfg.center_coef * ((chosen + rejected) ** 2).mean()
         return loss
 
-    def evaluate(model: Any, rows: list[dict]) -> dict[str, float]:
+    def evaluate(model: Any, rows: list[Row]) -> dict[str, float]:
         wins, gaps = 0, []
         for start in range(0, len(rows), cfg.batch_size):
             chosen, rejected = pairwise(model, tokenizer, rows[start : start + cfg.batch_size], cfg.max_length)
@@ -198,15 +154,3 @@ def train_reward_model(cfg: RewardModelConfig) -> dict[str, Any]:
         return {"eval_accuracy": wins / len(rows), "eval_margin": sum(gaps) / len(gaps)}
 
     return fit(cfg, model, tokenizer, loss_fn, evaluate, task_type="SEQ_CLS")
-
-
-def load_config(path: str | Path, cls: type[TrainConfig]) -> TrainConfig:
-    """A training config from YAML or JSON."""
-    import yaml
-
-    return cls.model_validate(yaml.safe_load(Path(path).read_text()))
-
-
-def main(config: str) -> None:
-    card = train_reward_model(load_config(config, RewardModelConfig))
-    print(json.dumps(card["epochs"][-1]))

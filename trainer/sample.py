@@ -12,7 +12,7 @@ from trainer.config import SampleConfig
 from trainer.data import format_prompt, load_problems
 from trainer.generation import TransformersBackend
 from trainer.models import load_policy, load_tokenizer
-from trainer.rewards import Scorer
+from trainer.scoring import Scorer
 
 
 def rejection_sample(cfg: SampleConfig, batch_prompts: int = 32) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -16,7 +17,7 @@ from trainer.problems import Problem
 IGNORE = -100
 
 
-def encode(tokenizer, problem: Problem, cfg: SFTConfig) -> tuple[list[int], list[int]]:
+def encode(tokenizer: Any, problem: Problem, cfg: SFTConfig) -> tuple[list[int], list[int]]:
     """Token ids of prompt + response + eos, and labels that ignore the prompt."""
     if problem.response is None:
         raise ValueError(f"SFT row without a response: {problem.prompt[:80]!r}")
@@ -43,7 +44,7 @@ def collate(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, t
 def sft(cfg: SFTConfig, rows: list[Problem] | None = None, log_every: int = 50) -> Path:
     """Train on `rows` (default: the configured data) and save model + tokenizer to `cfg.output_dir`."""
     from accelerate import Accelerator
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extras
     from transformers import get_cosine_schedule_with_warmup
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())  # cpu=True: gloo across CPU processes

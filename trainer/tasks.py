@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import random
+from collections.abc import Callable
 
 from trainer.problems import Problem
 
@@ -31,7 +32,7 @@ def linear(n: int, seed: int = 0, max_coefficient: int = 9, max_solution: int = 
     return problems
 
 
-TASKS = {"arithmetic": arithmetic, "linear": linear}
+TASKS: dict[str, Callable[..., list[Problem]]] = {"arithmetic": arithmetic, "linear": linear}
 
 
 def demonstrations(problems: list[Problem], wrong_fraction: float, seed: int = 0) -> list[dict[str, str]]:

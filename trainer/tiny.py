@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 PAD, EOS = "<|pad|>", "<|eos|>"
 CHAT_TEMPLATE = (
@@ -13,7 +17,7 @@ CHAT_TEMPLATE = (
 )
 
 
-def byte_tokenizer():
+def byte_tokenizer() -> PreTrainedTokenizerFast:
     """A 256-symbol byte-level tokenizer (plus pad/eos) with a simple chat template."""
     from transformers import PreTrainedTokenizerFast
 
@@ -27,7 +31,8 @@ def byte_tokenizer():
     return tok
 
 
-def tiny_model(tokenizer, hidden: int = 128, layers: int = 4, heads: int = 4, max_len: int = 128, seed: int = 0):
+def tiny_model(tokenizer: PreTrainedTokenizerFast, hidden: int = 128, layers: int = 4, heads: int = 4,
+               max_len: int = 128, seed: int = 0) -> PreTrainedModel:
     """A small Llama with random weights sized for the byte tokenizer (about 1M parameters by default)."""
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig
@@ -39,10 +44,11 @@ def tiny_model(tokenizer, hidden: int = 128, layers: int = 4, heads: int = 4, ma
         bos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True,
     )
     torch.manual_seed(seed)
-    return AutoModelForCausalLM.from_config(config)
+    model: PreTrainedModel = AutoModelForCausalLM.from_config(config)
+    return model
 
 
-def save_tiny(path: str | Path, **model_kwargs) -> Path:
+def save_tiny(path: str | Path, **model_kwargs: int) -> Path:
     """Write a tiny model and its tokenizer to `path`, loadable with the Auto* classes like any checkpoint."""
     path = Path(path)
     tokenizer = byte_tokenizer()

@@ -11,7 +11,7 @@ STEP_TAG = "<step>"
 
 
 def save_tiny_head(
-    path: str | Path, head: Literal["reward", "token", "causal"], chat_template: bool = True, **model_kwargs
+    path: str | Path, head: Literal["reward", "token", "causal"], chat_template: bool = True, **model_kwargs: int
 ) -> Path:
     """Write a tiny sequence classifier (1 output), token classifier (2 labels) or causal LM, plus tokenizer.
 

@@ -13,77 +13,92 @@ import math
 import random
 import time
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from rewards.types import Sample
 from trainer import checkpoint
 from trainer.config import TrainConfig
 from trainer.data import batch_for_step, format_prompt, load_problems
 from trainer.generation import Rollouts, TransformersBackend
-from trainer.grpo import aggregate, clipped_surrogate, group_advantages, grpo_loss, zero_variance_fraction
+from trainer.grpo import group_advantages, grpo_loss, masked_mean, zero_variance_fraction
 from trainer.metrics import MetricsLog, plot_metrics
 from trainer.models import PolicyWithValue, Reference, load_policy, load_tokenizer
-from trainer.ppo import gae, token_rewards, value_loss, whiten
+from trainer.ppo import ppo_advantages, ppo_loss
 from trainer.problems import Problem
-from trainer.rewards import Rewards, Scorer
+from trainer.scoring import BatchRewards, Scorer
 
 log = logging.getLogger("rlvr.trainer")
 
 
 @dataclass
 class InFlight:
-    """A generated batch waiting for its rewards."""
+    """A generated batch waiting for its rewards (what a checkpoint keeps of it: the rewards are asked again)."""
 
     step: int  # the data step it was drawn for
     problems: list[Problem]
     rollouts: Rollouts
-    future: Any = None
+
+
+Pending = tuple[InFlight, Future[BatchRewards | None]]  # a batch and its rewards being scored
 
 
 def to_samples(problems: list[Problem], rollouts: Rollouts, group_size: int) -> list[Sample]:
+    """One sample per completion, `group_size` consecutive completions per problem."""
     return [Sample(prompt=p.prompt, completion=text, reference=p.reference, metadata=p.metadata)
             for p, text in zip((p for p in problems for _ in range(group_size)), rollouts.texts, strict=True)]
 
 
-def forward(model, rows: Rollouts, temperature: float, with_values: bool
-            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Per-token log-probs and entropies of the completion tokens (and values, for PPO)."""
+def _model_inputs(rows: Rollouts) -> dict[str, torch.Tensor]:
     input_ids = torch.cat([rows.prompt_ids, rows.completion_ids], 1)
     attention = torch.cat([rows.prompt_mask, rows.completion_mask], 1)
     positions = (attention.cumsum(1) - 1).clamp(min=0)  # as generate numbers left-padded prompts
-    if with_values:
-        logits, values = model(input_ids=input_ids, attention_mask=attention, position_ids=positions)
-    else:
-        logits, values = model(input_ids=input_ids, attention_mask=attention, position_ids=positions).logits, None
+    return {"input_ids": input_ids, "attention_mask": attention, "position_ids": positions}
+
+
+def _completion_part(per_position: torch.Tensor, rows: Rollouts) -> torch.Tensor:
+    """The positions that predict the completion tokens."""
     start, length = rows.prompt_ids.shape[1] - 1, rows.completion_ids.shape[1]
-    logits = logits[:, start:start + length].float() / temperature
-    logprobs = torch.log_softmax(logits, -1)
+    return per_position[:, start:start + length]
+
+
+def _logprobs_and_entropy(logits: torch.Tensor, rows: Rollouts, temperature: float
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    logprobs = torch.log_softmax(_completion_part(logits, rows).float() / temperature, -1)
     token_logp = logprobs.gather(-1, rows.completion_ids.unsqueeze(-1)).squeeze(-1)
     with torch.no_grad():
         entropy = -(logprobs.exp() * logprobs).sum(-1)
-    if values is not None:
-        values = values[:, start:start + length]
-    return token_logp, entropy, values
+    return token_logp, entropy
+
+
+def forward(model: nn.Module, rows: Rollouts, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token log-probs and entropies of the completion tokens under a policy."""
+    return _logprobs_and_entropy(model(**_model_inputs(rows)).logits, rows, temperature)
+
+
+def forward_with_values(model: nn.Module, rows: Rollouts, temperature: float
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-token log-probs, entropies and values of the completion tokens under a `PolicyWithValue` (PPO)."""
+    logits, values = model(**_model_inputs(rows))
+    return *_logprobs_and_entropy(logits, rows, temperature), _completion_part(values, rows)
 
 
 def select(rows: Rollouts, index: slice) -> Rollouts:
+    """The rows of one micro-batch."""
     return Rollouts(rows.prompt_ids[index], rows.prompt_mask[index], rows.completion_ids[index],
                     rows.completion_mask[index], rows.behaviour_logprobs[index], rows.truncated[index],
                     rows.texts[index], rows.policy_version)
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> float:
-    return ((x * mask).sum() / mask.sum().clamp(min=1)).item()
-
-
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
     """Run `cfg.steps` optimizer steps; returns the output directory."""
     from accelerate import Accelerator
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extras
     from transformers import get_cosine_schedule_with_warmup
 
     # ---- setup: processes, seeds, models, optimizer, data, rewards --------------------------------------
@@ -99,12 +114,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
     tokenizer = load_tokenizer(cfg.model.path)
     policy = load_policy(cfg.model, device)
-    model = PolicyWithValue(policy).to(device) if ppo else policy
+    model: nn.Module = policy
+    groups: list[dict[str, Any]] = [{"params": [p for p in policy.parameters() if p.requires_grad]}]
+    if ppo:  # the critic: a value head on the policy's trunk, with its own learning rate
+        model = PolicyWithValue(policy).to(device)
+        groups.append({"params": list(model.value_head.parameters()), "lr": cfg.optim.value_lr or cfg.optim.lr})
     kl_weight = cfg.ppo.kl_coef if ppo else cfg.grpo.beta
     reference = Reference(policy, needed=kl_weight > 0)
-    groups = [{"params": [p for n, p in model.named_parameters() if p.requires_grad and "value_head" not in n]}]
-    if ppo:
-        groups.append({"params": list(model.value_head.parameters()), "lr": cfg.optim.value_lr or cfg.optim.lr})
     optimizer = torch.optim.AdamW(groups, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.optim.warmup_steps, cfg.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -113,23 +129,25 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     problems = load_problems(cfg.data, seed=cfg.seed)
     records = MetricsLog(out) if accelerator.is_main_process else None
 
-    start, in_flight = 0, deque()
+    def score(batch: InFlight) -> Pending:
+        """Send a batch to be scored; `step + 1` labels its warnings as metrics.jsonl numbers steps."""
+        return batch, scorer.submit(to_samples(batch.problems, batch.rollouts, G), step=batch.step + 1)
+
+    start, in_flight = 0, deque[Pending]()
     if resume:
         start, saved = checkpoint.load(out, accelerator, model, optimizer, scheduler)
-        for item in saved:  # rollouts generated before the checkpoint: score them again
-            item.future = scorer.submit(to_samples(item.problems, item.rollouts, G), step=item.step + 1)
-            in_flight.append(item)
-    next_data_step = in_flight[-1].step + 1 if in_flight else start
+        in_flight.extend(score(batch) for batch in saved)  # rollouts generated before the checkpoint
+    next_data_step = in_flight[-1][0].step + 1 if in_flight else start
 
-    def launch(data_step: int, version: int) -> InFlight:
+    def launch(data_step: int, version: int) -> Pending:
         """Generate the batch of one data step with the current policy and send it to be scored."""
         batch = batch_for_step(problems, data_step, cfg.rollout.prompts_per_step, cfg.seed, rank)
         prompts = [format_prompt(tokenizer, p.prompt, cfg.model) for p in batch]
         rollouts = backend.generate(prompts, G)
         rollouts.policy_version = version
-        return InFlight(data_step, batch, rollouts, scorer.submit(to_samples(batch, rollouts, G), step=data_step + 1))
+        return score(InFlight(data_step, batch, rollouts))
 
-    current: InFlight | None = None  # popped but not yet applied: goes back into a Ctrl-C checkpoint
+    current: Pending | None = None  # popped but not yet applied: goes back into a Ctrl-C checkpoint
     completed = start
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, disable=not accelerator.is_main_process)
     try:
@@ -140,11 +158,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 in_flight.append(launch(next_data_step, step))
                 next_data_step += 1
             gen_seconds = time.perf_counter() - t0
-            item = current = in_flight.popleft()
-            rewards: Rewards | None = item.future.result()
+            current = in_flight.popleft()
+            item, rewards = current[0], current[1].result()
             rows = item.rollouts
             dropped = torch.tensor(float(rewards is None), device=device)
-            if accelerator.reduce(dropped, "sum").item() > 0:  # every rank skips together
+            any_dropped = accelerator.reduce(dropped, "sum").item() > 0  # a collective: every rank calls it
+            if any_dropped or rewards is None:  # every rank skips together
                 # no update, so the learning-rate schedule does not advance either; metrics.jsonl skips the step
                 log.warning("step %d: rewards unavailable, batch dropped (no update)", step + 1)
                 current, completed = None, step + 1
@@ -153,19 +172,18 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             # ---- 2. advantages ---------------------------------------------------------------------------
             scores = torch.tensor(rewards.total, device=device)
             valid = torch.tensor(rewards.valid, device=device).view(-1, G).all(1).repeat_interleave(G)
-            keep = valid & ~(rows.truncated if cfg.grpo.mask_truncated else torch.zeros_like(valid))
+            mask_truncated = cfg.ppo.mask_truncated if ppo else cfg.grpo.mask_truncated
+            keep = valid & ~(rows.truncated if mask_truncated else torch.zeros_like(valid))
             mask = rows.completion_mask * keep.unsqueeze(1)
             with torch.no_grad():
                 ref_logp = None
                 if reference.needed:
                     with reference.model(backend.model) as ref:
-                        ref_logp = forward(ref, rows, T, with_values=False)[0]
+                        ref_logp = forward(ref, rows, T)[0]
                 if ppo:
-                    old_values = forward(model, rows, T, with_values=True)[2]
-                    per_token = token_rewards(scores, rows.behaviour_logprobs, ref_logp, mask, cfg.ppo.kl_coef,
-                                              cfg.ppo.kl_estimator)
-                    advantages, returns = gae(per_token, old_values, mask, cfg.ppo.gamma, cfg.ppo.lam)
-                    advantages = whiten(advantages, mask)
+                    old_values = forward_with_values(model, rows, T)[2]
+                    advantages, returns = ppo_advantages(scores, rows.behaviour_logprobs, ref_logp, old_values, mask,
+                                                         cfg.ppo)
                 else:
                     advantages = group_advantages(scores, G, cfg.grpo.scale_rewards) * valid
 
@@ -178,21 +196,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 for i, begin in enumerate(chunks):
                     part = slice(begin, begin + cfg.optim.micro_batch)
                     mb, mb_mask = select(rows, part), mask[part]
+                    mb_ref = None if ref_logp is None else ref_logp[part]
                     with accelerator.no_sync(model) if i < len(chunks) - 1 else contextlib.nullcontext():
-                        logp, entropy, values = forward(model, mb, T, with_values=ppo)
                         if ppo:
-                            per_tok, clipped = clipped_surrogate(logp, mb.behaviour_logprobs, advantages[part],
-                                                                 cfg.grpo.epsilon_low, cfg.grpo.epsilon_high)
-                            v_loss = value_loss(values, old_values[part], returns[part], cfg.ppo.cliprange_value)
-                            per_tok = per_tok + cfg.ppo.vf_coef * v_loss
-                            loss = aggregate(per_tok, mb_mask, "dapo", n_seqs, n_tokens, cfg.rollout.max_new_tokens)
-                            mb_stats = {"clip_fraction": masked_mean(clipped, mb_mask)}
-                            if ref_logp is not None:
-                                mb_stats["kl"] = masked_mean(logp.detach() - ref_logp[part], mb_mask)
+                            logp, entropy, values = forward_with_values(model, mb, T)
+                            loss, mb_stats = ppo_loss(logp, mb.behaviour_logprobs, mb_ref, advantages[part], values,
+                                                      old_values[part], returns[part], mb_mask, cfg.ppo, n_tokens)
                         else:
-                            loss, mb_stats = grpo_loss(
-                                logp, mb.behaviour_logprobs, None if ref_logp is None else ref_logp[part],
-                                advantages[part], mb_mask, cfg.grpo, n_seqs, n_tokens, cfg.rollout.max_new_tokens)
+                            logp, entropy = forward(model, mb, T)
+                            loss, mb_stats = grpo_loss(logp, mb.behaviour_logprobs, mb_ref, advantages[part], mb_mask,
+                                                       cfg.grpo, n_seqs, n_tokens, cfg.rollout.max_new_tokens)
                         accelerator.backward(loss)
                     stats["loss"].append(loss.item())
                     stats["entropy"].append(masked_mean(entropy, mb.completion_mask))
@@ -263,9 +276,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     return out
 
 
-def _parked(in_flight: deque[InFlight]) -> list[InFlight]:
-    """The rollouts in flight without their futures, for a checkpoint."""
-    return [InFlight(i.step, i.problems, i.rollouts.to(torch.device("cpu"))) for i in in_flight]
+def _parked(in_flight: deque[Pending]) -> list[InFlight]:
+    """The batches in flight without their futures, rollouts on the CPU, for a checkpoint."""
+    return [InFlight(i.step, i.problems, i.rollouts.to(torch.device("cpu"))) for i, _ in in_flight]
 
 
 def _mean(values: list[float]) -> float | None:

@@ -25,7 +25,7 @@ from trainer.generation import TransformersBackend
 from trainer.metrics import read_metrics
 from trainer.models import load_policy, load_tokenizer
 from trainer.problems import Problem
-from trainer.rewards import Scorer
+from trainer.scoring import Scorer
 from trainer.sft import sft
 from trainer.tiny import save_tiny
 

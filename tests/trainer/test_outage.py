@@ -18,7 +18,7 @@ from rewards.settings import Settings
 from tests.procs import free_port, kill_group, start_detached
 from tests.trainer.test_train import config
 from trainer.metrics import read_metrics
-from trainer.rewards import Scorer
+from trainer.scoring import Scorer
 from trainer.train import train
 
 pytestmark = pytest.mark.timeout(900)

@@ -122,13 +122,3 @@ def test_rejection_sampling_keeps_only_verified_completions(warm_model: Path, re
     assert all(int(r["response"]) == int(answers[r["prompt"]]) for r in rows)  # checked independently
     assert len({(r["prompt"], r["response"]) for r in rows}) == len(rows)
 
-
-def test_config_overrides_are_parsed_as_yaml(tmp_path: Path) -> None:
-    from trainer.config import load_config
-
-    path = tmp_path / "c.yaml"
-    path.write_text("model: {path: m}\nsteps: 5\n")
-    cfg = load_config(TrainConfig, path, ["steps=7", "grpo.beta=0.04", "reward.urls=[http://a:1, http://b:2]"])
-    assert (cfg.steps, cfg.grpo.beta, cfg.reward.urls) == (7, 0.04, ["http://a:1", "http://b:2"])
-    with pytest.raises(ValueError):
-        load_config(TrainConfig, path, ["grpo.no_such_key=1"])

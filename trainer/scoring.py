@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rewards.types import Sample, Score
 from trainer.config import RewardConfig
@@ -21,9 +22,15 @@ from trainer.config import RewardConfig
 log = logging.getLogger("rlvr.trainer")
 
 
+class ScoringBackend(Protocol):
+    """What the scorer needs of a reward backend; the HTTP client and the in-process service both have it."""
+
+    async def score_batch(self, grader: str | dict[str, Any], samples: list[Sample], /) -> list[Score]: ...
+
+
 @dataclass
-class Rewards:
-    """Weighted total per sample, whether it may be trained on, and each grader's own rewards."""
+class BatchRewards:
+    """A scored batch: weighted total per sample, whether it may be trained on, and each grader's own rewards."""
 
     total: list[float]
     valid: list[bool]
@@ -32,10 +39,11 @@ class Rewards:
 
 
 def grader_name(grader: str | dict[str, Any], index: int) -> str:
+    """A grader's label in metrics: its name, or its spec's type numbered by position (`math`, `format1`)."""
     return grader if isinstance(grader, str) else f"{grader.get('type', 'grader')}{index or ''}"
 
 
-def combine(cfg: RewardConfig, results: list[list[Score]]) -> Rewards:
+def combine(cfg: RewardConfig, results: list[list[Score]]) -> BatchRewards:
     """Weighted sum over graders; a sample with an error from any grader is invalid."""
     n = len(results[0])
     total = [sum(w.weight * scores[i].reward for w, scores in zip(cfg.graders, results, strict=True))
@@ -43,8 +51,8 @@ def combine(cfg: RewardConfig, results: list[list[Score]]) -> Rewards:
     valid = [all(scores[i].error is None for scores in results) for i in range(n)]
     by_grader = {grader_name(w.grader, k): [s.reward for s in scores]
                  for k, (w, scores) in enumerate(zip(cfg.graders, results, strict=True))}
-    timeouts = sum(any(scores[i].is_timeout for scores in results) for i in range(n))
-    return Rewards(total=total, valid=valid, by_grader=by_grader, timeouts=timeouts)
+    timeouts = sum(any(scores[i].details.get("timeout") for scores in results) for i in range(n))
+    return BatchRewards(total=total, valid=valid, by_grader=by_grader, timeouts=timeouts)
 
 
 class Scorer:
@@ -55,22 +63,24 @@ class Scorer:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="rlvr-scorer", daemon=True)
         self.thread.start()
-        self.backend = asyncio.run_coroutine_threadsafe(self._open(), self.loop).result()
+        self.backend, self._close_backend = asyncio.run_coroutine_threadsafe(self._open(), self.loop).result()
 
-    async def _open(self) -> Any:
+    async def _open(self) -> tuple[ScoringBackend, Callable[[], Awaitable[None]]]:
+        """The backend and how to close it: a client of `cfg.urls`, or else a service started in this process."""
         if self.cfg.urls:
             from rewards.client import AsyncRewardClient
 
-            return AsyncRewardClient(self.cfg.urls, api_key=self.cfg.api_key, timeout=self.cfg.timeout_s,
-                                     retries=self.cfg.retries, retry_budget_s=self.cfg.retry_budget_s)
+            client = AsyncRewardClient(self.cfg.urls, api_key=self.cfg.api_key, timeout=self.cfg.timeout_s,
+                                       retries=self.cfg.retries, retry_budget_s=self.cfg.retry_budget_s)
+            return client, client.aclose
         from rewards.service import RewardService
         from rewards.settings import Settings
 
         service = RewardService(Settings(workers=self.cfg.workers))
         await service.start()
-        return service
+        return service, service.close
 
-    async def _score(self, samples: list[Sample], step: int | None) -> Rewards | None:
+    async def _score(self, samples: list[Sample], step: int | None) -> BatchRewards | None:
         where = f"step {step}: " if step is not None else ""
         try:
             results = await asyncio.gather(
@@ -84,11 +94,12 @@ class Scorer:
                         "raise the grader's timeout_s", where, rewards.timeouts, len(samples))
         return rewards
 
-    def submit(self, samples: list[Sample], step: int | None = None) -> Future[Rewards | None]:
+    def submit(self, samples: list[Sample], step: int | None = None) -> Future[BatchRewards | None]:
         """Score in the background; `step` (as metrics.jsonl numbers it) labels the warnings."""
         return asyncio.run_coroutine_threadsafe(self._score(samples, step), self.loop)
 
-    def score(self, samples: list[Sample]) -> Rewards | None:
+    def score(self, samples: list[Sample]) -> BatchRewards | None:
+        """Score and wait; None when the service could not be reached within its retry budget."""
         return self.submit(samples).result()
 
     def close(self) -> None:
@@ -104,5 +115,4 @@ class Scorer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        closer = getattr(self.backend, "aclose", None) or self.backend.close
-        await closer()
+        await self._close_backend()

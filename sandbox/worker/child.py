@@ -30,7 +30,8 @@ WORKER_STDIO = (sys.stdin, sys.stdout, sys.stderr)  # held, so a child replacing
 
 
 class Setting(NamedTuple):
-    """What every run's child starts from, made once by the worker before its first fork."""
+    """What every run's child starts from, made once by the worker before its first fork; a child reads it only
+    before the program runs (the program could patch this class, see guard)."""
 
     workdir: str
     cgroup_fd: int | None  # the runs' cgroup.procs: each run's first process moves itself in

@@ -7,9 +7,9 @@ them (`take_snapshot` in the worker, `guard_test` in the child).
 
 Every function here that a program could reach or that runs after the program did is bound only to objects
 captured before the program ran: in its defaults, or, for what is handed to the program's reach (`_private`), in
-keyword defaults that the hook refuses to show, with empty globals. What they use once the program ran is held in
-builtin types only: a class of the harness is one object.__subclasses__() away from the program, which could
-patch it (a field of a NamedTuple is read through its class).
+keyword defaults that the hook refuses to show, with empty globals. Nothing they use once the program ran is
+looked up in a module (`types.FunctionType`) or read through a class of the harness (a NamedTuple's field): the
+program patches modules, and finds every class through object.__subclasses__(), unaudited.
 """
 
 from __future__ import annotations

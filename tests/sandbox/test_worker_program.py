@@ -88,3 +88,9 @@ def test_no_class_of_the_program_leads_to_its_globals():
                 if getattr(fn, "__globals__", None) is namespace:
                     leaks.append(f"{cls.__name__}.{name}")
     assert leaks == []
+
+
+def test_the_program_fits_in_one_command_line_argument():
+    """It is passed as `python -c <program>`, and Linux takes at most 128 KiB in one argument (MAX_ARG_STRLEN):
+    past that no worker starts at all."""
+    assert len(WORKER_SOURCE.encode()) < 128 * 1024 * 3 // 4  # room to grow, noticed well before the limit

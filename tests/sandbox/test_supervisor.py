@@ -290,3 +290,10 @@ def test_the_harness_calls_nothing_the_program_could_patch_once_it_ran(worker):
     assert reply["completed"] and reply["value"] == "[]", reply
     reply = worker(source=HARNESS_HIJACK, mode="calls", calls=[["report", "()", "{}"]])
     assert reply["completed"] and reply["value"] == "[[]]", reply
+
+
+def test_the_service_code_is_not_importable_by_a_program(worker):
+    """The worker is one program passed on its command line: even without a jail, no part of it (nor of the
+    service) is a module a program could import and drive."""
+    reply = worker(source="import sandbox.worker.supervisor")
+    assert reply["exit_code"] == 1 and "No module named 'sandbox'" in reply["stderr"]

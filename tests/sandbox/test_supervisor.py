@@ -297,3 +297,20 @@ def test_the_service_code_is_not_importable_by_a_program(worker):
     service) is a module a program could import and drive."""
     reply = worker(source="import sandbox.worker.supervisor")
     assert reply["exit_code"] == 1 and "No module named 'sandbox'" in reply["stderr"]
+
+
+def test_the_originals_behind_the_guards_wrappers_stay_hidden(worker):
+    """_signal.signal (under signal.signal) and _imp.create_builtin are the guard's wrappers: what they wrap is
+    in their keyword defaults, which the hook refuses to show, and their globals are empty."""
+    program = """import _imp, _signal
+seen = []
+for fn in (_signal.signal, _imp.create_builtin):
+    for attribute in ("__kwdefaults__", "__defaults__", "__globals__"):
+        try:
+            seen.append(getattr(fn, attribute))
+        except ValueError:
+            seen.append("refused")
+"""
+    test = "assert seen == ['refused', 'refused', {'__builtins__': {}}] * 2, seen"
+    reply = worker(source=program, mode="script", test=test)
+    assert reply["completed"], reply["stderr"]

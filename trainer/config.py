@@ -32,6 +32,8 @@ class LoraConfig(Section):
 
 
 class ModelConfig(Section):
+    """The policy: where it is, how prompts are wrapped (plain or chat template), LoRA, dtype."""
+
     path: str = Field(description="Local directory or hub name of the policy.")
     template: Literal["plain", "chat"] = "plain"
     system: str | None = None
@@ -40,6 +42,8 @@ class ModelConfig(Section):
 
 
 class DataConfig(Section):
+    """Where prompts come from: exactly one of a procedural `task`, a `jsonl` file or a `datasets` `dataset`."""
+
     task: Literal["arithmetic", "linear"] | None = None
     task_args: dict[str, Any] = Field(default_factory=dict)
     size: int = 5000
@@ -52,6 +56,8 @@ class DataConfig(Section):
 
 
 class RolloutConfig(Section):
+    """Sampling: prompts per step, G completions per prompt, temperature, top-p, length, stop strings."""
+
     prompts_per_step: int = 16
     group_size: int = 8
     temperature: float = Field(default=1.0, gt=0)
@@ -62,11 +68,15 @@ class RolloutConfig(Section):
 
 
 class WeightedGrader(Section):
+    """One grader (a configured name or a spec) and its weight in the summed reward."""
+
     grader: str | dict[str, Any]
     weight: float = 1.0
 
 
 class RewardConfig(Section):
+    """The reward service(s) and the graders whose weighted sum is the reward."""
+
     urls: list[str] = Field(default_factory=list, description="Reward services; empty: grade in-process.")
     api_key: str | None = None
     graders: list[WeightedGrader] = Field(default_factory=lambda: [WeightedGrader(grader="math")])
@@ -79,6 +89,8 @@ class RewardConfig(Section):
 
 
 class GRPOConfig(Section):
+    """GRPO's settings: reward scaling, the ratio's clip range, loss aggregation, KL to the reference."""
+
     scale_rewards: Literal["group", "batch", "none"] = "group"
     epsilon_low: float = 0.2
     epsilon_high: float = 0.2
@@ -103,6 +115,8 @@ class PPOConfig(Section):
 
 
 class OptimConfig(Section):
+    """AdamW, warmup + cosine schedule, gradient clipping, micro-batching."""
+
     lr: float = 1e-5
     value_lr: float | None = None  # PPO value head; default: lr
     weight_decay: float = 0.0

@@ -168,11 +168,11 @@ def test_ppo_loss_by_hand() -> None:
 def test_ppo_loss_clips_the_ratio_on_both_sides_with_its_own_range() -> None:
     cfg = PPOConfig(epsilon_low=0.1, epsilon_high=0.3)
     logp = log_ratio([1.5, 0.5, 1.5, 0.5]).requires_grad_()
-    advantages = torch.tensor([[1.0, -1.0, -1.0, 1.0]])
+    advantages = torch.tensor([[2.0, -1.0, -1.0, 1.0]])  # unequal sizes: swapped clip bounds would not add up alike
     values = torch.zeros(1, 4)  # no value error: the loss is the policy term alone
     loss, stats = ppo_loss(logp, torch.zeros(1, 4), None, advantages, values, values, values, torch.ones(1, 4), cfg, 4)
-    # ratio 1.5, A=+1: capped at 1 + 0.3; ratio 0.5, A=-1: floored at 1 - 0.1; the other two are not clipped
-    assert loss.item() == pytest.approx((-1.3 + 0.9 + 1.5 - 0.5) / 4, abs=1e-6)
+    # ratio 1.5, A=+2: capped at 1 + 0.3; ratio 0.5, A=-1: floored at 1 - 0.1; the other two are not clipped
+    assert loss.item() == pytest.approx((-1.3 * 2 + 0.9 + 1.5 - 0.5) / 4, abs=1e-6)
     assert stats["clip_fraction"] == pytest.approx(0.5)
     loss.backward()
     assert logp.grad is not None

@@ -61,7 +61,7 @@ def fit(
 ) -> dict[str, Any]:
     """The shared loop: AdamW over shuffled batches, eval every epoch, save model + tokenizer + metrics card."""
     import torch
-    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extras
+    from tqdm import tqdm
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

@@ -44,7 +44,7 @@ def collate(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, t
 def sft(cfg: SFTConfig, rows: list[Problem] | None = None, log_every: int = 50) -> Path:
     """Train on `rows` (default: the configured data) and save model + tokenizer to `cfg.output_dir`."""
     from accelerate import Accelerator
-    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extras
+    from tqdm import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())  # cpu=True: gloo across CPU processes

@@ -98,7 +98,7 @@ def select(rows: Rollouts, index: slice) -> Rollouts:
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
     """Run `cfg.steps` optimizer steps; returns the output directory."""
     from accelerate import Accelerator
-    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the dev extras
+    from tqdm import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
     # ---- setup: processes, seeds, models, optimizer, data, rewards --------------------------------------

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
-import jsonschema  # type: ignore[import-untyped]  # no stubs: types-jsonschema is not a dev dependency
+import jsonschema
 import regex
 import sacrebleu
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator

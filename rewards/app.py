@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rewards import playground
 from rewards.api import router
 from rewards.metrics import Metrics
 from rewards.service import RewardService
@@ -18,7 +19,7 @@ from rewards.settings import Settings
 from sandbox import httpkit
 from sandbox.httpkit import SafeJSONResponse
 
-OPEN_PATHS = {"/healthz"}
+OPEN_PATHS = {"/healthz", *playground.PATHS}  # the playground's files hold no data; its fetches need the key
 
 
 class BodyLimit:
@@ -68,7 +69,7 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 class AuthAndMetrics:
-    """Checks the bearer token (every route but /healthz) and counts requests and their latency."""
+    """Checks the bearer token (every route but OPEN_PATHS) and counts requests and their latency."""
 
     def __init__(self, app: ASGIApp, api_key: str | None, metrics: Metrics, known_paths: set[str]) -> None:
         self.app = app
@@ -121,9 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.metrics = metrics
     app.include_router(router)
+    app.include_router(playground.router)
     httpkit.install(app)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AuthAndMetrics, api_key=settings.api_key, metrics=metrics,
-                       known_paths={route.path for route in router.routes})  # type: ignore[attr-defined]
+                       known_paths={route.path for route in router.routes} | playground.PATHS)  # type: ignore[attr-defined]
     return app

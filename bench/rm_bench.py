@@ -6,7 +6,12 @@ each (`model_servers` points its `reward_model` grader at it). Alternates rounds
 through the reward service (what a trainer sees: service -> model server -> forward pass), and straight
 at the model servers' /predict (the ceiling without the service's hop). Also quotes each process's peak
 RSS: the model lives in the model server, the reward service holds only its tokenizer.
-Ends with one JSON line. Usage: python -m bench.rm_bench [--hidden 64 --layers 2 --requests 512 --rounds 5]
+
+Batching off means off all the way: each grader call sends its own request (spec `batch_size: 1`) and the
+model server runs one forward pass per input. The default model (hidden 16, 2 layers) is one whose
+forward pass is mostly per-call cost, as a real reward model's is on a GPU; a wider one on CPU spends
+most of a batch's time in arithmetic that grows with the batch, and gains less from batching.
+Ends with one JSON line. Usage: python -m bench.rm_bench [--hidden 16 --layers 2 --requests 512 --rounds 5]
 """
 
 from __future__ import annotations
@@ -72,10 +77,11 @@ async def _connection(url: str, path: str, requests: list[bytes], ok: Callable[[
 
 async def rate(url: str, path: str, bodies: list[bytes], ok: Callable[[Any], bool]) -> float:
     """Requests per second for `bodies`, sent one at a time from each of CONCURRENCY connections."""
+    total = len(bodies)
     await _connection(url, path, [bodies[0]], ok)  # warm: first-use loads (the service's tokenizer)
     start = time.perf_counter()
-    await asyncio.gather(*(_connection(url, path, bodies, ok) for _ in range(CONCURRENCY)))
-    return len(bodies) / (time.perf_counter() - start)
+    await asyncio.gather(*(_connection(url, path, bodies, ok) for _ in range(CONCURRENCY)))  # they share `bodies`
+    return total / (time.perf_counter() - start)
 
 
 def score_bodies(total: int, seed: int) -> list[bytes]:
@@ -103,11 +109,12 @@ def peak_rss_mb(port: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--requests", type=int, default=512)
     parser.add_argument("--threads", type=int, default=1, help="torch threads in each model server")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=CONCURRENCY, help="the batched model server's batch size")
     args = parser.parse_args()
 
     env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "RLVR_TORCH_THREADS": str(args.threads)}
@@ -117,14 +124,15 @@ def main() -> None:
         model = str(save_tiny_head(Path(tmp) / "rm", "reward", hidden=args.hidden, layers=args.layers, max_len=512))
         urls: dict[str, tuple[str, str]] = {}
         ports: dict[str, tuple[int, int]] = {}
-        for kind, batch in (("batched", CONCURRENCY), ("single", 1)):
+        for kind, batch in (("batched", args.batch_size), ("single", 1)):
             model_port, service_port = free_port(), free_port()
             model_url = stack.enter_context(child_service(
                 ["serve-model", model, "--head", "reward", "--batch-size", str(batch), "--batch-wait-ms", "5"],
                 model_port, module="rewards", env=env))
             config = {"server": {"workers": 1, "sandbox_urls": ["http://127.0.0.1:9"],  # no sandbox needed
                                  "model_servers": {model: model_url}},
-                      "graders": {"rm": {"type": "reward_model", "model": model, "max_length": 256}}}
+                      "graders": {"rm": {"type": "reward_model", "model": model, "max_length": 256,
+                                         "batch_size": batch}}}  # 1: each call its own request, too
             (Path(tmp) / f"{kind}.yaml").write_text(yaml.safe_dump(config))
             service_url = stack.enter_context(child_service(
                 ["serve", "--config", str(Path(tmp) / f"{kind}.yaml")], service_port, module="rewards", env=env))
@@ -153,7 +161,7 @@ def main() -> None:
     print(f"speedup from dynamic batching: {on / off:.2f}x through the reward service, {direct:.2f}x at the model "
           f"server; peak RSS: reward service {rss['service']:.0f} MB, model server {rss['model_server']:.0f} MB")
     print(json.dumps({"bench": "rm_bench", "ours": round(on, 1), "peer": round(off, 1), "ratio": round(on / off, 2),
-                      "unit": "completions/s", "peer_is": "the same model server with batching off (batch size 1)",
+                      "unit": "completions/s", "peer_is": "batching off: each call its own request, one forward pass per input",
                       "completions_per_s_batched": round(on, 1), "completions_per_s_unbatched": round(off, 1),
                       "speedup": round(on / off, 2), "speedup_at_model_server": round(direct, 2),
                       "peak_rss_mb_service": round(rss["service"]), "peak_rss_mb_model_server": round(rss["model_server"]),

@@ -29,3 +29,12 @@ def test_reward_service_has_a_healthcheck_on_healthz():
 def test_dockerfile_installs_pinned_torch_first():
     text = (REPO / "Dockerfile").read_text()
     assert text.index("torch==2.13.0") < text.index("pip install --no-cache-dir .")
+
+
+def test_model_server_is_optional_and_checked_on_its_port():
+    service = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]["reward-model"]
+    command = service["command"]
+    assert command[:2] == ["rlvr", "serve-model"] and service["profiles"]  # off unless asked for
+    assert command[command.index("--head") + 1] == "reward"
+    port = command[command.index("--port") + 1]
+    assert f"127.0.0.1:{port}/healthz" in " ".join(service["healthcheck"]["test"])

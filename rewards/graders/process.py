@@ -135,7 +135,8 @@ class ProcessGrader(PooledGrader[ProcessSpec]):
             texts, failed = render_each(
                 lambda i: tagged_steps(tokenizer, samples[i].prompt, steps[i], spec.step_tag), len(samples))
             rows = await model_servers(self.context).call(
-                need, lambda client: client.step_rows(texts, spec.max_length, spec.request_timeout_s))
+                need, lambda client: client.step_rows(texts, spec.max_length, spec.request_timeout_s,
+                                                      share=spec.batch_size > 1))
             probs = [_step_scores(r, spec) for r in rows]
         except Exception as exc:  # noqa: BLE001 - a model that cannot load, run or be reached is machinery
             return [Score.failed(f"process model {spec.model!r} failed: {exc}"[:500]) for _ in samples]

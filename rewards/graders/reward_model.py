@@ -34,7 +34,7 @@ class BatchingSpec(SpecBase):
 
     max_length: int = Field(default=2048, gt=0, le=131072, description="Tokens kept per input (truncated).")
     batch_size: int = Field(default=32, ge=1, le=1024, description="A private model server's most inputs per "
-                            "forward pass; 1 = no batching.")
+                            "forward pass; 1 = no batching (also: each call sends its own request).")
     batch_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="How long a private model server's "
                                  "batch waits to fill up.")
     request_timeout_s: float = Field(default=60.0, gt=0, le=600, description="Budget of one call to the model "
@@ -79,7 +79,8 @@ class RewardModelGrader(Grader[RewardModelSpec]):
         tokenizer = await tokenizers(self.context).get(spec.model)
         texts, failed = render_each(lambda i: render(tokenizer, prompts[i], completions[i]), len(prompts))
         raw = await model_servers(self.context).call(
-            self.need, lambda client: client.rewards(texts, spec.max_length, spec.request_timeout_s))
+            self.need, lambda client: client.rewards(texts, spec.max_length, spec.request_timeout_s,
+                                                     share=spec.batch_size > 1))
         return raw, failed
 
     async def grade(self, samples: list[Sample]) -> list[Score]:

@@ -1,9 +1,14 @@
-"""Dynamic batching: gather concurrent requests for a few ms (or until a batch is full), run them as one call."""
+"""Dynamic batching: gather concurrent requests for a few ms (or until a batch is full), run them as one call.
+
+The model server batches forward passes with it (a blocking call on the model thread: `on_thread`); the
+reward service batches the HTTP calls its graders make to a model server (an async call), so concurrent
+graders share one request instead of each paying its own round trip.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from typing import Generic, TypeVar
 
@@ -12,22 +17,35 @@ Out = TypeVar("Out")
 
 
 class DynamicBatcher(Generic[In, Out]):
-    """Feeds items submitted from many coroutines to `run(batch) -> results` in batches of <= `max_batch`.
+    """Feeds items submitted from many coroutines to `await run(batch) -> results` in batches of <= `max_batch`.
 
-    `run` is blocking (a forward pass) and runs on `executor`. While one batch runs, new items queue
+    Up to `concurrency` batches run at a time (one for a forward pass; several for HTTP calls, so the
+    server behind them sees concurrent requests to batch in its turn); while they run, new items queue
     up and form the next batch. `max_batch=1` turns batching off: one call per item.
     """
 
     def __init__(
-        self, run: Callable[[list[In]], Sequence[Out]], executor: Executor, max_batch: int = 32, wait_ms: float = 5.0
+        self, run: Callable[[list[In]], Awaitable[Sequence[Out]]], max_batch: int = 32, wait_ms: float = 5.0,
+        concurrency: int = 1,
     ) -> None:
         self.run = run
-        self.executor = executor
         self.max_batch = max_batch
         self.wait_s = wait_ms / 1000
         self._queue: asyncio.Queue[tuple[In, asyncio.Future[Out]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self.batches = 0  # forward passes run, for metrics and tests
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+        self.batches = 0  # batches run, for metrics and tests
+
+    @classmethod
+    def on_thread(cls, run: Callable[[list[In]], Sequence[Out]], executor: Executor, max_batch: int = 32,
+                  wait_ms: float = 5.0) -> DynamicBatcher[In, Out]:
+        """A batcher whose `run` is blocking (a forward pass), run on `executor`."""
+
+        async def in_executor(items: list[In]) -> Sequence[Out]:
+            return await asyncio.get_running_loop().run_in_executor(executor, run, items)
+
+        return cls(in_executor, max_batch, wait_ms)
 
     async def submit(self, items: Sequence[In]) -> list[Out]:
         """Results for `items`, in order; a failed batch raises its exception in every waiting caller."""
@@ -58,23 +76,32 @@ class DynamicBatcher(Generic[In, Out]):
         return [(item, fut) for item, fut in batch if not fut.cancelled()]
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
+            await self._slots.acquire()  # a free slot first: items keep gathering while every slot is busy
             batch = await self._collect()
             if not batch:
+                self._slots.release()
                 continue
-            try:
-                results = await loop.run_in_executor(self.executor, self.run, [item for item, _ in batch])
-                self.batches += 1
-            except Exception as exc:  # noqa: BLE001 - handed to every caller of this batch
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for (_, fut), result in zip(batch, results, strict=True):
+            task = asyncio.get_running_loop().create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
+        try:
+            results = await self.run([item for item, _ in batch])
+            self.batches += 1
+        except Exception as exc:  # noqa: BLE001 - handed to every caller of this batch
+            for _, fut in batch:
                 if not fut.done():
-                    fut.set_result(result)
+                    fut.set_exception(exc)
+            return
+        finally:
+            self._slots.release()
+        for (_, fut), result in zip(batch, results, strict=True):
+            if not fut.done():
+                fut.set_result(result)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in [self._task, *self._running]:
+            if task is not None:
+                task.cancel()

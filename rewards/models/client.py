@@ -9,19 +9,23 @@ the shared policy of `rewards.retry`. Shapes: `rewards.serving.protocol`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
+from rewards.errors import Unavailable
+from rewards.models.batcher import DynamicBatcher
 from rewards.retry import Backoff, asend
-from rewards.serving.protocol import PoolingResponse, Prediction
+from rewards.serving.protocol import MAX_INPUTS, PoolingResponse, Prediction
 
+COALESCE_MS = 2.0  # how long a call waits for concurrent ones to share its request
+IN_FLIGHT = 8  # requests in flight per (server, settings): the server batches these in its turn
 _PREDICTIONS = TypeAdapter(list[list[Prediction]])
 
 
-class ModelServerError(RuntimeError):
+class ModelServerError(Unavailable):
     """The model server did not answer usably within the budget (machinery, not a bad completion)."""
 
 
@@ -30,14 +34,37 @@ class ModelServerUnreachable(ModelServerError):
 
 
 class ModelServerClient:
-    """Calls one model server's `/predict` and `/pooling` for the model `model`."""
+    """Calls one model server's `/predict` and `/pooling` for the model `model`.
 
-    def __init__(self, base_url: str, model: str, retries: int = 3, connections: int = 64) -> None:
+    Concurrent calls with the same settings share HTTP requests: calls that arrive within a few ms go
+    together, and so do those that arrive while every slot has a request in flight (an HTTP round trip
+    costs the service more CPU than rendering a sample; the model server batches forward passes over
+    the requests it has, whoever sent them).
+    """
+
+    def __init__(self, base_url: str, model: str, retries: int = 3, connections: int = 16) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.retries = retries
         self.http = httpx.AsyncClient(base_url=self.base_url, limits=httpx.Limits(
             max_connections=connections, max_keepalive_connections=connections))
+        self._batchers: dict[tuple[str, int, float], DynamicBatcher[str, Any]] = {}
+
+    async def _shared(self, texts: list[str], kind: str, max_length: int, budget_s: float, share: bool,
+                      send: Callable[[list[str], int, float], Awaitable[Sequence[Any]]]) -> list[Any]:
+        """`send(texts, max_length, budget_s)` for these texts, with those of concurrent callers if `share`,
+        within the budget."""
+        if not texts:
+            return []
+        key = (kind, max_length, budget_s)
+        if share and key not in self._batchers:
+            self._batchers[key] = DynamicBatcher(lambda batch: send(batch, max_length, budget_s), MAX_INPUTS,
+                                                 COALESCE_MS, concurrency=IN_FLIGHT)
+        call = self._batchers[key].submit(texts) if share else send(texts, max_length, budget_s)
+        try:  # waiting for a request in flight counts too: the whole call stays within its budget
+            return list(await asyncio.wait_for(call, budget_s))
+        except TimeoutError as exc:
+            raise ModelServerError(f"no answer from model server {self.base_url} within {budget_s:g}s") from exc
 
     async def post(self, path: str, body: dict[str, Any], budget_s: float) -> Any:
         """The JSON answer to `body` at `path`, within `budget_s` seconds in all (retries included)."""
@@ -62,10 +89,17 @@ class ModelServerClient:
         except ValueError as exc:
             raise ModelServerError(f"{where} answered non-JSON: {response.text[:200]}") from exc
 
-    async def rewards(self, texts: list[str], max_length: int, budget_s: float) -> list[float]:
-        """A reward model's raw reward per text (TEI `/predict`, raw scores, batch form)."""
-        if not texts:
-            return []
+    async def rewards(self, texts: list[str], max_length: int, budget_s: float, share: bool = True) -> list[float]:
+        """A reward model's raw reward per text (TEI `/predict`, raw scores, batch form); `share=False` sends
+        these texts alone (batching off)."""
+        return await self._shared(texts, "predict", max_length, budget_s, share, self._predict)
+
+    async def step_rows(self, texts: list[str], max_length: int, budget_s: float,
+                        share: bool = True) -> list[list[list[float]]]:
+        """A PRM's probability rows at each step tag, per text (vLLM `/pooling`, STEP pooling)."""
+        return await self._shared(texts, "pooling", max_length, budget_s, share, self._pooling)
+
+    async def _predict(self, texts: list[str], max_length: int, budget_s: float) -> list[float]:
         body = {"inputs": [[t] for t in texts], "raw_scores": True, "truncate": True,
                 "truncate_prompt_tokens": max_length}
         try:
@@ -77,10 +111,7 @@ class ModelServerClient:
                                    "sequence classifier (a reward model)?")
         return [row[0].score for row in rows]
 
-    async def step_rows(self, texts: list[str], max_length: int, budget_s: float) -> list[list[list[float]]]:
-        """A PRM's probability rows at each step tag, per text (vLLM `/pooling`, STEP pooling)."""
-        if not texts:
-            return []
+    async def _pooling(self, texts: list[str], max_length: int, budget_s: float) -> list[list[list[float]]]:
         body = {"model": self.model, "input": texts, "truncate_prompt_tokens": max_length}
         try:
             answer = PoolingResponse.model_validate(await self.post("/pooling", body, budget_s))
@@ -92,4 +123,6 @@ class ModelServerClient:
         return [found[i] for i in range(len(texts))]
 
     async def aclose(self) -> None:
+        for batcher in self._batchers.values():
+            await batcher.aclose()
         await self.http.aclose()

@@ -57,20 +57,25 @@ class Scoring:
 
     def __init__(self, lm: LoadedModel, name: str, executor: Executor, max_length: int, max_batch: int,
                  wait_ms: float, read: StepRead | None) -> None:
-        self.lm, self.name, self.max_length, self.read = lm, name, max_length, read
-        self.predict = DynamicBatcher(by_limit(lambda texts, limit: sequence_logits(lm, texts, limit)), executor,
-                                      max_batch, wait_ms)
-        self.pooling = DynamicBatcher(by_limit(lambda texts, limit: step_rows(lm, texts, limit, read)), executor,
-                                      max_batch, wait_ms) if read is not None else None
+        """`read` None: a reward model (`/predict`); else a PRM read so (`/pooling`)."""
+        self.lm, self.name, self.max_length = lm, name, max_length
+        self.predict: DynamicBatcher[Item, list[float]] | None = None
+        self.pooling: DynamicBatcher[Item, list[list[float]]] | None = None
+        if read is None:
+            self.predict = DynamicBatcher.on_thread(by_limit(lambda texts, limit: sequence_logits(lm, texts, limit)), executor,
+                                          max_batch, wait_ms)
+        else:
+            self.pooling = DynamicBatcher.on_thread(by_limit(lambda texts, limit: step_rows(lm, texts, limit, read)), executor,
+                                          max_batch, wait_ms)
 
     @property
     def batches(self) -> int:
-        return self.predict.batches + (self.pooling.batches if self.pooling else 0)
+        return sum(b.batches for b in (self.predict, self.pooling) if b is not None)
 
     async def aclose(self) -> None:
-        await self.predict.aclose()
-        if self.pooling is not None:
-            await self.pooling.aclose()
+        for batcher in (self.predict, self.pooling):
+            if batcher is not None:
+                await batcher.aclose()
 
     def limit(self, wanted: int | None) -> int:
         return min(wanted or self.max_length, self.max_length)
@@ -103,9 +108,9 @@ def scoring_router() -> APIRouter:
     async def predict(body: PredictRequest, request: Request) -> list[Prediction] | list[list[Prediction]]:
         """Sequence-classifier scores, TEI's shape: a reward model's reward is its one score."""
         scoring: Scoring = request.app.state.scoring
-        if scoring.lm.model.config.architectures and not any(
-                a.endswith("ForSequenceClassification") for a in scoring.lm.model.config.architectures):
-            raise HTTPException(400, f"{scoring.name} is not a sequence classifier: /predict serves reward models")
+        if scoring.predict is None:
+            raise HTTPException(400, f"{scoring.name} is not served as a reward model (--head reward): /predict "
+                                     "serves sequence classifiers")
         try:
             texts, batched = body.texts()
         except ValueError as exc:

@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from rewards.models.client import ModelServerClient, ModelServerError, ModelServerUnreachable
@@ -29,17 +29,22 @@ class Stub:
         self.failures = 0
         self.delay_s = 0.0
         self.calls = 0
+        self.sizes: list[int] = []
+        self.short = False  # answer one score whatever was sent
         self.app = FastAPI()
         self.app.post("/predict")(self.predict)
         self.app.post("/pooling")(self.pooling)
 
-    async def predict(self) -> object:
+    async def predict(self, request: Request) -> object:
+        """Each text's score is the number it spells."""
         self.calls += 1
+        inputs = (await request.json())["inputs"]
+        self.sizes.append(len(inputs))
         if self.failures > 0:
             self.failures -= 1
             return PlainTextResponse("loading", status_code=503)
         await asyncio.sleep(self.delay_s)
-        return JSONResponse([[{"score": 1.5, "label": "LABEL_0"}], [{"score": -2.0, "label": "LABEL_0"}]])
+        return JSONResponse([[{"score": float(text), "label": "LABEL_0"}] for (text,) in inputs][:1 if self.short else None])
 
     async def pooling(self) -> object:
         return JSONResponse({"id": "x", "object": "list", "created": 0, "model": "m",
@@ -64,7 +69,7 @@ def stub():
 async def test_retries_503_then_answers(stub):
     stub.failures, stub.calls, stub.delay_s = 2, 0, 0.0
     client = ModelServerClient(stub.url, "m")
-    assert await client.rewards(["a", "b"], 64, budget_s=10) == [1.5, -2.0]
+    assert await client.rewards(["1.5", "-2"], 64, budget_s=10) == [1.5, -2.0]
     assert stub.calls == 3
     await client.aclose()
 
@@ -74,16 +79,30 @@ async def test_a_slow_answer_is_an_error_within_the_budget(stub):
     client = ModelServerClient(stub.url, "m")
     start = time.monotonic()
     with pytest.raises(ModelServerError, match="within 0.5s"):
-        await client.rewards(["a", "b"], 64, budget_s=0.5)
+        await client.rewards(["1", "2"], 64, budget_s=0.5)
     assert time.monotonic() - start < 2
     stub.delay_s = 0.0
     await client.aclose()
 
 
+async def test_concurrent_calls_share_requests_unless_told_not_to(stub):
+    client = ModelServerClient(stub.url, "m")
+    stub.sizes.clear()
+    shared = await asyncio.gather(*(client.rewards([str(i), str(-i)], 64, budget_s=10) for i in range(8)))
+    assert shared == [[i, -i] for i in range(8)]  # each caller gets its own scores back
+    assert sum(stub.sizes) == 16 and len(stub.sizes) < 8
+    stub.sizes.clear()
+    alone = await asyncio.gather(*(client.rewards([str(i), "0"], 64, budget_s=10, share=False) for i in range(8)))
+    assert alone == [[i, 0] for i in range(8)] and stub.sizes == [2] * 8  # batching off: each call its own request
+    await client.aclose()
+
+
 async def test_malformed_answers_are_errors(stub):
     client = ModelServerClient(stub.url, "m")
+    stub.short = True
     with pytest.raises(ModelServerError, match="one score per input"):
-        await client.rewards(["only one"], 64, budget_s=5)  # the stub answers two
+        await client.rewards(["1", "2"], 64, budget_s=5)  # the stub answers one
+    stub.short = False
     with pytest.raises(ModelServerError, match="one result per input"):
         await client.step_rows(["a"], 64, budget_s=5)  # the stub answers index 1 only
     assert await client.rewards([], 64, budget_s=5) == []

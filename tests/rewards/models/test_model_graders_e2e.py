@@ -1,14 +1,18 @@
-"""Train a tiny reward model and a tiny PRM with the real CLI, serve both with `rlvr serve`, query over HTTP."""
+"""Train a tiny reward model and a tiny PRM with the real CLI, serve both with `rlvr serve` (the reward model on a
+configured model server, the PRM on a private one), query over HTTP, stall and kill the model servers."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
+import time
 
 import httpx
+import psutil
 import pytest
 import yaml
 
@@ -50,11 +54,20 @@ def prm(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(reward_model, prm, tmp_path_factory):
+def rm_server(reward_model):
+    """The reward model on a model server the operator runs (the PRM gets a private one)."""
+    with launch(["serve-model", str(reward_model), "--head", "reward"], free_port(), env=OFFLINE) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(reward_model, prm, rm_server, tmp_path_factory):
     config = {
-        "server": {"workers": 1, "inline_allow": [str(prm), "/nonexistent/*"]},
+        "server": {"workers": 1, "inline_allow": [str(prm), "/nonexistent/*"],
+                   "model_servers": {str(reward_model): rm_server}},
         "graders": {
             "rm": {"type": "reward_model", "model": str(reward_model), "max_length": 64},
+            "rm_fast": {"type": "reward_model", "model": str(reward_model), "request_timeout_s": 2},
             "rm_sigmoid": {"type": "reward_model", "model": str(reward_model), "normalize": "sigmoid"},
             "prm": {"type": "process", "scorer": "model", "model": str(prm), "layout": "token", "tag": STEP_TAG},
         },
@@ -163,3 +176,39 @@ def test_remote_code_needs_the_server_to_allow_it(server, prm):
     spec = {"type": "process", "scorer": "model", "model": str(prm), "tag": STEP_TAG, "remote_code": True}
     result = post(server, "/v1/score", {"grader": spec, "completion": "1+1=2"}).json()
     assert result["reward"] == 0.0 and "RLVR_ALLOW_REMOTE_CODE" in result["error"]
+
+
+def serve_model_pid(model: str) -> int:
+    """The pid of the (one) `serve-model` process serving `model`."""
+    return next(p.pid for p in psutil.process_iter(["cmdline"])
+                if "serve-model" in (p.info["cmdline"] or []) and model in (p.info["cmdline"] or []))
+
+
+def test_configured_model_server_answers_and_no_private_one_starts(server, reward_model, rm_server):
+    before = httpx.get(rm_server + "/healthz").json()["forward_passes"]
+    assert post(server, "/v1/score", {"grader": "rm", "prompt": "1+1=", "completion": "2"}).json()["error"] is None
+    assert httpx.get(rm_server + "/healthz").json()["forward_passes"] > before
+    serving = [p for p in psutil.process_iter(["cmdline"]) if str(reward_model) in (p.info["cmdline"] or [])]
+    assert len(serving) == 1
+
+
+def test_a_stalled_model_server_is_an_error_within_the_budget(server, reward_model):
+    pid = serve_model_pid(str(reward_model))
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        stalled = post(server, "/v1/score", {"grader": "rm_fast", "prompt": "1+1=", "completion": "2"}).json()
+        assert stalled["reward"] == 0.0 and "within 2s" in stalled["error"]
+        assert time.monotonic() - start < 10
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert post(server, "/v1/score", {"grader": "rm_fast", "prompt": "1+1=", "completion": "2"}).json()["error"] is None
+
+
+def test_a_killed_private_model_server_is_an_error_then_replaced(server, prm):
+    body = {"grader": "prm", "prompt": "Add:", "completion": "1+2=3\n\n2+2=4"}
+    assert post(server, "/v1/score", body).json()["error"] is None
+    os.kill(serve_model_pid(str(prm)), signal.SIGKILL)
+    down = post(server, "/v1/score", body).json()
+    assert down["reward"] == 0.0 and "unreachable" in down["error"]
+    assert post(server, "/v1/score", body).json()["error"] is None  # a fresh private server

@@ -13,8 +13,9 @@ from rewards.graders.base import GraderContext
 from rewards.graders.process import ProcessGrader
 from rewards.types import Sample
 from tests.rewards.models.toy import step, write_pairs, write_steps
-from trainer.prm import PRMConfig, train_prm
-from trainer.reward_model import LoraOptions, RewardModelConfig, train_reward_model
+from trainer.config import LoraConfig, PRMConfig, RewardModelConfig
+from trainer.prm import train_prm
+from trainer.reward_model import train_reward_model
 from trainer.tiny_heads import STEP_TAG, save_tiny_head
 
 
@@ -31,7 +32,7 @@ def test_lora_reward_model_is_saved_merged(tmp_path):
     data = write_pairs(tmp_path / "pairs.jsonl", 200, 3)
     card = train_reward_model(RewardModelConfig(
         model=str(base), output_dir=str(tmp_path / "out"), data=str(data), epochs=2, batch_size=16, lr=1e-2,
-        lora=LoraOptions(r=4, alpha=8), margin=0.5, progress=False))
+        lora=LoraConfig(r=4, alpha=8), margin=0.5, progress=False))
     assert [e["epoch"] for e in card["epochs"]] == [1, 2]
     assert 0.0 <= card["epochs"][-1]["eval_accuracy"] <= 1.0
     saved = json.loads((tmp_path / "out" / "rlvr_metrics.json").read_text())

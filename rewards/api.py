@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
 from rewards.errors import ForbiddenResource, GraderBuildError, InvalidGrader, UnknownGrader
-from rewards.graders import GRADERS, Grader
+from rewards.graders import GRADERS, Grader, SpecBase
 from rewards.service import RewardService
 from rewards.types import Sample, Score
 from sandbox.httpkit import error_responses, unprocessable, validation_errors
@@ -70,17 +70,26 @@ def _label(service: RewardService, grader: str | dict[str, Any]) -> str:
     return kind if kind in GRADERS else "invalid"
 
 
-async def _grader(service: RewardService, grader: str | dict[str, Any]) -> Grader[Any]:
-    """The built grader for a request's `grader` field, or the 4xx that says what is wrong with it."""
+def _spec(service: RewardService, grader: str | dict[str, Any]) -> SpecBase:
+    """The spec of a request's `grader` field, or the 4xx that says what is wrong with it."""
     try:
-        return await service.grader_for(service.resolve(grader, from_request=True))
-    except (UnknownGrader, GraderBuildError) as exc:
+        return service.resolve(grader, from_request=True)
+    except UnknownGrader as exc:
         raise unprocessable(str(exc), ("body", "grader")) from exc
     except InvalidGrader as exc:
         errors = validation_errors(exc.errors, ("body", "grader"))
         raise HTTPException(422, [{**e, "msg": f"invalid grader spec: {e['msg']}"} for e in errors]) from exc
     except ForbiddenResource as exc:
         raise HTTPException(403, str(exc)) from exc
+
+
+async def _grader(service: RewardService, grader: str | dict[str, Any]) -> Grader[Any]:
+    """The built grader for a request's `grader` field, or the 4xx that says what is wrong with it."""
+    spec = _spec(service, grader)
+    try:
+        return await service.grader_for(spec)
+    except GraderBuildError as exc:
+        raise unprocessable(str(exc), ("body", "grader")) from exc
 
 
 async def _score(request: Request, grader: str | dict[str, Any], samples: list[Sample]) -> list[ScoreResult]:
@@ -168,6 +177,25 @@ async def graders(request: Request) -> dict[str, Any]:
         "types": {kind: cls.spec_type.model_json_schema() for kind, cls in GRADERS.items()},
         "named": {name: spec.model_dump(mode="json") for name, spec in service.named.items()},
     }
+
+
+class ValidateRequest(BaseModel):
+    """OpenAI's validate shape: the grader to check."""
+
+    grader: str | dict[str, Any] = GraderField
+    _grader = _clean
+
+
+class ValidateResponse(BaseModel):
+    grader: dict[str, Any] = Field(description="The spec as the service reads it, every default filled in.")
+
+
+@router.post("/v1/graders/validate", response_model=ValidateResponse, responses=error_responses(401, 403, 422))
+async def validate_grader(body: ValidateRequest, request: Request) -> ValidateResponse:
+    """Check a grader spec without building or running it (as OpenAI's graders/validate does): 422 saying
+    what is wrong, 403 for a model, URL or file a request may not use, else the normalised spec."""
+    spec = _spec(_service(request), body.grader)
+    return ValidateResponse(grader=spec.model_dump(mode="json", by_alias=True))
 
 
 @router.get("/healthz")

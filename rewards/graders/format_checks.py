@@ -320,9 +320,15 @@ def bleu_similarity(text: str, reference: str) -> float:
     return min(1.0, sacrebleu.sentence_bleu(text, [reference]).score / 100.0)
 
 
+def words(text: str) -> list[str]:
+    """Lowercased word tokens, as the word-based similarity metrics compare them."""
+    found: list[str] = _WORD.findall(text.casefold())
+    return found
+
+
 def rouge_l_similarity(text: str, reference: str) -> float:
     """ROUGE-L F1: longest common subsequence of lowercased word tokens against both lengths."""
-    hyp, ref = _WORD.findall(text.casefold()), _WORD.findall(reference.casefold())
+    hyp, ref = words(text), words(reference)
     if not hyp or not ref:
         return 0.0
     common = LCSseq.similarity(hyp, ref)

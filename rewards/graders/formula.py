@@ -1,4 +1,8 @@
-"""A safe arithmetic formula over named scores: numbers, names, + - * /, min(), max(), parentheses.
+"""A safe arithmetic formula over named scores: numbers, names, + - * /, powers, functions, parentheses.
+
+Powers are `**` or `^` (OpenAI's calculate_output spelling); the functions are min and max (any number of
+arguments) and abs, floor, ceil, exp, sqrt, log (one). A value outside a function's domain, or an
+overflow, is NaN or inf rather than an exception: a caller checks the result is finite.
 
 Parsed with `ast.parse(mode="eval")` and checked against a whitelist of node types; evaluated by
 walking that tree. Nothing is ever compiled or eval'd.
@@ -15,9 +19,36 @@ from dataclasses import dataclass
 MAX_CHARS = 2000
 MAX_DEPTH = 32
 MAX_LITERAL = 1e6
-FUNCTIONS: dict[str, Callable[..., float]] = {"min": min, "max": max}
+
+
+def _power(base: float, exponent: float) -> float:
+    """base ** exponent, NaN where that is complex or undefined, inf where it overflows."""
+    try:
+        value = base ** exponent
+    except OverflowError:
+        return math.inf
+    except ZeroDivisionError:
+        return math.nan
+    return value if isinstance(value, float | int) else math.nan
+
+
+def _total(fn: Callable[[float], float]) -> Callable[[list[float]], float]:
+    """`fn` of one argument, NaN outside its domain or on overflow."""
+    def apply(args: list[float]) -> float:
+        try:
+            return float(fn(args[0]))
+        except (ValueError, OverflowError):
+            return math.nan
+    return apply
+
+
+UNARY_FUNCTIONS: dict[str, Callable[[float], float]] = {
+    "abs": abs, "floor": math.floor, "ceil": math.ceil, "exp": math.exp, "sqrt": math.sqrt, "log": math.log}
+FUNCTIONS: dict[str, Callable[[list[float]], float]] = {
+    "min": min, "max": max, **{name: _total(fn) for name, fn in UNARY_FUNCTIONS.items()}}
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: _power, ast.BitXor: _power,
 }
 _UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
@@ -64,7 +95,8 @@ def _check(node: ast.AST, source: str, allowed: Collection[str], names: set[str]
             _check(right, source, allowed, names, depth + 1)
         case ast.UnaryOp(op=op, operand=operand) if type(op) in _UNARY:
             _check(operand, source, allowed, names, depth + 1)
-        case ast.Call(func=ast.Name(id=func), args=args, keywords=[]) if func in FUNCTIONS and args:
+        case ast.Call(func=ast.Name(id=func), args=args, keywords=[]) if func in FUNCTIONS and args and (
+                len(args) == 1 or func not in UNARY_FUNCTIONS):
             for arg in args:
                 _check(arg, source, allowed, names, depth + 1)
         case _:

@@ -126,7 +126,7 @@ class JudgeGrader(Grader[JudgeSpec]):
         super().__init__(spec, context)
         self.backend = self._shared_backend()
         self.cache: VerdictCache = context.resources.judge_cache
-        self.sampling = {"temperature": spec.temperature, "max_tokens": spec.max_tokens}
+        self.sampling: dict[str, Any] = {"temperature": spec.temperature, "max_tokens": spec.max_tokens}
         rubric = spec.rubric or DEFAULT_RUBRIC
         if spec.constitution is not None:
             principles = load_principles(spec.constitution)
@@ -147,7 +147,8 @@ class JudgeGrader(Grader[JudgeSpec]):
         return resources.shared(OpenAIBackend, key, lambda: OpenAIBackend(
             base_url, spec.model, api_key, spec.request_timeout_s, spec.retries, spec.concurrency))
 
-    async def _ask(self, user: str | None, conversation: list[dict[str, str]] | None = None) -> str:
+    async def ask(self, user: str | None, conversation: list[dict[str, str]] | None = None) -> str:
+        """The judge's answer to `conversation` (else the system prompt) then `user`, cached per spec."""
         messages = conversation or ([{"role": "system", "content": self.spec.system}] if self.spec.system else [])
         if user is not None:
             messages = [*messages, {"role": "user", "content": user}]
@@ -170,7 +171,7 @@ class JudgeGrader(Grader[JudgeSpec]):
 
     async def _rubric(self, sample: Sample) -> Score:
         reference = None if sample.reference is None else str(sample.reference)
-        text = await self._ask(fill(self._template(RUBRIC_TEMPLATE),
+        text = await self.ask(fill(self._template(RUBRIC_TEMPLATE),
                                     self._values(sample, completion=sample.completion, reference=reference)))
         low, high = self.spec.scale
         value = parse.parse_rating(text, low, high)
@@ -184,8 +185,8 @@ class JudgeGrader(Grader[JudgeSpec]):
         ours, theirs = sample.completion, str(sample.reference)
         template = self._template(PAIRWISE_TEMPLATE)
         first, second = await asyncio.gather(
-            self._ask(fill(template, self._values(sample, a=ours, b=theirs))),
-            self._ask(fill(template, self._values(sample, a=theirs, b=ours))),
+            self.ask(fill(template, self._values(sample, a=ours, b=theirs))),
+            self.ask(fill(template, self._values(sample, a=theirs, b=ours))),
         )
         details: dict[str, Any] = {"judge_output": [first, second]}
         try:
@@ -201,7 +202,7 @@ class JudgeGrader(Grader[JudgeSpec]):
         return Score(reward=reward, details=details)
 
     async def _labels(self, sample: Sample) -> Score:
-        text = await self._ask(fill(self._template(LABELS_TEMPLATE), self._values(sample, completion=sample.completion)))
+        text = await self.ask(fill(self._template(LABELS_TEMPLATE), self._values(sample, completion=sample.completion)))
         label = parse.parse_label(text, self.spec.labels or [])
         if label is None:
             return _unparseable(text)
@@ -211,7 +212,7 @@ class JudgeGrader(Grader[JudgeSpec]):
     async def _safety(self, sample: Sample) -> Score:
         conversation = [{"role": "user", "content": sample.prompt}] if sample.prompt else []
         role = "assistant" if sample.prompt else "user"
-        text = await self._ask(None, [*conversation, {"role": role, "content": sample.completion}])
+        text = await self.ask(None, [*conversation, {"role": role, "content": sample.completion}])
         verdict = parse.parse_guard(text)
         if verdict is None:
             return _unparseable(text)

@@ -30,6 +30,8 @@ class Settings(BaseModel):
         description="Model name or path -> base URL of the server answering for it (rlvr serve-model, TEI, vLLM); "
                     "a model graders need that is not here gets a private rlvr serve-model on loopback.",
     )
+    private_model_servers: int = Field(default=8, ge=0, le=256, description="Most private model servers at once "
+                                       "(one per model and reading); past it, a grader needing another gets error.")
     get_reward_grader: str | dict[str, Any] = Field(
         default_factory=lambda: {"type": "math"}, description="The grader behind OpenRLHF's /get_reward."
     )

@@ -64,8 +64,11 @@ def start_failure(exc: ServiceStartError) -> str:
 class ModelServers:
     """The model servers of one service: configured URLs, and private servers started on first use."""
 
-    def __init__(self, urls: Mapping[str, str], start_wait_s: float = 180) -> None:
+    def __init__(self, urls: Mapping[str, str], limit: int = 8, start_wait_s: float = 180) -> None:
+        """`limit`: most private servers at once (each holds a model in memory, and a spec sent in a request
+        could otherwise ask for a new one per batch size or tag it names)."""
         self.urls = dict(urls)
+        self.limit = limit
         self.start_wait_s = start_wait_s
         # starts and stops run on one long-lived thread: a child dies with the thread that started it
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="model-servers")
@@ -89,6 +92,10 @@ class ModelServers:
             return self.urls[need.model].rstrip("/")
         started = self._private.get(need)
         if started is None:
+            if len(self._private) >= self.limit:
+                raise ModelServerError(f"{len(self._private)} private model servers run already (the limit, "
+                                       "private_model_servers); name a model server for this model in "
+                                       "model_servers, or use the settings of a grader already served")
             loop = asyncio.get_running_loop()
             started = self._private[need] = asyncio.ensure_future(loop.run_in_executor(self._thread, self._start, need))
         try:
@@ -151,8 +158,9 @@ def _close_all(stacks: list[contextlib.ExitStack]) -> None:
 
 def model_servers(context: GraderContext) -> ModelServers:
     """The service's one `ModelServers`, from its settings' `model_servers`."""
-    return context.resources.shared(ModelServers, "model_servers",
-                                    lambda: ModelServers(context.settings.model_servers))
+    settings = context.settings
+    return context.resources.shared(ModelServers, "model_servers", lambda: ModelServers(
+        settings.model_servers, settings.private_model_servers))
 
 
 def tokenizers(context: GraderContext) -> Tokenizers:

@@ -158,3 +158,10 @@ async def test_a_private_server_that_cannot_start_is_an_error_with_its_reason():
     with pytest.raises(ModelServerError, match="did not start: cannot serve /nonexistent/model"):
         await servers.url(ServerNeed("/nonexistent/model", "reward"))
     await servers.aclose()
+
+
+async def test_private_servers_are_capped():
+    servers = ModelServers({}, limit=0)
+    with pytest.raises(ModelServerError, match="limit"):
+        await servers.url(ServerNeed("any-model", "reward"))
+    await servers.aclose()

@@ -20,7 +20,8 @@ def is_openai_multi(data: Any) -> bool:
 
 
 def as_our_multi(data: Any) -> Any:
-    """OpenAI's multi as a dict of our multi spec (other fields go through, to be checked as ours are)."""
-    if not is_openai_multi(data):
+    """OpenAI's multi as a dict of our multi spec (other fields go through, to be checked as ours are); one with
+    a `formula` too is left as it is, for ours to refuse its `calculate_output`."""
+    if not is_openai_multi(data) or "formula" in data:
         return data
     return {**{k: v for k, v in data.items() if k not in OPENAI_ONLY}, "formula": data["calculate_output"]}

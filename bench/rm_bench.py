@@ -150,7 +150,8 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in rates.items()}
     on, off = median["service:batched"], median["service:single"]
     direct = median["direct:batched"] / median["direct:single"]
-    params = f"llama hidden={args.hidden} layers={args.layers}, byte tokens ~35-70/input, {args.threads} torch thread(s)"
+    params = (f"llama hidden={args.hidden} layers={args.layers}, byte tokens ~35-70/input, "
+              f"{args.threads} torch thread(s)")
     print(f"reward_model grader, {CONCURRENCY} concurrent single requests, {params}, "
           f"{args.requests} requests x {args.rounds} rounds")
     print(f"{'path':<34}{'batching':<10}{'median completions/s':>22}{'rounds':>42}")
@@ -161,10 +162,12 @@ def main() -> None:
     print(f"speedup from dynamic batching: {on / off:.2f}x through the reward service, {direct:.2f}x at the model "
           f"server; peak RSS: reward service {rss['service']:.0f} MB, model server {rss['model_server']:.0f} MB")
     print(json.dumps({"bench": "rm_bench", "ours": round(on, 1), "peer": round(off, 1), "ratio": round(on / off, 2),
-                      "unit": "completions/s", "peer_is": "batching off: each call its own request, one forward pass per input",
+                      "unit": "completions/s",
+                      "peer_is": "batching off: each call its own request, one forward pass per input",
                       "completions_per_s_batched": round(on, 1), "completions_per_s_unbatched": round(off, 1),
                       "speedup": round(on / off, 2), "speedup_at_model_server": round(direct, 2),
-                      "peak_rss_mb_service": round(rss["service"]), "peak_rss_mb_model_server": round(rss["model_server"]),
+                      "peak_rss_mb_service": round(rss["service"]),
+                      "peak_rss_mb_model_server": round(rss["model_server"]),
                       "concurrency": CONCURRENCY, "model": params}))
 
 

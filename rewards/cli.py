@@ -65,15 +65,15 @@ def serve_model(
     model: Annotated[str, typer.Argument(help="Local path or hub name of the model.")],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8001,
-    name: Annotated[str | None, typer.Option(help="Model name reported by the API [default: MODEL].")] = None,
+    name: Annotated[str | None, typer.Option(help="Model name reported by the API (default: MODEL).")] = None,
     head: Annotated[str, typer.Option(help="causal (chat, completions, causal PRM), reward (/predict), "
                                            "token or remote (token-classifier PRM).")] = "causal",
     batch_size: Annotated[int, typer.Option(help="Most requests in one forward pass; 1 = no batching.")] = 8,
     batch_wait_ms: Annotated[float, typer.Option(help="How long a batch waits to fill up.")] = 5.0,
     max_new_tokens: Annotated[int, typer.Option(help="Cap on generated tokens per request.")] = 512,
     max_length: Annotated[int, typer.Option(help="Most tokens kept per /predict or /pooling input.")] = 4096,
-    step_tag: Annotated[str | None, typer.Option(help="PRMs: the tag after each step [default: <extra_0>, "
-                                                      "causal: ' ки'].")] = None,
+    step_tag: Annotated[str | None, typer.Option(help="PRMs: the tag after each step (default: <extra_0>; "
+                                                      "causal: ' ки').")] = None,
     positive_token: Annotated[str, typer.Option(help="Causal PRMs: the 'good step' token.")] = "+",
     negative_token: Annotated[str, typer.Option(help="Causal PRMs: the 'bad step' token.")] = "-",
     threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,

@@ -87,7 +87,8 @@ def _usage(gens: list[Generation]) -> dict[str, int]:
 def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
     """The app serving `lm` (loaded with `settings.head`)."""
     executor = ThreadPoolExecutor(1, thread_name_prefix="model")
-    generation: DynamicBatcher[GenerationRequest, Generation] = DynamicBatcher.on_thread(lambda reqs: generate(lm, reqs), executor, settings.batch_size, settings.batch_wait_ms)
+    generation: DynamicBatcher[GenerationRequest, Generation] = DynamicBatcher.on_thread(
+        lambda reqs: generate(lm, reqs), executor, settings.batch_size, settings.batch_wait_ms)
     scoring = Scoring(lm, settings.name, executor, settings.max_length, settings.batch_size, settings.batch_wait_ms,
                       settings.step_read(lm))
 

@@ -62,11 +62,11 @@ class Scoring:
         self.predict: DynamicBatcher[Item, list[float]] | None = None
         self.pooling: DynamicBatcher[Item, list[list[float]]] | None = None
         if read is None:
-            self.predict = DynamicBatcher.on_thread(by_limit(lambda texts, limit: sequence_logits(lm, texts, limit)), executor,
-                                          max_batch, wait_ms)
+            self.predict = DynamicBatcher.on_thread(
+                by_limit(lambda texts, limit: sequence_logits(lm, texts, limit)), executor, max_batch, wait_ms)
         else:
-            self.pooling = DynamicBatcher.on_thread(by_limit(lambda texts, limit: step_rows(lm, texts, limit, read)), executor,
-                                          max_batch, wait_ms)
+            self.pooling = DynamicBatcher.on_thread(
+                by_limit(lambda texts, limit: step_rows(lm, texts, limit, read)), executor, max_batch, wait_ms)
 
     @property
     def batches(self) -> int:

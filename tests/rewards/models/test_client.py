@@ -44,7 +44,8 @@ class Stub:
             self.failures -= 1
             return PlainTextResponse("loading", status_code=503)
         await asyncio.sleep(self.delay_s)
-        return JSONResponse([[{"score": float(text), "label": "LABEL_0"}] for (text,) in inputs][:1 if self.short else None])
+        answer = [[{"score": float(text), "label": "LABEL_0"}] for (text,) in inputs]
+        return JSONResponse(answer[:1] if self.short else answer)
 
     async def pooling(self) -> object:
         return JSONResponse({"id": "x", "object": "list", "created": 0, "model": "m",

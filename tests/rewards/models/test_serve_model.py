@@ -132,3 +132,9 @@ def test_a_model_that_cannot_load_stops_the_command_with_its_reason(models, args
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and reason in last
+
+
+def test_serve_refuses_a_model_server_flag_without_a_url():
+    done = subprocess.run([sys.executable, "-m", "rlvr", "serve", "--model-server", "just-a-name", "--port",
+                           str(free_port())], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "MODEL=URL" in done.stderr

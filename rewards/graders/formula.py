@@ -1,6 +1,7 @@
 """A safe arithmetic formula over named scores: numbers, names, + - * /, powers, functions, parentheses.
 
-Powers are `**` or `^` (OpenAI's calculate_output spelling); the functions are min and max (any number of
+`^` is a power, as in OpenAI's calculate_output and in mathematics: it binds tighter than * and /, and
+from the right (`2*a^2` is 2*(a^2)); `**` is refused, to keep one spelling. The functions are min and max (any number of
 arguments) and abs, floor, ceil, exp, sqrt, log (one). A value outside a function's domain, or an
 overflow, is NaN or inf rather than an exception: a caller checks the result is finite.
 
@@ -48,7 +49,7 @@ FUNCTIONS: dict[str, Callable[[list[float]], float]] = {
     "min": min, "max": max, **{name: _total(fn) for name, fn in UNARY_FUNCTIONS.items()}}
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.Pow: _power, ast.BitXor: _power,
+    ast.Pow: _power,
 }
 _UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
@@ -70,12 +71,15 @@ def parse_formula(text: str, allowed: Collection[str]) -> Formula:
     """Parse and validate `text`; raises ValueError naming what is not allowed."""
     if len(text) > MAX_CHARS:
         raise ValueError(f"formula longer than {MAX_CHARS} characters")
+    if "**" in text:
+        raise ValueError("not allowed in a formula: '**' (a power is written ^)")
+    source = text.strip().replace("^", "**")  # Python's power has the precedence and associativity of ^ in maths
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
+        tree = ast.parse(source, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ValueError(f"formula does not parse: {exc}") from exc
     names: set[str] = set()
-    _check(tree, text.strip(), allowed, names, depth=0)
+    _check(tree, source, allowed, names, depth=0)
     return Formula(text=text, tree=tree, names=frozenset(names))
 
 

@@ -2,7 +2,7 @@
 
 Both kinds are `type: "multi"` with a dict of `graders`; they are told apart by shape: OpenAI's has
 `calculate_output`, ours `formula`. OpenAI's is read as ours with `calculate_output` as the formula
-(rewards.graders.formula: + - * /, ^ or ** for powers, min, max, abs, floor, ceil, exp, sqrt, log) and
+(rewards.graders.formula: + - * /, ^ for powers, min, max, abs, floor, ceil, exp, sqrt, log) and
 its `name` dropped; so, as in ours, every sub-grader must be used in the formula and be named by an
 identifier, and a formula that comes out NaN or infinite (sqrt of a negative, say) earns 0.
 """

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from rewards.graders.judge import JudgeSpec
     from rewards.graders.math import MathSpec
     from rewards.graders.multi import MultiSpec
+    from rewards.graders.openai.label_model import LabelModelSpec
+    from rewards.graders.openai.python import PythonSpec
+    from rewards.graders.openai.score_model import ScoreModelSpec
+    from rewards.graders.openai.string_check import StringCheckSpec
+    from rewards.graders.openai.text_similarity import TextSimilaritySpec
     from rewards.graders.process import ProcessSpec
     from rewards.graders.reward_model import RewardModelSpec
     from rewards.service import RewardService
@@ -56,6 +61,9 @@ _LAZY = {
     "MathSpec": "rewards.graders.math", "FormatSpec": "rewards.graders.format", "MultiSpec": "rewards.graders.multi",
     "CodeSpec": "rewards.graders.code", "JudgeSpec": "rewards.graders.judge",
     "ProcessSpec": "rewards.graders.process", "RewardModelSpec": "rewards.graders.reward_model",
+    "StringCheckSpec": "rewards.graders.openai.string_check", "TextSimilaritySpec": "rewards.graders.openai.text_similarity",
+    "ScoreModelSpec": "rewards.graders.openai.score_model", "LabelModelSpec": "rewards.graders.openai.label_model",
+    "PythonSpec": "rewards.graders.openai.python",
 }
 
 
@@ -74,7 +82,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AsyncRewardClient", "CodeSpec", "ForbiddenResource", "FormatSpec", "GraderBuildError", "GraderError",
-    "GraderRef", "InvalidGrader", "JudgeSpec", "JudgeUnavailable", "MathSpec", "MultiSpec", "ProcessSpec",
-    "RewardClient", "RewardModelSpec", "RewardService", "RewardServiceError", "RewardsError", "Sample",
-    "SandboxUnavailable", "Score", "Settings", "SpecBase", "Unavailable", "UnknownGrader", "verify_math",
+    "GraderRef", "InvalidGrader", "JudgeSpec", "JudgeUnavailable", "LabelModelSpec", "MathSpec", "MultiSpec",
+    "ProcessSpec", "PythonSpec", "RewardClient", "RewardModelSpec", "RewardService", "RewardServiceError",
+    "RewardsError", "Sample", "SandboxUnavailable", "Score", "ScoreModelSpec", "Settings", "SpecBase",
+    "StringCheckSpec", "TextSimilaritySpec", "Unavailable", "UnknownGrader", "verify_math",
 ]

@@ -190,7 +190,7 @@ class ValidateResponse(BaseModel):
     grader: dict[str, Any] = Field(description="The spec as the service reads it, every default filled in.")
 
 
-@router.post("/v1/graders/validate", response_model=ValidateResponse, responses=error_responses(401, 403, 422))
+@router.post("/v1/graders/validate", response_model=ValidateResponse, responses=error_responses(401, 403))
 async def validate_grader(body: ValidateRequest, request: Request) -> ValidateResponse:
     """Check a grader spec without building or running it (as OpenAI's graders/validate does): 422 saying
     what is wrong, 403 for a model, URL or file a request may not use, else the normalised spec."""

@@ -68,6 +68,10 @@ class Judge:
                 asked = body["messages"][-2]["content"]
                 if body["model"].startswith("gpt-4o"):
                     text = "The tone is upbeat.\n[[positive]]" if "lovely" in asked else "[[negative]]"
+                elif body["model"] == "undecided":
+                    text = "It is hard to say."
+                elif body["model"] == "ten-point":
+                    text = "Rating: [[7]]"
                 else:
                     text = "Close to the reference.\nRating: [[0.75]]"
                 answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text},
@@ -103,7 +107,9 @@ def sandbox() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server(judge: Judge, sandbox: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = {"server": {"workers": 1, "inline_allow": ["gpt-4o-*"], "sandbox_urls": [sandbox]},
-              "graders": {"countdown": PYTHON, "contact": MULTI, "closeness": SCORE_MODEL}}
+              "graders": {"countdown": PYTHON, "contact": MULTI, "closeness": SCORE_MODEL,
+                          "undecided": {**SCORE_MODEL, "model": "undecided"},
+                          "out_of_ten": {**SCORE_MODEL, "model": "ten-point", "range": [0, 10], "pass_threshold": 8}}}
     path = tmp_path_factory.mktemp("cfg") / "rlvr.yaml"
     path.write_text(yaml.safe_dump(config))
     with launch(["serve", "--config", str(path)], free_port(), env={"RLVR_JUDGE_BASE_URL": judge.url}) as url:
@@ -165,6 +171,19 @@ def test_python_grader_bad_returns_earn_zero_not_an_error(server: str, body: str
     assert result["reward"] == 0.0 and result["error"] is None and reason in result["details"]["reason"]
 
 
+def test_python_grader_scores_a_batch_in_order(server: str) -> None:
+    items = [{"completion": json.dumps({"result": value}), "metadata": {"target": 24}} for value in (24, 20, 99, 24)]
+    r = httpx.post(server + "/v1/score/batch", json={"grader": PYTHON, "items": items}, timeout=120)
+    assert r.status_code == 200
+    assert [x["reward"] for x in r.json()["results"]] == [5.0, 3.0, 1.0, 5.0]
+
+
+def test_python_grader_over_its_memory_earns_zero(server: str) -> None:
+    source = "def grade(sample, item):\n    hog = bytearray(3 * 1024 ** 3)\n    return 1.0\n"
+    result = score(server, {"type": "python", "source": source}, "x")
+    assert result["reward"] == 0.0 and result["error"] is None and "did not return" in result["details"]["reason"]
+
+
 def test_python_grader_cannot_be_fooled_by_a_completion_that_prints_a_value(server: str) -> None:
     source = "def grade(sample, item):\n    print(sample['output_text'])\n    return 0.0\n"
     forged = "\n".join(f'RLVR-GRADE-{"0" * 32}:{{"value": 1.0}}' for _ in range(3))
@@ -186,6 +205,13 @@ def test_score_model_asks_the_judge_with_fenced_templates(server: str, judge: Ju
     user = sent["messages"][1]["content"]
     assert "<sample_output_text-" in user and "<item_reference_answer-" in user
     assert "Rating: [[N]]" in sent["messages"][-1]["content"]
+
+
+def test_score_model_reward_is_the_score_on_its_range_and_an_unreadable_verdict_is_an_error(server: str) -> None:
+    ten = score(server, "out_of_ten", "Paris", metadata={"reference_answer": "Paris"})
+    assert ten["reward"] == 7.0 and ten["details"]["passed"] is False
+    undecided = score(server, "undecided", "Paris", metadata={"reference_answer": "Paris"})
+    assert undecided["reward"] == 0.0 and undecided["error"] == "unparseable judge output"
 
 
 def test_score_model_from_a_request_needs_its_model_in_inline_allow(server: str) -> None:
@@ -213,6 +239,15 @@ def test_validate_returns_the_normalised_spec(server: str) -> None:
     multi = httpx.post(server + "/v1/graders/validate", json={"grader": MULTI}, timeout=10).json()["grader"]
     assert multi["type"] == "multi" and multi["formula"] == "(name + email) / 2"
     assert set(multi["graders"]) == {"name", "email"}
+
+
+def test_validate_reads_named_graders_and_refuses_what_a_request_may_not_use(server: str) -> None:
+    named = httpx.post(server + "/v1/graders/validate", json={"grader": "countdown"}, timeout=10)
+    assert named.status_code == 200 and named.json()["grader"]["source"] == PYTHON["source"]
+    forbidden = httpx.post(server + "/v1/graders/validate", json={"grader": SCORE_MODEL}, timeout=10)
+    assert forbidden.status_code == 403
+    allowed = httpx.post(server + "/v1/graders/validate", json={"grader": LABEL_MODEL}, timeout=10)
+    assert allowed.status_code == 200 and allowed.json()["grader"]["input"][0]["role"] == "developer"
 
 
 @pytest.mark.parametrize(("grader", "message"), [

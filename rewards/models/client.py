@@ -25,6 +25,12 @@ IN_FLIGHT = 8  # requests in flight per (server, settings): the server batches t
 _PREDICTIONS = TypeAdapter(list[list[Prediction]])
 
 
+async def _in_chunks(texts: list[str], send: Callable[[list[str]], Awaitable[Sequence[Any]]]) -> list[Any]:
+    """`send` over requests of at most MAX_INPUTS texts (concurrently), results in order."""
+    parts = await asyncio.gather(*(send(texts[i:i + MAX_INPUTS]) for i in range(0, len(texts), MAX_INPUTS)))
+    return [result for part in parts for result in part]
+
+
 class ModelServerError(Unavailable):
     """The model server did not answer usably within the budget (machinery, not a bad completion)."""
 
@@ -60,7 +66,8 @@ class ModelServerClient:
         if share and key not in self._batchers:
             self._batchers[key] = DynamicBatcher(lambda batch: send(batch, max_length, budget_s), MAX_INPUTS,
                                                  COALESCE_MS, concurrency=IN_FLIGHT)
-        call = self._batchers[key].submit(texts) if share else send(texts, max_length, budget_s)
+        call = self._batchers[key].submit(texts) if share else _in_chunks(texts, lambda part: send(
+            part, max_length, budget_s))
         try:  # waiting for a request in flight counts too: the whole call stays within its budget
             return list(await asyncio.wait_for(call, budget_s))
         except TimeoutError as exc:

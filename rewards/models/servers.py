@@ -43,14 +43,16 @@ class ServerNeed:
     negative_token: str = "-"
 
     def args(self) -> list[str]:
-        """`rlvr serve-model` arguments serving this need."""
-        args = ["serve-model", self.model, "--head", self.head, "--batch-size", str(self.batch_size),
-                "--batch-wait-ms", str(self.batch_wait_ms), "--max-length", str(PRIVATE_MAX_LENGTH),
-                "--max-new-tokens", str(PRIVATE_MAX_NEW_TOKENS)]
+        """`rlvr serve-model` arguments serving this need; values from a spec (a tag such as "--port") are
+        attached to their options and a model path never starts with "-", so none reads as an option."""
+        model = f"./{self.model}" if self.model.startswith("-") else self.model
+        args = ["serve-model", model, f"--head={self.head}", f"--batch-size={self.batch_size}",
+                f"--batch-wait-ms={self.batch_wait_ms}", f"--max-length={PRIVATE_MAX_LENGTH}",
+                f"--max-new-tokens={PRIVATE_MAX_NEW_TOKENS}"]
         if self.step_tag is not None:
-            args += ["--step-tag", self.step_tag]
+            args.append(f"--step-tag={self.step_tag}")
         if self.head == "causal":
-            args += ["--positive-token", self.positive_token, "--negative-token", self.negative_token]
+            args += [f"--positive-token={self.positive_token}", f"--negative-token={self.negative_token}"]
         return args
 
 

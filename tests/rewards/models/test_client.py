@@ -95,6 +95,9 @@ async def test_concurrent_calls_share_requests_unless_told_not_to(stub):
     stub.sizes.clear()
     alone = await asyncio.gather(*(client.rewards([str(i), "0"], 64, budget_s=10, share=False) for i in range(8)))
     assert alone == [[i, 0] for i in range(8)] and stub.sizes == [2] * 8  # batching off: each call its own request
+    stub.sizes.clear()
+    many = await client.rewards([str(i) for i in range(5000)], 64, budget_s=30, share=False)
+    assert many == list(range(5000)) and sorted(stub.sizes) == [904, 4096]  # no request over the server's cap
     await client.aclose()
 
 
@@ -166,3 +169,16 @@ async def test_private_servers_are_capped():
     with pytest.raises(ModelServerError, match="limit"):
         await servers.url(ServerNeed("any-model", "reward"))
     await servers.aclose()
+
+
+def test_spec_values_never_read_as_options():
+    import typer
+
+    from rewards.cli import app
+
+    need = ServerNeed("-m", "causal", step_tag="--port", positive_token="--host", negative_token="-")
+    command = typer.main.get_command(app).commands["serve-model"]
+    params = command.make_context("serve-model", need.args()[1:]).params
+    assert params["model"] == "./-m" and params["head"] == "causal"
+    assert (params["step_tag"], params["positive_token"], params["negative_token"]) == ("--port", "--host", "-")
+    assert params["port"] == 8001  # the tag did not set the port

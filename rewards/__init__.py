@@ -25,6 +25,8 @@ from rewards.errors import (
     GraderError,
     InvalidGrader,
     JudgeUnavailable,
+    ModelServerError,
+    ModelServerUnreachable,
     RewardsError,
     RewardServiceError,
     SandboxUnavailable,
@@ -82,8 +84,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AsyncRewardClient", "CodeSpec", "ForbiddenResource", "FormatSpec", "GraderBuildError", "GraderError",
-    "GraderRef", "InvalidGrader", "JudgeSpec", "JudgeUnavailable", "LabelModelSpec", "MathSpec", "MultiSpec",
-    "ProcessSpec", "PythonSpec", "RewardClient", "RewardModelSpec", "RewardService", "RewardServiceError",
-    "RewardsError", "Sample", "SandboxUnavailable", "Score", "ScoreModelSpec", "Settings", "SpecBase",
-    "StringCheckSpec", "TextSimilaritySpec", "Unavailable", "UnknownGrader", "verify_math",
+    "GraderRef", "InvalidGrader", "JudgeSpec", "JudgeUnavailable", "LabelModelSpec", "MathSpec",
+    "ModelServerError", "ModelServerUnreachable", "MultiSpec", "ProcessSpec", "PythonSpec", "RewardClient", "RewardModelSpec",
+    "RewardService", "RewardServiceError", "RewardsError", "Sample", "SandboxUnavailable", "Score",
+    "ScoreModelSpec", "Settings", "SpecBase", "StringCheckSpec", "TextSimilaritySpec", "Unavailable",
+    "UnknownGrader", "verify_math",
 ]

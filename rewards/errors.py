@@ -60,3 +60,11 @@ class JudgeUnavailable(Unavailable):
 
 class RewardServiceError(RewardsError, RuntimeError):
     """The reward service refused a client's request (4xx) or stayed unreachable through every retry."""
+
+
+class ModelServerError(Unavailable):
+    """A model server (`rlvr serve-model`, TEI, vLLM) did not answer usably within the budget."""
+
+
+class ModelServerUnreachable(ModelServerError):
+    """No connection to the model server: it is down (a private one is restarted on the next call)."""

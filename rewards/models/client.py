@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from rewards.errors import Unavailable
+from rewards.errors import ModelServerError, ModelServerUnreachable
 from rewards.models.batcher import DynamicBatcher
 from rewards.retry import Backoff, asend
 from rewards.serving.protocol import MAX_INPUTS, PoolingResponse, Prediction
@@ -29,14 +29,6 @@ async def _in_chunks(texts: list[str], send: Callable[[list[str]], Awaitable[Seq
     """`send` over requests of at most MAX_INPUTS texts (concurrently), results in order."""
     parts = await asyncio.gather(*(send(texts[i:i + MAX_INPUTS]) for i in range(0, len(texts), MAX_INPUTS)))
     return [result for part in parts for result in part]
-
-
-class ModelServerError(Unavailable):
-    """The model server did not answer usably within the budget (machinery, not a bad completion)."""
-
-
-class ModelServerUnreachable(ModelServerError):
-    """No connection to the model server: it is down (a private one is restarted on the next call)."""
 
 
 class ModelServerClient:

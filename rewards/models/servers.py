@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from rewards.models.client import ModelServerClient, ModelServerError
+from rewards.errors import ModelServerError
+from rewards.models.client import ModelServerClient
 from rewards.models.loader import Head, Tokenizers
 from sandbox.local import ServiceStartError, child_service, free_port
 

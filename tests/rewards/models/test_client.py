@@ -16,7 +16,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from rewards.models.client import ModelServerClient, ModelServerError, ModelServerUnreachable
+from rewards.errors import ModelServerError, ModelServerUnreachable
+from rewards.models.client import ModelServerClient
 from rewards.models.servers import ModelServers, ServerNeed
 from tests.procs import free_port
 from trainer.tiny_heads import save_tiny_head

@@ -1,6 +1,10 @@
-"""A TRL `reward_funcs` callable (GRPOTrainer, RLOOTrainer) backed by the reward service.
+"""TRL `reward_funcs` callables (GRPOTrainer, RLOOTrainer, the async GRPO trainer) backed by the reward service.
 
     trainer = GRPOTrainer(..., reward_funcs=[TRLReward("math", url="http://127.0.0.1:8000")])
+
+`AsyncTRLReward` is the same with an `async __call__`: TRL awaits it on its event loop, alongside
+other async reward functions. Both pickle (TRL's async GRPO trainer sends reward functions to its
+rollout process): the connection pool is opened on first use in each process.
 
 Dataset columns arrive as keyword arguments; the reference column goes to the grader as
 `reference`, the other JSON-friendly columns as `metadata`. Samples the service could not grade
@@ -9,15 +13,14 @@ come back as None, which TRL leaves out of the reward instead of counting them a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from rewards.client import RewardClient
-from rewards.integrations._env import urls_from_env
+from rewards.integrations._env import LazyClients, jsonable, plain
+from rewards.types import Score
 
 REFERENCE_COLUMNS = ("reference", "answer", "solution", "ground_truth", "label")
-TRL_INTERNAL = {"trainer_state", "completion_ids", "prompt_ids", "log_extra", "log_metric"}
+TRL_INTERNAL = {"trainer_state", "completion_ids", "prompt_ids", "log_extra", "log_metric", "environments"}
 
 
 def message_text(value: Any) -> str:
@@ -39,16 +42,11 @@ def completion_text(value: Any) -> str:
     return message_text(value)
 
 
-def _jsonable(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 class TRLReward:
-    """Callable with TRL's reward-function signature: (prompts, completions, **columns) -> rewards."""
+    """Callable with TRL's reward-function signature: (prompts, completions, **columns) -> rewards.
+
+    `url` and `api_key` default to RLVR_URL and RLVR_API_KEY, read in the process that scores.
+    """
 
     def __init__(
         self,
@@ -58,11 +56,10 @@ class TRLReward:
         reference_column: str | None = None,
         api_key: str | None = None,
         name: str | None = None,
-        client: RewardClient | None = None,
     ) -> None:
         self.grader = grader
         self.reference_column = reference_column
-        self.client = client or RewardClient(url or urls_from_env(), api_key=api_key)
+        self.clients = LazyClients(url, api_key)
         kind = grader if isinstance(grader, str) else grader.get("type", "grader")
         self.__name__ = name or f"rlvr_{kind}"  # TRL logs each reward function under its __name__
 
@@ -71,17 +68,35 @@ class TRLReward:
             return self.reference_column
         return next((c for c in REFERENCE_COLUMNS if c in columns), None)
 
-    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
+    def _items(self, prompts: list[Any], completions: list[Any], columns: dict[str, Any]) -> list[dict[str, Any]]:
         columns = {k: v for k, v in columns.items() if k not in TRL_INTERNAL and isinstance(v, list)}
         ref_col = self._reference_column(columns)
         items = []
         for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
-            metadata = {k: v[i] for k, v in columns.items() if k != ref_col and _jsonable(v[i])}
+            row = {k: plain(v[i]) for k, v in columns.items()}
             items.append({
                 "prompt": message_text(prompt),
                 "completion": completion_text(completion),
-                "reference": columns[ref_col][i] if ref_col else None,
-                "metadata": metadata,
+                "reference": row.pop(ref_col) if ref_col else None,
+                "metadata": {k: v for k, v in row.items() if jsonable(v)},
             })
-        scores = self.client.score_batch(self.grader, items)
+        return items
+
+    @staticmethod
+    def _rewards(scores: list[Score]) -> list[float | None]:
         return [None if s.error is not None else s.reward for s in scores]
+
+    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
+        items = self._items(prompts, completions, columns)
+        return self._rewards(self.clients.sync().score_batch(self.grader, items))
+
+
+class AsyncTRLReward(TRLReward):
+    """`TRLReward` with an async `__call__`: TRL runs it on its event loop, concurrently with other async
+    reward functions, and the batch's chunks go to the service concurrently."""
+
+    async def __call__(  # type: ignore[override]  # same arguments, awaited: TRL tells the two apart by this
+        self, prompts: list[Any], completions: list[Any], **columns: Any
+    ) -> list[float | None]:
+        items = self._items(prompts, completions, columns)
+        return self._rewards(await self.clients.current().score_batch(self.grader, items))

@@ -1,45 +1,56 @@
-"""veRL custom reward functions backed by the reward service.
+"""veRL custom reward functions backed by the reward service (veRL 0.9's reward loop).
 
-In the veRL config: `custom_reward_function.path=<site-packages>/rewards/integrations/verl.py` and
-`custom_reward_function.name=compute_score` (NaiveRewardManager) or `compute_score_batch`
-(BatchRewardManager). The service is found through RLVR_URL, RLVR_GRADER and RLVR_API_KEY.
-A sample the service could not grade raises instead of becoming a made-up 0.
+    reward.custom_reward_function.path=<site-packages>/rewards/integrations/verl.py
+    reward.custom_reward_function.name=compute_score        # reward_manager naive (default), dapo, gdpo
+    reward.custom_reward_function.name=compute_score_sync   # reward_manager remote (it refuses async)
+
+`compute_score` is async: veRL awaits it directly on its reward loop. Both return
+`{"score": r, **EXTRA}` with the same keys for every sample, because veRL stacks the extra keys of
+all samples into one array per key for its logs. Ground truths and extra_info arrive as numpy
+values and are made plain before they go out. The service is found through RLVR_URL, RLVR_GRADER and
+RLVR_API_KEY, read in the worker that scores; its client is opened there on first use and never
+pickled, so Ray can ship these functions to its reward workers. A sample the service could not grade
+raises instead of becoming a made-up 0.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-from rewards.client import RewardClient
 from rewards.errors import RewardServiceError
-from rewards.integrations._env import client_from_env, grader_from_env
+from rewards.integrations._env import LazyClients, grader_from_env, jsonable, plain
+from rewards.types import Score
 
+# the keys besides "score" in every returned dict, logged by veRL per sample: `acc` is the grader's reward
+# (the key veRL itself logs for a float result), `rlvr_timeout` 1.0 where grading gave up at its budget
+EXTRA = ("acc", "rlvr_timeout")
 
-@functools.cache
-def _client() -> RewardClient:
-    return client_from_env()
+_clients = LazyClients()
 
 
 def _item(data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any) -> dict[str, Any]:
-    metadata = {"data_source": data_source}
+    metadata = {"data_source": plain(data_source)}
     if isinstance(extra_info, dict):
-        metadata.update({k: v for k, v in extra_info.items() if isinstance(v, str | int | float | bool)})
-    return {"completion": solution_str, "reference": ground_truth, "metadata": metadata}
+        extra = plain(extra_info)
+        metadata.update({k: v for k, v in extra.items() if v is not None and jsonable(v)})
+    return {"completion": solution_str, "reference": plain(ground_truth), "metadata": metadata}
 
 
-def compute_score_batch(data_sources: list[Any], solution_strs: list[str], ground_truths: list[Any],
-                        extra_infos: list[Any] | None = None, **kwargs: Any) -> list[float]:
-    """Score a batch; veRL's BatchRewardManager signature."""
-    extra_infos = extra_infos if extra_infos is not None else [None] * len(solution_strs)
-    items = [_item(*row) for row in zip(data_sources, solution_strs, ground_truths, extra_infos, strict=True)]
-    scores = _client().score_batch(grader_from_env(), items)
-    if failed := [s.error for s in scores if s.error is not None]:
-        raise RewardServiceError(f"{len(failed)} of {len(scores)} samples could not be graded: {failed[0]}")
-    return [s.reward for s in scores]
+def _result(score: Score) -> dict[str, Any]:
+    if score.error is not None:
+        raise RewardServiceError(f"the sample could not be graded: {score.error}")
+    return {"score": score.reward, "acc": score.reward, "rlvr_timeout": float(score.is_timeout)}
 
 
-def compute_score(data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None,
-                  **kwargs: Any) -> float:
-    """Score one sample; veRL's default `compute_score` signature."""
-    return compute_score_batch([data_source], [solution_str], [ground_truth], [extra_info])[0]
+async def compute_score(data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None,
+                        **kwargs: Any) -> dict[str, Any]:
+    """Score one sample; what veRL's naive, dapo and gdpo reward managers await."""
+    item = _item(data_source, solution_str, ground_truth, extra_info)
+    return _result(await _clients.current().score(grader_from_env(), **item))
+
+
+def compute_score_sync(data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None,
+                       **kwargs: Any) -> dict[str, Any]:
+    """Score one sample, blocking; for veRL's remote reward manager, which runs it in Ray workers."""
+    item = _item(data_source, solution_str, ground_truth, extra_info)
+    return _result(_clients.sync().score(grader_from_env(), **item))

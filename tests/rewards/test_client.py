@@ -7,9 +7,8 @@ import pytest
 
 from rewards.client import AsyncRewardClient, RewardClient
 from rewards.errors import RewardServiceError
-from rewards.integrations import openrlhf, verl
+from rewards.integrations import openrlhf
 from rewards.integrations.trl import TRLReward, completion_text
-from rewards.retry import Backoff
 from tests.procs import free_port
 
 BOXED = "so the answer is \\boxed{4}"
@@ -70,29 +69,10 @@ def test_completion_text_joins_assistant_turns():
     assert completion_text("plain") == "plain"
 
 
-def test_verl_compute_score(server, monkeypatch):
-    monkeypatch.setenv("RLVR_URL", server)
-    monkeypatch.setenv("RLVR_GRADER", '{"type": "math"}')
-    verl._client.cache_clear()
-    assert verl.compute_score("gsm8k", BOXED, "4", {"split": "train", "index": 3}) == 1.0
-    assert verl.compute_score_batch(["a", "b"], [BOXED, BOXED], ["4", "5"]) == [1.0, 0.0]
-    verl._client.cache_clear()
-
-
 def test_openrlhf_reward_func(server, monkeypatch):
     monkeypatch.setenv("RLVR_URL", server)
     out = openrlhf.reward_func(["Q: A: \\boxed{4}", "Q: A: \\boxed{5}"], ["Q: A: ", "Q: A: "], ["4", "4"])
     assert out["rewards"].tolist() == [1.0, 0.0]
-
-
-def test_service_down_raises_in_verl(monkeypatch):
-    monkeypatch.setenv("RLVR_URL", dead_url())
-    verl._client.cache_clear()
-    client = verl._client()
-    client.retry = Backoff(retries=1, base_s=0.01)
-    with pytest.raises(RewardServiceError):
-        verl.compute_score("x", BOXED, "4")
-    verl._client.cache_clear()
 
 
 def test_retries_last_for_the_budget_then_give_up():

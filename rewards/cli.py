@@ -5,6 +5,7 @@ Each command imports its heavy modules when it runs, so the CLI starts fast."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,9 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="uvicorn log level [default: info].")] = None,
     access_log: Annotated[bool | None, typer.Option("--access-log/--no-access-log",
                                                     help="Log every request [default: off].")] = None,
+    insecure_no_auth: Annotated[bool, typer.Option(
+        "--insecure-no-auth", envvar="RLVR_INSECURE_NO_AUTH",
+        help="Listen beyond loopback WITHOUT an API key (only where the network itself is trusted).")] = False,
 ) -> None:
     """Start the reward service."""
     from rewards.app import create_app
@@ -47,6 +51,12 @@ def serve(
                                  access_log=access_log, model_servers=servers or None)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if not settings.api_key and not insecure_no_auth and not loopback(settings.host):
+        typer.echo(f"error: refusing to listen on {settings.host or 'every interface'} without an API key: "
+                   "whoever reaches the port could run graders, code in the sandbox and model servers. Set "
+                   "RLVR_API_KEY (or --api-key), listen on 127.0.0.1, or pass --insecure-no-auth "
+                   "(RLVR_INSECURE_NO_AUTH=1) if the network is trusted.", err=True)
+        raise typer.Exit(2)
     from sandbox.httpkit import serve as serve_app
     from sandbox.local import ServiceStartError, local_sandbox
 
@@ -58,6 +68,17 @@ def serve(
                 typer.echo(f"warning: no code sandbox ({exc}); code graders will report errors", err=True)
         serve_app(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
                   access_log=settings.access_log, timeout_graceful_shutdown=5)
+
+
+def loopback(host: str) -> bool:
+    """Whether listening on `host` reaches this machine only: localhost or a loopback address. A host name
+    other than localhost may resolve to anything, so it counts as reachable from outside."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @app.command("serve-model")

@@ -4,9 +4,9 @@
     reward.custom_reward_function.name=compute_score        # reward_manager naive (default), dapo, gdpo
     reward.custom_reward_function.name=compute_score_sync   # reward_manager remote (it refuses async)
 
-`compute_score` is async: veRL awaits it directly on its reward loop. Both return
-`{"score": r, **EXTRA}` with the same keys for every sample, because veRL stacks the extra keys of
-all samples into one array per key for its logs. Ground truths and extra_info arrive as numpy
+`compute_score` is async: veRL awaits it directly on its reward loop. Both return a dict of
+`score` and the keys in `EXTRA`, the same keys for every sample: veRL files each sample's extra keys
+under the first sample's, one array per key, for its logs. Ground truths and extra_info arrive as numpy
 values and are made plain before they go out. The service is found through RLVR_URL, RLVR_GRADER and
 RLVR_API_KEY, read in the worker that scores; its client is opened there on first use and never
 pickled, so Ray can ship these functions to its reward workers. A sample the service could not grade

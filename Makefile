@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml Makefile
 	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q -e '.[all,dev,bench]'
 	# peers the benches compare with, without the SDKs and trainers their own dependency lists pull in
 	$(BIN)/python -m pip install -q --no-deps evalplus==0.3.1 verl==0.9.1 pylatexenc==2.11 openrlhf==0.11.2
 	touch $(STAMP)

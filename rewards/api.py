@@ -138,7 +138,7 @@ async def get_reward(body: GetRewardRequest, request: Request) -> GetRewardRespo
         raise HTTPException(503, f"grading failed for items {failed[:10]}: {results[failed[0]].error}",
                             headers={"Retry-After": "1"})
     rewards = [r.reward for r in results]
-    return GetRewardResponse(rewards=rewards, scores=rewards, extra_logs={"reward": rewards})
+    return GetRewardResponse(rewards=rewards, scores=rewards, extra_logs={"rlvr_reward": rewards})
 
 
 class CompareRequest(BaseModel):

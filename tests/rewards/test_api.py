@@ -104,6 +104,7 @@ def test_get_reward_strips_the_prompt(server):
     r = post(server, "/get_reward", payload)
     assert r.status_code == 200
     assert r.json()["rewards"] == [1.0, 0.0] and r.json()["scores"] == [1.0, 0.0]
+    assert r.json()["extra_logs"] == {"rlvr_reward": [1.0, 0.0]}  # OpenRLHF logs its own `reward`: no clash
 
 
 def test_get_reward_checks_lengths(server):

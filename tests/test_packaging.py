@@ -20,8 +20,9 @@ import pytest
 import typer
 from packaging.requirements import Requirement
 
+import rlvr.console
 from rlvr.cli import app
-from rlvr.console import COMMAND_EXTRAS
+from rlvr.console import COMMAND_EXTRAS, advice, requirements_of
 from tests.procs import REPO, free_port, launch
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
@@ -155,6 +156,27 @@ def test_every_command_has_an_extra_that_exists() -> None:
     commands = {cmd.name for cmd in typer.main.get_command(app).commands.values()}
     assert set(COMMAND_EXTRAS) == commands
     assert set(COMMAND_EXTRAS.values()) <= set(PYPROJECT["project"]["optional-dependencies"])
+
+
+def test_extras_naming_other_extras_are_followed() -> None:
+    assert {"fastapi", "sympy"} <= requirements_of("serve") < requirements_of("models") < requirements_of("train")
+    assert requirements_of("all") == requirements_of("train") | requirements_of("sandbox")
+
+
+def test_advice_names_what_is_missing_and_nothing_when_all_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the extra installed, a missing module is some other failure, left to its own traceback."""
+    assert advice(["serve", "--port", "1"]) is None
+    real = metadata.version
+
+    def version(name: str) -> str:
+        if name == "sympy":
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(rlvr.console.metadata, "version", version)
+    message = advice(["serve", "--port", "1"])
+    assert message is not None and "sympy" in message and "pip install 'rlvr[serve]'" in message
+    assert advice(["sandbox"]) is None  # the sandbox's extra has no sympy
 
 
 def normal(name: str) -> str:

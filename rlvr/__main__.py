@@ -1,6 +1,6 @@
 """`python -m rlvr ...`: the same as the `rlvr` command."""
 
-from rlvr.cli import app
+from rlvr.console import main
 
 if __name__ == "__main__":
-    app()
+    main()

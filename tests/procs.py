@@ -7,17 +7,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 from sandbox.local import child_service, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
-__all__ = ["REPO", "free_port", "kill_group", "launch", "start_detached"]
+__all__ = ["REPO", "free_port", "kill_group", "launch", "serve_in_thread", "start_detached"]
 
 
 @contextlib.contextmanager
@@ -49,3 +52,19 @@ def kill_group(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve a stand-in ASGI app (a stub of another project's server) in a thread; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)

@@ -14,7 +14,7 @@ from pydantic import Field
 from rewards.graders.base import PooledGrader
 from rewards.graders.format_checks import StringCheck
 from rewards.graders.openai.spec import OpenAISpec, Template
-from rewards.graders.openai.templates import Context, Missing, render
+from rewards.graders.openai.templates import render_pair
 from rewards.types import Sample, Score
 
 
@@ -28,11 +28,10 @@ class StringCheckSpec(OpenAISpec):
 
 def score(spec: StringCheckSpec, sample: Sample) -> Score:
     """1 when the comparison holds, else 0; details say which."""
-    context = Context.of(sample)
-    try:
-        text, target = render(spec.input, context), render(spec.reference, context)
-    except Missing as exc:
-        return exc.score()
+    rendered = render_pair(spec.input, spec.reference, sample)
+    if isinstance(rendered, Score):
+        return rendered
+    text, target = rendered
     verdict = StringCheck(operation=spec.operation, value=target, strip=False).run(text, None)
     return Score(reward=verdict.score, details={"reason": verdict.reason})
 

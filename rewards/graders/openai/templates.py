@@ -114,3 +114,12 @@ def render(template: str, context: Context, wrap: Callable[[str, str], str] | No
         return wrap(match[1], text) if wrap else text
 
     return TEMPLATE.sub(fill, template)
+
+
+def render_pair(input_template: str, reference_template: str, sample: Sample) -> tuple[str, str] | Score:
+    """The rendered `input` and `reference` of a comparing grader, or the Score a missing value earns."""
+    context = Context.of(sample)
+    try:
+        return render(input_template, context), render(reference_template, context)
+    except Missing as exc:
+        return exc.score()

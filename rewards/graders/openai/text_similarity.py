@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 from rewards.graders.base import PooledGrader
 from rewards.graders.format_checks import METRICS, words
 from rewards.graders.openai.spec import OpenAISpec, Template
-from rewards.graders.openai.templates import Context, Missing, render
+from rewards.graders.openai.templates import render_pair
 from rewards.types import Sample, Score
 
 Metric = Literal["cosine", "fuzzy_match", "bleu", "gleu", "meteor", "rouge_1", "rouge_2", "rouge_3", "rouge_4",
@@ -104,11 +104,10 @@ class TextSimilaritySpec(OpenAISpec):
 
 def score(spec: TextSimilaritySpec, sample: Sample) -> Score:
     """The metric in [0, 1]; an empty input or reference scores 0."""
-    context = Context.of(sample)
-    try:
-        text, target = render(spec.input, context), render(spec.reference, context)
-    except Missing as exc:
-        return exc.score()
+    rendered = render_pair(spec.input, spec.reference, sample)
+    if isinstance(rendered, Score):
+        return rendered
+    text, target = rendered
     if not text.strip() or not target.strip():
         return Score.wrong("empty input or reference")
     value = min(1.0, max(0.0, OPENAI_METRICS[spec.evaluation_metric](text, target)))

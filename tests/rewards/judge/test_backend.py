@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from rewards.errors import JudgeUnavailable
 from rewards.judge.backends import OpenAIBackend, VerdictCache
-from tests.procs import free_port
+from tests.procs import serve_in_thread
 
 
 class Provider:
@@ -46,16 +43,9 @@ class Provider:
 @pytest.fixture(scope="module")
 def provider():
     provider = Provider()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(provider.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    provider.url = f"http://127.0.0.1:{port}/v1"
-    yield provider
-    server.should_exit = True
-    thread.join(5)
+    with serve_in_thread(provider.app) as url:
+        provider.url = url + "/v1"
+        yield provider
 
 
 def backend(provider, model="judge", retries=3, concurrency=4, key="secret"):

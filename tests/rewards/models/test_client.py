@@ -6,20 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
 import time
 
 import httpx
 import psutil
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from rewards.errors import ModelServerError, ModelServerUnreachable
 from rewards.models.client import ModelServerClient
 from rewards.models.servers import ModelServers, ServerNeed
-from tests.procs import free_port
+from tests.procs import free_port, serve_in_thread
 from trainer.tiny_heads import save_tiny_head
 
 
@@ -56,16 +54,9 @@ class Stub:
 @pytest.fixture(scope="module")
 def stub():
     stub = Stub()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(stub.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    stub.url = f"http://127.0.0.1:{port}"
-    yield stub
-    server.should_exit = True
-    thread.join(5)
+    with serve_in_thread(stub.app) as url:
+        stub.url = url
+        yield stub
 
 
 async def test_retries_503_then_answers(stub):

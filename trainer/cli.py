@@ -1,11 +1,12 @@
-"""The trainer's commands: `rlvr train`, `sft`, `sample`, `train-rm` and `train-prm` (also `python -m trainer`).
+"""The trainer's commands: `rlvr train`, `sft`, `sample`, `train-rm`, `train-prm` and `leakage` (also `python -m trainer`).
 
-Every command takes a YAML/JSON config and any number of `--set section.key=value` overrides, read by
+Every training command takes a YAML/JSON config and any number of `--set section.key=value` overrides, read by
 the one loader (`trainer.config.load_config`). Each command imports its heavy modules (torch,
 transformers) when it runs, so the CLI starts fast."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -74,3 +75,35 @@ def train_prm(config: Config, set_: Overrides = None) -> None:
 
     card = run(load_config(PRMConfig, config, set_ or []))
     print(json.dumps(card["epochs"][-1]))
+
+
+@app.command()
+def leakage(
+    train: Annotated[list[Path], typer.Argument(exists=True, help="Train sets: JSONL, a saved dataset dir, or a "
+                                                "trainer config (YAML: its data section).")],
+    eval_: Annotated[list[Path], typer.Option("--eval", exists=True, help="An eval set (repeat for several).")],
+    prompt_field: Annotated[str, typer.Option(help="Prompt field; 'question' and 'problem' are tried next.")] = "prompt",
+    reference_field: Annotated[str, typer.Option(help="Reference field; 'answer' is tried next.")] = "reference",
+    n: Annotated[int, typer.Option(min=1, help="Word n-gram size of the exact check.")] = 13,
+    near_threshold: Annotated[float, typer.Option(min=0, max=1, help="MinHash Jaccard threshold.")] = 0.5,
+    shingle: Annotated[int, typer.Option(min=1, help="Words per MinHash shingle.")] = 2,
+    no_near: Annotated[bool, typer.Option(help="Skip the MinHash near-duplicate check.")] = False,
+    write_clean: Annotated[Path | None, typer.Option(help="Write the uncontaminated train rows here (JSONL).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the full report here (JSON).")] = None,
+    max_rate: Annotated[float, typer.Option(min=0, max=1, help="Highest share of contaminated eval items.")] = 0.0,
+    allow: Annotated[bool, typer.Option(help="Exit 0 even above --max-rate.")] = False,
+) -> None:
+    """Find eval items in the train sets (exact n-grams, MinHash near-duplicates) and prompts holding their answer."""
+    from trainer.leakage import LeakageOptions, check_leakage, items_of
+
+    options = LeakageOptions(n=n, near_threshold=None if no_near else near_threshold, shingle=shingle,
+                             prompt_field=prompt_field,
+                             reference_field=reference_field)
+    with write_clean.open("w") if write_clean else contextlib.nullcontext() as clean_out:
+        found = check_leakage(items_of(train, options), items_of(eval_, options), options, clean_out)
+    if report:
+        report.write_text(json.dumps(found.to_json(), indent=1))
+    print(found.summary())
+    if found.rate > max_rate and not allow:
+        print(f"error: {found.rate:.2%} of eval items are contaminated, above --max-rate {max_rate:.2%}")
+        raise typer.Exit(1)

@@ -106,7 +106,7 @@ class AuthAndMetrics:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     service = RewardService(settings)
-    metrics = Metrics(service.pool)
+    metrics = Metrics(service.pool, service.cache)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
+from rewards.cache import HIT_TIERS, ScoreCache
 from rewards.pool import WorkerPool
 from rewards.types import Score
 
@@ -14,7 +18,7 @@ REWARD_BUCKETS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 
 class Metrics:
-    def __init__(self, pool: WorkerPool) -> None:
+    def __init__(self, pool: WorkerPool, cache: ScoreCache | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("rlvr_requests", "HTTP requests", ["route", "status"], registry=self.registry)
         self.latency = Histogram(
@@ -33,6 +37,8 @@ class Metrics:
         queue.set_function(lambda: pool.waiting)
         workers = Gauge("rlvr_pool_workers", "Grading worker processes", registry=self.registry)
         workers.set_function(lambda: pool.size)
+        if cache is not None:
+            self.registry.register(CacheCollector(cache))
 
     def observe_scores(self, grader: str, scores: list[Score]) -> None:
         for score in scores:
@@ -47,6 +53,28 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class CacheCollector(Collector):
+    """The reward cache's counts per grader kind: hits by tier, misses (graded), bypasses (not cacheable)."""
+
+    def __init__(self, cache: ScoreCache) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        hits = CounterMetricFamily("rlvr_cache_hits", "Samples served by the reward cache", labels=["grader", "tier"])
+        misses = CounterMetricFamily("rlvr_cache_misses", "Samples the reward cache sent to be graded",
+                                     labels=["grader"])
+        bypassed = CounterMetricFamily("rlvr_cache_bypassed", "Samples graded without the cache (graders that "
+                                       "sample, or the cache off)", labels=["grader"])
+        for (grader, outcome), n in sorted(self.cache.counts.items()):
+            if outcome in HIT_TIERS:
+                hits.add_metric([grader, outcome], n)
+            else:
+                (misses if outcome == "miss" else bypassed).add_metric([grader], n)
+        store_errors = CounterMetricFamily("rlvr_cache_store_errors", "Failed reads and writes of the shared store")
+        store_errors.add_metric([], self.cache.store.failures if self.cache.store is not None else 0)
+        yield from (hits, misses, bypassed, store_errors)
 
 
 def _injection_rules(details: dict[str, Any]) -> list[str]:

@@ -1,5 +1,7 @@
 """The reward service without HTTP: resolves grader specs, builds and caches graders, scores batches.
 
+Scores go through the reward cache (rewards/cache.py) and carry their grader's version.
+
 The API routes call this; so can a single-process trainer that wants no server.
 """
 
@@ -13,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from rewards.cache import ScoreCache, grader_version
 from rewards.errors import ForbiddenResource, GraderBuildError, InvalidGrader, UnknownGrader
 from rewards.graders import GRADERS, Grader, GraderContext, SpecBase, parse_spec
 from rewards.graders.base import GraderRef
@@ -41,6 +44,7 @@ class RewardService:
         self._graders: OrderedDict[str, Grader[Any]] = OrderedDict()
         self._cache_size = grader_cache_size
         self._build_lock = asyncio.Lock()
+        self.cache = ScoreCache(self.settings.cache)
 
     async def start(self) -> None:
         await self.pool.start()
@@ -50,6 +54,7 @@ class RewardService:
             await grader.aclose()
         self._graders.clear()
         await self.context.resources.aclose()
+        await self.cache.aclose()
         await self.pool.close()
 
     def known(self) -> list[str]:
@@ -99,8 +104,20 @@ class RewardService:
         return grader
 
     async def score_batch(self, grader: GraderRef, samples: list[Sample]) -> list[Score]:
-        """Scores in order; a failing grader gives each sample an `error`, never an exception."""
+        """Scores in order, each with its grader's `version`; repeats come from the reward cache.
+
+        A failing grader gives each sample an `error`, never an exception.
+        """
         built = await self.grader_for(grader)
+        version = grader_version(built.spec)
+
+        async def grade(batch: list[Sample]) -> list[Score]:
+            return [s.model_copy(update={"version": version}) for s in await self._grade(built, batch)]
+
+        return await self.cache.score_batch(built.spec, version, samples, grade)
+
+    @staticmethod
+    async def _grade(built: Grader[Any], samples: list[Sample]) -> list[Score]:
         try:
             scores = await built.grade(samples)
         except Exception as exc:  # noqa: BLE001 - a grader bug is a machinery failure, not a reward

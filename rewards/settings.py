@@ -10,6 +10,21 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
+class CacheSettings(BaseModel):
+    """The reward cache (rewards/cache.py): an in-memory LRU per instance, and optionally a Redis store shared by
+    replicas. Errors and timeouts are never cached."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Serve repeated samples from the cache.")
+    size: int = Field(default=100_000, ge=0, description="Scores kept in memory (LRU); 0: no in-memory tier.")
+    url: str | None = Field(default=None, description="redis://host:port/db of a store shared by replicas.")
+    ttl_s: int | None = Field(default=7 * 24 * 3600, ge=1, description="How long the shared store keeps a score.")
+    nondeterministic: bool = Field(
+        default=False, description="Cache graders that sample (a judge with temperature > 0) too; by default their "
+                                   "repeats are graded afresh, as a fresh draw is what such a grader promises.")
+
+
 class Settings(BaseModel):
     """Everything `rlvr serve` can be told."""
 
@@ -41,6 +56,7 @@ class Settings(BaseModel):
         description="Glob patterns of the models, judge URLs and files that grader specs sent in requests may "
                     "use (named graders may use any); by default, none.",
     )
+    cache: CacheSettings = Field(default_factory=CacheSettings, description="The reward cache.")
     log_level: str = "info"
     access_log: bool = Field(default=False, description="Log every request (costs latency under load).")
 

@@ -45,6 +45,8 @@ class Score(BaseModel):
     reward: float = Field(default=0.0, allow_inf_nan=False)  # a NaN reward from a grader is its error
     details: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    version: str | None = Field(default=None, description="The version of the grader that gave this score "
+                                "(set by the service; a multi's names its parts').")
 
     @classmethod
     def wrong(cls, reason: str, **details: Any) -> Score:

@@ -102,9 +102,15 @@ class Grader(ABC, Generic[SpecT]):
     """Grades samples for one spec. Never raises for bad model output.
 
     Each kind sets `spec_type`, the pydantic model of its spec; the registry reads its `type` literal.
+
+    Each kind also sets `version`, a string that every score it gives carries and that keys the reward cache.
+    Rule: bump it in the same change as anything that can alter a verdict of the kind (its parsing, its
+    comparison, its prompt, its defaults); a refactor that cannot change a verdict leaves it. A stale version
+    would let the cache serve the old behaviour's rewards and hide the change from re-scoring.
     """
 
     spec_type: ClassVar[type[SpecT]]
+    version: ClassVar[str]
 
     def __init__(self, spec: SpecT, context: GraderContext) -> None:
         self.spec = spec

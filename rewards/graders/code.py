@@ -92,6 +92,7 @@ class CodeGrader(Grader[CodeSpec]):
     sandbox's pool."""
 
     spec_type = CodeSpec
+    version = "1"
 
     async def grade(self, samples: list[Sample]) -> list[Score]:
         try:

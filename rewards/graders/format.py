@@ -77,4 +77,5 @@ class FormatGrader(PooledGrader[FormatSpec]):
     """Format checks, run in the worker pool under the per-sample time budget."""
 
     spec_type: ClassVar = FormatSpec
+    version = "1"
     score_fn = score

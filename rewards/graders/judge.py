@@ -121,6 +121,7 @@ def _unparseable(text: str) -> Score:
 
 class JudgeGrader(Grader[JudgeSpec]):
     spec_type: ClassVar = JudgeSpec
+    version = "1"
 
     def __init__(self, spec: JudgeSpec, context: GraderContext) -> None:
         super().__init__(spec, context)

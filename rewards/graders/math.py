@@ -216,6 +216,7 @@ def score(spec: MathSpec, sample: Sample) -> Score:
 
 class MathGrader(PooledGrader[MathSpec]):
     spec_type: ClassVar = MathSpec
+    version = "1"
     score_fn = score
 
 

@@ -53,6 +53,7 @@ class MultiGrader(Grader[MultiSpec]):
     """Runs the sub-graders through the context's builder and combines their rewards per sample."""
 
     spec_type: ClassVar = MultiSpec
+    version = "1"
 
     def __init__(self, spec: MultiSpec, context: GraderContext) -> None:
         super().__init__(spec, context)

@@ -116,6 +116,7 @@ def _step_scores(rows: list[list[float]], spec: ProcessSpec) -> list[float]:
 
 class ProcessGrader(PooledGrader[ProcessSpec]):
     spec_type: ClassVar = ProcessSpec
+    version = "1"
     score_fn = score_arithmetic
 
     async def grade(self, samples: list[Sample]) -> list[Score]:

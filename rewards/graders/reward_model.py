@@ -68,6 +68,7 @@ def _normalize(raw: float, how: Literal["none", "sigmoid"] | Standardize) -> flo
 
 class RewardModelGrader(Grader[RewardModelSpec]):
     spec_type: ClassVar = RewardModelSpec
+    version = "1"
 
     def __init__(self, spec: RewardModelSpec, context: GraderContext) -> None:
         super().__init__(spec, context)

@@ -31,6 +31,7 @@ class LabelModelSpec(ModelSpec):
 
 class LabelModelGrader(ModelGrader[LabelModelSpec]):
     spec_type: ClassVar = LabelModelSpec
+    version = "1"
 
     def instruction(self) -> str:
         return (f"Answer with exactly one of these labels: {', '.join(self.spec.labels)}. Give it on the last line "

@@ -77,6 +77,7 @@ class PythonGrader(Grader[PythonSpec]):
     """Runs `grade` once per sample in the sandbox; a batch's samples run concurrently there."""
 
     spec_type: ClassVar = PythonSpec
+    version = "1"
 
     @property
     def wall_s(self) -> float:

@@ -33,6 +33,7 @@ class ScoreModelSpec(ModelSpec):
 
 class ScoreModelGrader(ModelGrader[ScoreModelSpec]):
     spec_type: ClassVar = ScoreModelSpec
+    version = "1"
 
     def instruction(self) -> str:
         low, high = self.spec.range

@@ -40,4 +40,5 @@ class StringCheckGrader(PooledGrader[StringCheckSpec]):
     """OpenAI's string_check, run in the worker pool like every text check."""
 
     spec_type: ClassVar = StringCheckSpec
+    version = "1"
     score_fn = score

@@ -121,4 +121,5 @@ class TextSimilarityGrader(PooledGrader[TextSimilaritySpec]):
     """OpenAI's text_similarity, run in the worker pool under the per-sample time budget."""
 
     spec_type: ClassVar = TextSimilaritySpec
+    version = "1"
     score_fn = score

@@ -191,6 +191,7 @@ class LeakageIndex:
         self.lsh = (MinHashLSH(threshold=options.near_threshold, num_perm=options.num_perm)
                     if options.near_threshold is not None else None)
         self.minhashes: list[MinHash] = []
+        self._empty = MinHash(num_perm=options.num_perm)  # copies share its permutations: drawn once, not per item
         for item in eval_items:
             self._add(item)
         self.report.eval_items = len(self.keys)
@@ -198,7 +199,7 @@ class LeakageIndex:
     def _minhash(self, tokens: list[str]) -> MinHash:
         k = self.options.shingle
         shingles = {" ".join(tokens[i:i + k]).encode() for i in range(max(1, len(tokens) - k + 1))}
-        minhash = MinHash(num_perm=self.options.num_perm)
+        minhash = self._empty.copy()
         minhash.update_batch(shingles)
         return minhash
 

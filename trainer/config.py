@@ -53,6 +53,11 @@ class DataConfig(Section):
     prompt_field: str = "prompt"
     reference_field: str = "reference"
     response_field: str = "response"
+    eval_sets: list[str] = Field(default_factory=list, description="Eval sets (JSONL files or saved datasets) "
+                                 "checked for leakage into this data before training (trainer.leakage).")
+    leakage_max_rate: float = Field(default=0.0, ge=0, le=1, description="Share of eval items found in the data "
+                                    "above which training refuses to start.")
+    leakage_allow: bool = False  # train anyway, the check's report logged
 
 
 class RolloutConfig(Section):
@@ -126,6 +131,28 @@ class OptimConfig(Section):
     updates_per_batch: int = 1  # optimisation passes over each rollout batch (mu)
 
 
+class MonitorConfig(Section):
+    """Reward-hacking monitors (trainer.monitors): a sliding window of steps; a threshold of null turns one off."""
+
+    enabled: bool = True
+    window: int = Field(default=20, ge=4, description="Steps each monitor looks back over.")
+    min_samples: int = Field(default=64, ge=2, description="Samples the length correlation needs before it speaks.")
+    length_correlation: float | None = Field(default=0.5, gt=0, le=1, description="Within-group correlation of "
+                                             "reward with response length above which verbosity is suspected.")
+    format_share: float | None = Field(default=0.5, gt=0, le=1, description="Share of the reward from format "
+                                       "components above which a format rise with flat accuracy warns.")
+    format_components: list[str] = Field(default_factory=lambda: ["format"], description="Component labels "
+                                         "(or grader types) counted as format; `format` graders always are.")
+    dominance: float | None = Field(default=0.9, gt=0, le=1, description="One component's share of the reward.")
+    rise: float = Field(default=0.1, gt=0, description="A rise of mean reward (second half of the window over the "
+                        "first, or between evals) that counts as rising.")
+    flat: float = Field(default=0.02, ge=0, description="A rise of accuracy below this is flat.")
+    spam_rate: float | None = Field(default=0.1, ge=0, le=1, description="Share of samples with several answers.")
+    injection_rate: float | None = Field(default=0.01, ge=0, le=1, description="Share blocked as judge injection.")
+    harness_rate: float | None = Field(default=0.01, ge=0, le=1, description="Share refused by the sandbox's guard.")
+    timeout_rate: float | None = Field(default=0.05, ge=0, le=1, description="Share a grader timed out on.")
+
+
 class TrainConfig(Section):
     """`rlvr train`: RL of a policy (GRPO or PPO) on rewards from the reward service."""
 
@@ -137,6 +164,7 @@ class TrainConfig(Section):
     grpo: GRPOConfig = Field(default_factory=GRPOConfig)
     ppo: PPOConfig = Field(default_factory=PPOConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
+    monitors: MonitorConfig = Field(default_factory=MonitorConfig)
     steps: int = 100
     max_off_policy_steps: int = Field(default=1, ge=0, description="Scoring of batch k overlaps generation of k+1.")
     seed: int = 0

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rewards.types import Sample, Score
@@ -36,6 +36,7 @@ class BatchRewards:
     valid: list[bool]
     by_grader: dict[str, list[float]]
     timeouts: int = 0  # samples a grader gave up on (reward 0, details.timeout): counted and warned, never silent
+    scores: list[list[Score]] = field(default_factory=list)  # per grader (config order): details for the monitors
 
 
 def grader_name(grader: str | dict[str, Any], index: int) -> str:
@@ -52,7 +53,7 @@ def combine(cfg: RewardConfig, results: list[list[Score]]) -> BatchRewards:
     by_grader = {grader_name(w.grader, k): [s.reward for s in scores]
                  for k, (w, scores) in enumerate(zip(cfg.graders, results, strict=True))}
     timeouts = sum(any(scores[i].details.get("timeout") for scores in results) for i in range(n))
-    return BatchRewards(total=total, valid=valid, by_grader=by_grader, timeouts=timeouts)
+    return BatchRewards(total=total, valid=valid, by_grader=by_grader, timeouts=timeouts, scores=results)
 
 
 class Scorer:

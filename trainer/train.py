@@ -27,8 +27,10 @@ from trainer.config import TrainConfig
 from trainer.data import batch_for_step, format_prompt, load_problems
 from trainer.generation import Rollouts, TransformersBackend
 from trainer.grpo import group_advantages, grpo_loss, masked_mean, zero_variance_fraction
+from trainer.leakage import check_before_training
 from trainer.metrics import MetricsLog, plot_metrics
 from trainer.models import PolicyWithValue, Reference, load_policy, load_tokenizer
+from trainer.monitors import Monitors
 from trainer.ppo import ppo_advantages, ppo_loss
 from trainer.problems import Problem
 from trainer.scoring import BatchRewards, Scorer
@@ -127,7 +129,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     backend = TransformersBackend(policy, tokenizer, cfg.rollout)
     scorer = Scorer(cfg.reward)
     problems = load_problems(cfg.data, seed=cfg.seed)
+    check_before_training(problems, cfg.data)  # refuses when the data holds too much of the eval sets
     records = MetricsLog(out) if accelerator.is_main_process else None
+    monitors = Monitors(cfg.monitors, cfg.reward, G) if records is not None and cfg.monitors.enabled else None
 
     def score(batch: InFlight) -> Pending:
         """Send a batch to be scored; `step + 1` labels its warnings as metrics.jsonl numbers steps."""
@@ -239,6 +243,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 "tokens_per_s": float(rows.completion_mask.sum()) / max(gen_seconds, 1e-6),
                 **{f"reward/{k}": sum(v) / len(v) for k, v in rewards.by_grader.items()},
             }
+            if monitors is not None:  # reward-hacking monitors: their stats, and warnings, join the record
+                record.update(monitors.observe(rewards, lengths.tolist()))
+                for warning in record.get("warnings", []):
+                    log.warning("step %d: %s", step + 1, warning)
             if records is not None:
                 records.log(record)
                 bar.set_postfix(reward=f"{reward:.3f}", kl=f"{record['kl'] or 0:.4f}",

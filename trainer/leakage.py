@@ -15,6 +15,7 @@ Paraphrases (same meaning, different words) are not detected: that needs an embe
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import yaml
 from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]  # datasketch ships no type information
+
+from trainer.config import DataConfig
+from trainer.data import load_problems
+from trainer.problems import Problem
+
+log = logging.getLogger(__name__)
 
 PROMPT_FALLBACKS = ("question", "problem")
 REFERENCE_FALLBACKS = ("answer",)
@@ -131,11 +139,6 @@ def _item(row: dict[str, Any], key: str, options: LeakageOptions) -> Item:
 
 
 def _config_rows(path: Path) -> Iterator[dict[str, Any]]:
-    import yaml
-
-    from trainer.config import DataConfig
-    from trainer.data import load_problems
-
     raw = yaml.safe_load(path.read_text()) or {}
     for problem in load_problems(DataConfig.model_validate(raw.get("data") or {}), seed=raw.get("seed", 0)):
         yield {"prompt": problem.prompt, "reference": problem.reference, "response": problem.response}
@@ -268,3 +271,23 @@ def items_of(paths: Iterable[Path], options: LeakageOptions) -> Iterator[Item]:
     """The items of several sources, one after another."""
     for path in paths:
         yield from read_items(path, options)
+
+
+class LeakageError(RuntimeError):
+    """Training refused: the training data contains too much of the eval sets its config names."""
+
+
+def check_before_training(problems: Iterable[Problem], cfg: DataConfig) -> LeakageReport | None:
+    """The trainer's guard (RL and SFT): the loaded prompts against `data.eval_sets`, if any are named; raises
+    LeakageError above `data.leakage_max_rate` unless `data.leakage_allow`. None when no eval set is named."""
+    if not cfg.eval_sets:
+        return None
+    options = LeakageOptions(prompt_field=cfg.prompt_field, reference_field=cfg.reference_field)
+    train = (Item(f"data:{i}", p.prompt, p.reference, {}) for i, p in enumerate(problems))
+    report = check_leakage(train, items_of(map(Path, cfg.eval_sets), options), options)
+    log.info("leakage check against %s:\n%s", ", ".join(cfg.eval_sets), report.summary())
+    if report.rate > cfg.leakage_max_rate and not cfg.leakage_allow:
+        raise LeakageError(f"{report.rate:.2%} of the eval items in {', '.join(cfg.eval_sets)} are in the training "
+                           f"data (above data.leakage_max_rate={cfg.leakage_max_rate}); clean it with `rlvr leakage "
+                           "--write-clean`, or set data.leakage_allow=true")
+    return report

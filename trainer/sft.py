@@ -11,6 +11,7 @@ import torch
 
 from trainer.config import SFTConfig
 from trainer.data import format_prompt, load_problems
+from trainer.leakage import check_before_training
 from trainer.models import load_policy, load_tokenizer
 from trainer.problems import Problem
 
@@ -54,7 +55,9 @@ def sft(cfg: SFTConfig, rows: list[Problem] | None = None, log_every: int = 50) 
     rng = random.Random(cfg.seed + accelerator.process_index)
     tokenizer = load_tokenizer(cfg.model.path)
     model = load_policy(cfg.model, accelerator.device)
-    examples = [encode(tokenizer, p, cfg) for p in (rows if rows is not None else load_problems(cfg.data, cfg.seed))]
+    problems = rows if rows is not None else load_problems(cfg.data, cfg.seed)
+    check_before_training(problems, cfg.data)  # refuses when the data holds too much of the eval sets
+    examples = [encode(tokenizer, p, cfg) for p in problems]
     steps = max(1, math.ceil(cfg.epochs * len(examples) / cfg.batch_size))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.optim.lr,
                                   weight_decay=cfg.optim.weight_decay)

@@ -1,5 +1,6 @@
 """`rlvr leakage`: built contamination (verbatim, re-punctuated, a few words changed) is found, unrelated items
-are not, `--write-clean` drops exactly the contaminated rows, prompts holding their reference are flagged."""
+are not, `--write-clean` drops exactly the contaminated rows, prompts holding their reference are flagged; the
+trainer refuses to start on data holding its eval sets."""
 
 from __future__ import annotations
 
@@ -12,7 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from trainer.leakage import Item, LeakageOptions, check_leakage, items_of, reference_in_prompt
+from trainer.config import DataConfig, ModelConfig, SFTConfig
+from trainer.leakage import (
+    Item,
+    LeakageError,
+    LeakageOptions,
+    check_before_training,
+    check_leakage,
+    items_of,
+    reference_in_prompt,
+)
+from trainer.problems import Problem
+from trainer.sft import sft
+from trainer.tiny import save_tiny
 
 EVAL = [
     "A farmer has seventeen sheep and buys twice as many goats as sheep at the market on Monday; then he sells "
@@ -130,3 +143,23 @@ def test_the_cli_reports_writes_clean_rows_and_fails_above_max_rate(tmp_path: Pa
     assert report["contaminated_eval_items"] == 1 and report["matches"][0]["matches"][0]["kind"] == "exact"
     assert (tmp_path / "clean.jsonl").read_text() == json.dumps({"prompt": UNRELATED}) + "\n"
     assert run("--allow").returncode == 0 and run("--max-rate", "0.5").returncode == 0
+
+
+def test_the_trainer_guard_refuses_above_the_rate_unless_allowed(tmp_path: Path) -> None:
+    evals = str(_write(tmp_path / "eval.jsonl", [{"prompt": p} for p in EVAL]))
+    problems = [Problem(prompt=EVAL[0], reference="38"), Problem(prompt=UNRELATED, reference="x")]
+    assert check_before_training(problems, DataConfig()) is None
+    with pytest.raises(LeakageError, match="50.00% of the eval items"):
+        check_before_training(problems, DataConfig(eval_sets=[evals]))
+    assert check_before_training(problems, DataConfig(eval_sets=[evals], leakage_max_rate=0.5)) is not None
+    allowed = check_before_training(problems, DataConfig(eval_sets=[evals], leakage_allow=True))
+    assert allowed is not None and allowed.rate == 0.5
+
+
+def test_sft_refuses_to_start_on_data_holding_its_eval_set(tmp_path: Path) -> None:
+    evals = str(_write(tmp_path / "eval.jsonl", [{"prompt": p} for p in EVAL]))
+    cfg = SFTConfig(model=ModelConfig(path=str(save_tiny(tmp_path / "m", hidden=16, layers=1, heads=1))),
+                    data=DataConfig(eval_sets=[evals]), output_dir=str(tmp_path / "out"))
+    with pytest.raises(LeakageError):
+        sft(cfg, [Problem(prompt=EVAL[1], reference="120", response="120")])
+    assert not (tmp_path / "out").exists()

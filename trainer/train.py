@@ -127,9 +127,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.optim.warmup_steps, cfg.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     backend = TransformersBackend(policy, tokenizer, cfg.rollout)
-    scorer = Scorer(cfg.reward)
     problems = load_problems(cfg.data, seed=cfg.seed)
     check_before_training(problems, cfg.data)  # refuses when the data holds too much of the eval sets
+    scorer = Scorer(cfg.reward)  # after the check: a refusal leaves no grading pool behind
     records = MetricsLog(out) if accelerator.is_main_process else None
     monitors = Monitors(cfg.monitors, cfg.reward, G) if records is not None and cfg.monitors.enabled else None
 

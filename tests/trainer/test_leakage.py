@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer.config import DataConfig, ModelConfig, SFTConfig
+from trainer.config import DataConfig, ModelConfig, SFTConfig, TrainConfig
 from trainer.leakage import (
     Item,
     LeakageError,
@@ -26,6 +26,7 @@ from trainer.leakage import (
 from trainer.problems import Problem
 from trainer.sft import sft
 from trainer.tiny import save_tiny
+from trainer.train import train
 
 EVAL = [
     "A farmer has seventeen sheep and buys twice as many goats as sheep at the market on Monday; then he sells "
@@ -156,10 +157,14 @@ def test_the_trainer_guard_refuses_above_the_rate_unless_allowed(tmp_path: Path)
     assert allowed is not None and allowed.rate == 0.5
 
 
-def test_sft_refuses_to_start_on_data_holding_its_eval_set(tmp_path: Path) -> None:
+def test_rl_and_sft_refuse_to_start_on_data_holding_their_eval_set(tmp_path: Path) -> None:
     evals = str(_write(tmp_path / "eval.jsonl", [{"prompt": p} for p in EVAL]))
-    cfg = SFTConfig(model=ModelConfig(path=str(save_tiny(tmp_path / "m", hidden=16, layers=1, heads=1))),
-                    data=DataConfig(eval_sets=[evals]), output_dir=str(tmp_path / "out"))
+    data = DataConfig(jsonl=str(_write(tmp_path / "data.jsonl", [{"prompt": EVAL[1], "reference": "120"}])),
+                      eval_sets=[evals])
+    model = ModelConfig(path=str(save_tiny(tmp_path / "m", hidden=16, layers=1, heads=1)))
     with pytest.raises(LeakageError):
-        sft(cfg, [Problem(prompt=EVAL[1], reference="120", response="120")])
-    assert not (tmp_path / "out").exists()
+        sft(SFTConfig(model=model, data=data, output_dir=str(tmp_path / "sft")))
+    assert not (tmp_path / "sft").exists()
+    with pytest.raises(LeakageError):
+        train(TrainConfig(model=model, data=data, output_dir=str(tmp_path / "rl"), steps=1))
+    assert not (tmp_path / "rl" / "metrics.jsonl").exists()

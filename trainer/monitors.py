@@ -48,6 +48,7 @@ class Component:
 class StepView:
     """What one step contributes to the window."""
 
+    reward: float  # mean total reward
     pairs: list[tuple[float, float]]  # (reward, length) centred on their group's means
     components: dict[str, float]  # weighted mean reward per component
     flagged: dict[str, int]  # samples per rate
@@ -68,7 +69,7 @@ def components_of(reward: RewardConfig, monitors: MonitorConfig) -> list[Compone
                 found.append(Component(f"{label}/{sub}", w.weight, kind == "format" or bool({sub, kind} & named),
                                        k, sub))
         else:
-            kind = spec.get("type", w.grader)  # a configured grader's name stands for its type
+            kind = spec.get("type") if spec else w.grader  # a configured grader's name stands for its type
             found.append(Component(label, w.weight, kind == "format" or bool({label, kind} & named), k))
     return found
 
@@ -151,7 +152,7 @@ class Monitors:
     def observe_eval(self, accuracy: float) -> dict[str, Any]:
         """Add a held-out accuracy; warns when the window's reward rose since the last eval and accuracy did not."""
         steps = list(self.window)
-        reward = _mean([sum(v.components.values()) for v in steps]) if steps else 0.0
+        reward = _mean([v.reward for v in steps]) if steps else 0.0
         self.evals.append((reward, accuracy))
         if len(self.evals) < 2:
             return {}
@@ -173,7 +174,7 @@ class Monitors:
             components[c.label] = c.weight * _mean(values)
         per_sample = [set().union(*(flags(scores[i]) for scores in rewards.scores)) for i in range(n)]
         flagged = {rate: sum(rate in f for f in per_sample) for rate in RATES}
-        return StepView(pairs, components, flagged, n)
+        return StepView(_mean(rewards.total), pairs, components, flagged, n)
 
     def _verbosity(self, stats: dict[str, Any], warnings: list[str]) -> None:
         pairs = [p for view in self.window for p in view.pairs]

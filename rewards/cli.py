@@ -121,3 +121,62 @@ def serve_model(
         typer.echo(f"error: cannot serve {model}: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from exc
     serve_app(app_, host=host, port=port, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def rescore(
+    samples: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                            help="JSONL of stored rollouts (e.g. a run's samples.jsonl).")],
+    grader: Annotated[str, typer.Option(help="A grader type, a named grader from --config, or a JSON spec.")],
+    config: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                                help="YAML config file (named graders, cache).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write every changed record here as JSONL.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Grading worker processes [default: CPU count + 1].")] = None,
+    timeout_s: Annotated[float | None, typer.Option(help="Per-sample time budget in seconds [default: 2].")] = None,
+    sandbox_url: Annotated[list[str] | None, typer.Option(
+        help="A running sandbox service for code graders (repeatable).")] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Records graded per batch.")] = 256,
+    show: Annotated[int, typer.Option(min=0, help="Changes shown in the table.")] = 50,
+    fail_on_change: Annotated[bool, typer.Option(
+        "--fail-on-change", help="Exit with status 1 when any reward changed or failed.")] = False,
+) -> None:
+    """Re-score stored rollouts with the current graders and report what changed."""
+    import asyncio
+    import json
+
+    from rewards.errors import InvalidGrader, UnknownGrader
+    from rewards.rescore import Change, RescoreInputError, RescoreReport, change_row, render
+    from rewards.rescore import rescore as run
+    from rewards.service import RewardService
+    from rewards.settings import load_settings
+
+    try:
+        spec = json.loads(grader) if grader.lstrip().startswith("{") else grader
+        settings = load_settings(config, workers=workers, timeout_s=timeout_s, sandbox_urls=sandbox_url)
+        service = RewardService(settings)
+        service.resolve(spec)
+    except (ValueError, UnknownGrader, InvalidGrader) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+    async def main_() -> RescoreReport:
+        await service.start()
+        try:
+            with contextlib.ExitStack() as stack:
+                sink = stack.enter_context(out.open("w", encoding="utf-8")) if out else None
+
+                def write(change: Change) -> None:
+                    if sink is not None:
+                        sink.write(json.dumps(change_row(change)) + "\n")
+
+                return await run(service, spec, samples, chunk_size=chunk_size, keep=show, on_change=write)
+        finally:
+            await service.close()
+
+    try:
+        report = asyncio.run(main_())
+    except RescoreInputError as exc:
+        typer.echo(f"error: {samples}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(render(report))
+    if fail_on_change and report.changed:
+        raise typer.Exit(1)

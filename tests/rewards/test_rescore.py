@@ -1,0 +1,120 @@
+"""`rlvr rescore`: stored rollouts re-graded by the current graders, and exactly the changed ones reported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rewards.rescore import GAINED, LOST, SAME, SCORED, RescoreInputError, parse_record, read_chunks, rescore
+from rewards.service import RewardService
+from rewards.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rollout(answer: str, reference: str, reward: float | None, **extra: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"prompt": f"what is {reference}?", "completion": f"So the answer is \\boxed{{{answer}}}.",
+                           "reference": reference, **extra}
+    if reward is not None:
+        row["reward"] = reward
+    return row
+
+
+# an old grader's verdicts: lines 2 and 4 were scored wrongly (a right answer given 0, a wrong one 1)
+ROWS = [rollout("4", "4", 1.0, version="0"), rollout("1/2", "0.5", 0.0, version="0"),
+        rollout("9", "9", 1.0, version="0"), rollout("7", "6", 1.0, version="0"), rollout("3", "5", 0.0, version="0")]
+
+
+def write(path: Path, rows: list[Any]) -> Path:
+    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[RewardService]:
+    svc = RewardService(Settings(workers=1))
+    await svc.start()
+    yield svc
+    await svc.close()
+
+
+async def test_exactly_the_wrongly_scored_records_are_reported(service: RewardService, tmp_path: Path) -> None:
+    seen: list[int] = []
+    report = await rescore(service, "math", write(tmp_path / "s.jsonl", ROWS), chunk_size=2,
+                           on_change=lambda c: seen.append(c.line))
+    assert seen == [2, 4]
+    assert report.counts[SAME] == 3 and report.counts[GAINED] == 1 and report.counts[LOST] == 1
+    assert report.changed == 2
+    gained, lost = report.changes
+    assert (gained.kind, gained.old_reward, gained.new_reward, gained.answer) == (GAINED, 0.0, 1.0, "1/2")
+    assert (lost.kind, lost.old_reward, lost.new_reward, lost.answer) == (LOST, 1.0, 0.0, "7")
+    assert lost.old_version == "0" and lost.new_version == "1"
+
+
+async def test_the_trainer_samples_shape(service: RewardService, tmp_path: Path) -> None:
+    """trainer/metrics.py writes {"step", **row}: prompt, completion, reward (no version: written before it)."""
+    rows = [{"step": 10, **rollout("4", "4", 0.0)}, {"step": 10, **rollout("5", "5", 1.0)},
+            {"step": 20, **rollout("2", "2", None)}]
+    report = await rescore(service, "math", write(tmp_path / "samples.jsonl", rows))
+    assert report.counts[GAINED] == 1 and report.counts[SAME] == 1 and report.counts[SCORED] == 1
+    assert [(c.line, c.old_version, c.new_version) for c in report.changes] == [(1, None, "1")]
+
+
+async def test_the_kept_changes_are_bounded_but_every_one_is_counted(service: RewardService, tmp_path: Path) -> None:
+    rows = [rollout("1", "1", 0.0)] * 7
+    report = await rescore(service, "math", write(tmp_path / "s.jsonl", rows), chunk_size=3, keep=2)
+    assert report.counts[GAINED] == 7 and [c.line for c in report.changes] == [1, 2]
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("{not json", "not JSON"), ("[1, 2]", "expected a JSON object"), ('{"prompt": "p"}', "no 'completion'"),
+    ('{"completion": "c", "reward": "high"}', "'reward' must be a finite number"),
+    ('{"completion": "c", "reward": true}', "'reward' must be a finite number"),
+])
+def test_a_bad_line_is_named(text: str, says: str) -> None:
+    with pytest.raises(RescoreInputError, match=f"line 7: .*{says}"):
+        parse_record(7, text)
+
+
+def test_the_line_number_counts_blank_lines(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.jsonl", [json.dumps(ROWS[0]), "", "oops"])
+    with pytest.raises(RescoreInputError, match="line 3: not JSON"):
+        list(read_chunks(path, 10))
+
+
+def rlvr(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rlvr", "rescore", *args, "--workers", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_cli_reports_writes_the_changes_and_fails_on_change(tmp_path: Path) -> None:
+    config = tmp_path / "rlvr.yaml"
+    config.write_text(yaml.safe_dump({"graders": {"boxed": {"type": "math"}}}))
+    out = tmp_path / "changes.jsonl"
+    done = rlvr(str(write(tmp_path / "s.jsonl", ROWS)), "--grader", "boxed", "--config", str(config),
+                "--out", str(out), "--fail-on-change")
+    assert done.returncode == 1, done.stderr
+    assert "5 records: same 3, 0->1 1, 1->0 1" in done.stdout
+    assert [json.loads(line)["line"] for line in out.read_text().splitlines()] == [2, 4]
+
+
+def test_the_cli_takes_a_json_spec_and_exits_0_when_nothing_changed(tmp_path: Path) -> None:
+    done = rlvr(str(write(tmp_path / "s.jsonl", [ROWS[0], ROWS[2]])), "--grader", '{"type": "math"}',
+                "--fail-on-change")
+    assert done.returncode == 0, done.stderr
+    assert "2 records: same 2, 0->1 0, 1->0 0, changed 0, error 0" in done.stdout
+
+
+def test_the_cli_names_a_bad_line_and_an_unknown_grader(tmp_path: Path) -> None:
+    bad = write(tmp_path / "s.jsonl", [ROWS[0], '{"prompt": "no completion"}'])
+    done = rlvr(str(bad), "--grader", "math")
+    assert done.returncode == 2 and "line 2: no 'completion' string" in done.stderr
+    unknown = rlvr(str(bad), "--grader", "no_such_grader")
+    assert unknown.returncode == 2 and "unknown grader 'no_such_grader'" in unknown.stderr

@@ -12,9 +12,23 @@ from typing import Any
 import pytest
 import yaml
 
-from rewards.rescore import GAINED, LOST, SAME, SCORED, RescoreInputError, parse_record, read_chunks, rescore
+from rewards.rescore import (
+    CHANGED,
+    ERROR,
+    GAINED,
+    LOST,
+    SAME,
+    SCORED,
+    RescoreInputError,
+    classify,
+    parse_record,
+    read_chunks,
+    render,
+    rescore,
+)
 from rewards.service import RewardService
 from rewards.settings import Settings
+from rewards.types import Score
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +72,14 @@ async def test_exactly_the_wrongly_scored_records_are_reported(service: RewardSe
     assert lost.old_version == "0" and lost.new_version == "1"
 
 
+async def test_the_report_shows_the_table_and_examples(service: RewardService, tmp_path: Path) -> None:
+    report = await rescore(service, "math", write(tmp_path / "s.jsonl", ROWS), keep=1)
+    text = render(report, examples=1)
+    assert text.startswith("5 records: same 3, 0->1 1, 1->0 1, changed 0, error 0, scored 0")
+    assert "     2  0->1         0      1  0           1           1/2" in text
+    assert "... 1 more changes not shown" in text and "line 2 (0->1)" in text and "what is 0.5?" in text
+
+
 async def test_the_trainer_samples_shape(service: RewardService, tmp_path: Path) -> None:
     """trainer/metrics.py writes {"step", **row}: prompt, completion, reward (no version: written before it)."""
     rows = [{"step": 10, **rollout("4", "4", 0.0)}, {"step": 10, **rollout("5", "5", 1.0)},
@@ -71,6 +93,16 @@ async def test_the_kept_changes_are_bounded_but_every_one_is_counted(service: Re
     rows = [rollout("1", "1", 0.0)] * 7
     report = await rescore(service, "math", write(tmp_path / "s.jsonl", rows), chunk_size=3, keep=2)
     assert report.counts[GAINED] == 7 and [c.line for c in report.changes] == [1, 2]
+
+
+@pytest.mark.parametrize(("old", "new", "kind"), [
+    (1.0, Score(reward=1.0), SAME), (0.0, Score(reward=1.0), GAINED), (1.0, Score(reward=0.0), LOST),
+    (0.5, Score(reward=0.25), CHANGED), (1.0, Score.failed("sandbox down"), ERROR), (None, Score(), SCORED),
+    (None, Score.failed("sandbox down"), ERROR),
+])
+def test_each_kind_of_change(old: float | None, new: Score, kind: str) -> None:
+    """A failed grading is an error, never a 1->0: its 0 is not a verdict."""
+    assert classify(old, new) == kind
 
 
 @pytest.mark.parametrize(("text", "says"), [

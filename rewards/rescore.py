@@ -58,9 +58,10 @@ class Change:
 
 @dataclass
 class RescoreReport:
-    """Counts per kind (see KINDS), and the first `keep` changes for display."""
+    """Counts per kind (see KINDS), records graded without a reference, and the first `keep` changes."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    without_reference: int = 0
     changes: list[Change] = field(default_factory=list)
 
     @property
@@ -132,6 +133,7 @@ async def rescore(service: RewardService, grader: GraderRef, path: Path, *, chun
     report = RescoreReport()
     for chunk in read_chunks(path, chunk_size):
         scores = await service.score_batch(grader, [r.sample for r in chunk])
+        report.without_reference += sum(r.sample.reference is None for r in chunk)
         for record, score in zip(chunk, scores, strict=True):
             kind = classify(record.reward, score)
             report.counts[kind] += 1
@@ -167,6 +169,9 @@ def render(report: RescoreReport, *, examples: int = 3) -> str:
     """The counts, a table of the kept changes, and the first few in full, as plain text."""
     counts = ", ".join(f"{kind} {report.counts[kind]}" for kind in KINDS)
     lines = [f"{sum(report.counts.values())} records: {counts}"]
+    if report.without_reference:
+        lines.append(f"warning: {report.without_reference} records have no 'reference'; a grader that compares "
+                     "against one scores them without it (their 1->0 may only mean the file lacks references)")
     if report.changes:
         lines.append(f"{'line':>6}  {'kind':<7}  {'old':>5}  {'new':>5}  {'old ver':<10}  {'new ver':<10}  answer")
         for c in report.changes:

@@ -89,6 +89,14 @@ async def test_the_trainer_samples_shape(service: RewardService, tmp_path: Path)
     assert [(c.line, c.old_version, c.new_version) for c in report.changes] == [(1, None, "1")]
 
 
+async def test_records_without_a_reference_are_counted_and_warned_about(service: RewardService,
+                                                                        tmp_path: Path) -> None:
+    rows = [{"step": 10, "prompt": "2+2?", "completion": "\\boxed{4}", "reward": 1.0}, ROWS[0]]
+    report = await rescore(service, "math", write(tmp_path / "samples.jsonl", rows))
+    assert report.without_reference == 1 and report.counts[LOST] == 1
+    assert "warning: 1 records have no 'reference'" in render(report)
+
+
 async def test_the_kept_changes_are_bounded_but_every_one_is_counted(service: RewardService, tmp_path: Path) -> None:
     rows = [rollout("1", "1", 0.0)] * 7
     report = await rescore(service, "math", write(tmp_path / "s.jsonl", rows), chunk_size=3, keep=2)

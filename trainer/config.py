@@ -153,6 +153,21 @@ class MonitorConfig(Section):
     timeout_rate: float | None = Field(default=0.05, ge=0, le=1, description="Share a grader timed out on.")
 
 
+class EvalConfig(Section):
+    """Held-out evaluation during RL (trainer.evaluate): its own problems and, ideally, its own graders."""
+
+    every: int = Field(default=0, ge=0, description="Evaluate every this many steps and at the end; 0: never.")
+    data: DataConfig | None = Field(default=None, description="The held-out problems; default: the training "
+                                    "task drawn with `seed` (a JSONL or dataset training source needs one).")
+    seed: int = Field(default=1_000_003, description="Seed of the default held-out task draw.")
+    size: int = Field(default=200, ge=1, description="Held-out problems evaluated (the first of the source).")
+    samples: int = Field(default=0, ge=0, description="Sampled completions per problem besides the greedy one; "
+                         "0: greedy only.")
+    graders: list[WeightedGrader] | None = Field(default=None, description="The graders that judge the eval "
+                                                 "(e.g. a stricter verifier or a held-out judge); default: "
+                                                 "the reward's.")
+
+
 class TrainConfig(Section):
     """`rlvr train`: RL of a policy (GRPO or PPO) on rewards from the reward service."""
 
@@ -165,6 +180,7 @@ class TrainConfig(Section):
     ppo: PPOConfig = Field(default_factory=PPOConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     monitors: MonitorConfig = Field(default_factory=MonitorConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
     steps: int = 100
     max_off_policy_steps: int = Field(default=1, ge=0, description="Scoring of batch k overlaps generation of k+1.")
     seed: int = 0

@@ -25,6 +25,7 @@ from rewards.types import Sample
 from trainer import checkpoint
 from trainer.config import TrainConfig
 from trainer.data import batch_for_step, format_prompt, load_problems
+from trainer.evaluate import HeldOut
 from trainer.generation import Rollouts, TransformersBackend
 from trainer.grpo import group_advantages, grpo_loss, masked_mean, zero_variance_fraction
 from trainer.leakage import check_before_training
@@ -129,6 +130,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     backend = TransformersBackend(policy, tokenizer, cfg.rollout)
     problems = load_problems(cfg.data, seed=cfg.seed)
     check_before_training(problems, cfg.data)  # refuses when the data holds too much of the eval sets
+    held_out = HeldOut.of(cfg, backend, tokenizer) if accelerator.is_main_process else None  # before the scorer too
     scorer = Scorer(cfg.reward)  # after the check: a refusal leaves no grading pool behind
     records = MetricsLog(out) if accelerator.is_main_process else None
     monitors = Monitors(cfg.monitors, cfg.reward, G) if records is not None and cfg.monitors.enabled else None
@@ -245,8 +247,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             }
             if monitors is not None:  # reward-hacking monitors: their stats, and warnings, join the record
                 record.update(monitors.observe(rewards, lengths.tolist()))
-                for warning in record.get("warnings", []):
-                    log.warning("step %d: %s", step + 1, warning)
+            if held_out is not None:  # every eval.every steps: held-out accuracy under the eval graders
+                held_out.add_to(record, scorer, monitors)
+            for warning in record.get("warnings", []):
+                log.warning("step %d: %s", step + 1, warning)
             if records is not None:
                 records.log(record)
                 bar.set_postfix(reward=f"{reward:.3f}", kl=f"{record['kl'] or 0:.4f}",

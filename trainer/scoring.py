@@ -38,6 +38,13 @@ class BatchRewards:
     timeouts: int = 0  # samples a grader gave up on (reward 0, details.timeout): counted and warned, never silent
     scores: list[list[Score]] = field(default_factory=list)  # per grader (config order): details for the monitors
 
+    def version(self, index: int) -> str | None:
+        """The grader version behind sample `index`'s reward (`name@v+...` when several graders weigh in)."""
+        versions = [(name, graded[index].version) for name, graded in zip(self.by_grader, self.scores, strict=False)]
+        if len(versions) == 1:
+            return versions[0][1]
+        return "+".join(f"{name}@{v}" for name, v in versions) or None
+
 
 def grader_name(grader: str | dict[str, Any], index: int) -> str:
     """A grader's label in metrics: its name, or its spec's type numbered by position (`math`, `format1`)."""

@@ -257,8 +257,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                                 entropy=f"{record['entropy']:.3f}", len=f"{length:.1f}",
                                 tok_s=f"{record['tokens_per_s']:.0f}")
                 if cfg.log_samples_every and (step + 1) % cfg.log_samples_every == 0:
-                    shown = [{"prompt": p.prompt, "completion": t, "reward": r} for p, t, r in
-                             zip(item.problems, rows.texts[::G], rewards.total[::G], strict=True)][:4]
+                    # what `rlvr rescore` needs to re-grade them: the reference and the grader version
+                    shown = [{"prompt": p.prompt, "reference": p.reference, "completion": t, "reward": r,
+                              "version": rewards.version(i * G)} for i, (p, t, r) in
+                             enumerate(zip(item.problems, rows.texts[::G], rewards.total[::G], strict=True))][:4]
                     records.log_samples(step + 1, shown)
                     bar.write(f"step {step + 1}: {shown[0]['prompt']!r} -> {shown[0]['completion']!r} "
                               f"(reward {shown[0]['reward']:.2f})")

@@ -87,7 +87,13 @@ def test_reward_service_down_drops_batches_instead_of_training_on_zeros(warm_mod
 def test_samples_are_logged_as_json(warm_model: Path, reward_url: str, tmp_path: Path) -> None:
     out = train(config(warm_model, reward_url, tmp_path / "log", steps=2, log_samples_every=1))
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    assert {"step", "prompt", "completion", "reward"} <= set(rows[0])
+    assert {"step", "prompt", "reference", "completion", "reward", "version"} <= set(rows[0])
+    assert rows[0]["reference"] is not None and rows[0]["version"] is not None
+    # the stored rollouts re-grade as they were: `rlvr rescore` finds no change under the same grader
+    done = subprocess.run([sys.executable, "-m", "rlvr", "rescore", str(out / "samples.jsonl"), "--grader",
+                           '{"type": "math", "timeout_s": 30}', "--workers", "1", "--fail-on-change"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
 def test_two_process_data_parallel_on_gloo(warm_model: Path, reward_url: str, tmp_path: Path) -> None:

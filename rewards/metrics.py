@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from rewards.cache import HIT_TIERS, ScoreCache
+from rewards.hacking import nested_details, signs
 from rewards.pool import WorkerPool
 from rewards.types import Score
 
@@ -33,6 +34,8 @@ class Metrics:
                               registry=self.registry)
         self.injections = Counter("rlvr_judge_injections", "Completions blocked unjudged for addressing the judge",
                                   ["grader", "rule"], registry=self.registry)
+        self.hacking = Counter("rlvr_hacking_signs", "Scores showing a sign of reward hacking (rewards.hacking: "
+                               "spam, injection, harness, timeout)", ["grader", "sign"], registry=self.registry)
         queue = Gauge("rlvr_pool_queue_depth", "Samples waiting for a grading worker", registry=self.registry)
         queue.set_function(lambda: pool.waiting)
         workers = Gauge("rlvr_pool_workers", "Grading worker processes", registry=self.registry)
@@ -48,6 +51,8 @@ class Metrics:
             self.rewards.labels(grader).observe(score.reward)
             for rule in _injection_rules(score.details):
                 self.injections.labels(grader, rule).inc()
+            for sign in signs(score):
+                self.hacking.labels(grader, sign).inc()
             if score.is_timeout:
                 self.timeouts.labels(grader).inc()
 
@@ -79,8 +84,4 @@ class CacheCollector(Collector):
 
 def _injection_rules(details: dict[str, Any]) -> list[str]:
     """The injection rules that blocked this score or, in a multi grader, its sub-scores."""
-    rules = [str(details["injection"].get("rule"))] if isinstance(details.get("injection"), dict) else []
-    for sub in (details.get("graders") or {}).values():
-        if isinstance(sub, dict) and isinstance(sub.get("details"), dict):
-            rules += _injection_rules(sub["details"])
-    return rules
+    return [str(d["injection"].get("rule")) for d in nested_details(details) if isinstance(d.get("injection"), dict)]

@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewards.types import TIMEOUT_KEY, Score
+from rewards.hacking import SIGNS, signs
 from trainer.config import MonitorConfig, RewardConfig
 from trainer.scoring import BatchRewards, grader_name
 
-SPAM_REASONS = ("several different answers",)  # the math grader's reason for a hedge over distinct values
-GUARD_MARKERS = ("SandboxRefusal", "is not available to programs under")  # sandbox.worker.guard's refusal
-RATES = ("spam", "injection", "harness", "timeout")
+RATES = SIGNS
 
 
 @dataclass(frozen=True)
@@ -71,33 +68,6 @@ def components_of(reward: RewardConfig, monitors: MonitorConfig) -> list[Compone
         else:
             kind = spec.get("type") if spec else w.grader  # a configured grader's name stands for its type
             found.append(Component(label, w.weight, kind == "format" or bool({label, kind} & named), k))
-    return found
-
-
-def _nested(details: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """A score's details and those of its `multi` sub-scores, at any depth."""
-    yield details
-    subs = details.get("graders")
-    if isinstance(subs, dict):
-        for sub in subs.values():
-            if isinstance(sub, dict) and isinstance(sub.get("details"), dict):
-                yield from _nested(sub["details"])
-
-
-def flags(score: Score) -> set[str]:
-    """Which of the watched rates a score counts towards."""
-    found: set[str] = set()
-    for details in _nested(score.details):
-        if details.get("reason") in SPAM_REASONS:
-            found.add("spam")
-        if details.get("injection"):
-            found.add("injection")
-        failure = details.get("first_failure")
-        if isinstance(failure, dict) and any(m in str(failure.get(key, "")) for m in GUARD_MARKERS
-                                             for key in ("reason", "stderr_tail")):
-            found.add("harness")
-        if details.get(TIMEOUT_KEY) is True:
-            found.add("timeout")
     return found
 
 
@@ -172,7 +142,7 @@ class Monitors:
             values = [s.reward if c.sub is None else float(s.details.get("graders", {}).get(c.sub, {}).get("reward", 0))
                       for s in scores]
             components[c.label] = c.weight * _mean(values)
-        per_sample = [set().union(*(flags(scores[i]) for scores in rewards.scores)) for i in range(n)]
+        per_sample = [set().union(*(signs(scores[i]) for scores in rewards.scores)) for i in range(n)]
         flagged = {rate: sum(rate in f for f in per_sample) for rate in RATES}
         return StepView(_mean(rewards.total), pairs, components, flagged, n)
 

@@ -1,6 +1,10 @@
+from collections.abc import AsyncIterator
+
 import pytest
 import yaml
 
+from rewards.service import RewardService
+from rewards.settings import Settings
 from tests.procs import free_port, launch
 
 CONFIG = {
@@ -22,3 +26,12 @@ def server(config_file):
     """One real reward service for the module's tests (uvicorn on a free loopback port)."""
     with launch(["serve", "--config", str(config_file)], free_port()) as url:
         yield url
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[RewardService]:
+    """A real in-process reward service with one grading worker (no HTTP); tests/rewards/graders has its own."""
+    svc = RewardService(Settings(workers=1))
+    await svc.start()
+    yield svc
+    await svc.close()

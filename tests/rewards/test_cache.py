@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -39,14 +39,6 @@ def graded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(MathGrader, "grade", counting)
     return seen
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[RewardService]:
-    svc = RewardService(Settings(workers=1))
-    await svc.start()
-    yield svc
-    await svc.close()
 
 
 def test_every_kind_declares_its_own_version() -> None:

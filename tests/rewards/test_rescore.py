@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from rewards.rescore import (
     rescore,
 )
 from rewards.service import RewardService
-from rewards.settings import Settings
 from rewards.types import Score
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,14 +47,6 @@ ROWS = [rollout("4", "4", 1.0, version="0"), rollout("1/2", "0.5", 0.0, version=
 def write(path: Path, rows: list[Any]) -> Path:
     path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
     return path
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[RewardService]:
-    svc = RewardService(Settings(workers=1))
-    await svc.start()
-    yield svc
-    await svc.close()
 
 
 async def test_exactly_the_wrongly_scored_records_are_reported(service: RewardService, tmp_path: Path) -> None:

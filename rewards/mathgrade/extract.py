@@ -48,8 +48,10 @@ _BOX_JOINER = re.compile(  # also the names of what the next box gives: `r = \bo
     r"|(?:\b[a-z](?:_\{?\w{1,3}\}?)?|\\(?:alpha|beta|gamma|theta|phi|lambda|mu|omega|rho|sigma|tau))\s*=)*"
 )
 _EITHER = re.compile(r"(?i)\bor\b")
-_NEGATION = re.compile(  # a box right after a negation, a strike-out or a first thought is no answer
-    r"(?i)(?:\bnot|n't|\bnever|\brather\s+than|\binstead\s+of|\\cancel\s*\{|\\sout\s*\{|~~|\bthought|\binitially)"
+_NEGATION = re.compile(  # a box right after a negation, a strike-out or a first thought is no answer;
+    # "the sticks not used is \boxed{16}": a verb after the negation starts the sentence's own claim
+    r"(?i)(?:(?:\bnot|n't|\bnever)(?![^.;!?\n]*(?:\b(?:is|are|was|were|equals|totals)\b|=))"
+    r"|\brather\s+than|\binstead\s+of|\\cancel\s*\{|\\sout\s*\{|~~|\bthought|\binitially)"
     r"[^.;!?\n]{0,12}$"
 )
 _PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script

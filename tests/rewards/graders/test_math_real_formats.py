@@ -82,6 +82,9 @@ RIGHT = [
     ("4", r"Not bad! The answer is \boxed{4}"), ("x = 3, y = 4", r"\boxed{3, 4}"),
     # a template answer tag states nothing: the box before it counts
     ("0", r"So the remainder is \boxed{0}.</think> <answer> Answer here</answer>"),
+    # a negation inside the subject does not negate the box (ToRA-70B's GSM8K outputs)
+    ("16", r"The total length of the glue sticks that are not used is $\boxed{16.0}$ millimeters."),
+    ("5", r"The number of students who did not pass is \boxed{5}."), ("7", r"Days it never rained $= \boxed{7}$"),
 ]
 
 WRONG = [

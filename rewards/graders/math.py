@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from rewards.graders.base import PooledGrader, SpecBase
-from rewards.mathgrade.compare import Tolerance, approximately_equal, equal, stage_of
+from rewards.mathgrade.compare import Tolerance, approximately_equal, equal, rounds_to, stage_of
 from rewards.mathgrade.expr import ParseError, TooLarge
 from rewards.mathgrade.extract import Extraction, clean, extract_answer, find_answer
 from rewards.mathgrade.interpret import (
@@ -27,6 +27,7 @@ from rewards.mathgrade.interpret import (
     named_value,
     prose_value,
     relation_ends,
+    rounded_tail,
 )
 from rewards.mathgrade.normalize import Normalized, normalize, squash
 from rewards.mathgrade.parse import (
@@ -151,6 +152,29 @@ def combine_parts(
     return None, "several different answers"
 
 
+_ROUNDING_ASKED = re.compile(
+    r"(?i)\bnearest\b|\bround|\bdecimal|\bapproximat|\bestimat|\bsignificant|\bplaces?\b|\bpercent|%"
+)
+_DECIMAL = re.compile(r"-?\d*\.(\d+)")
+
+
+def rounded_as_given(gold_text: str, gold: Value, pred: Value, readings: list[tuple[bool, Value, str]],
+                     answer: str, prompt: str) -> bool:
+    """A decimal reference met by an exact value and its rounding (`2\\pi - 4 \\approx 2.3` for `2.3`): the rounding
+    counts when it shows the reference's decimals and the exact value rounds to it, and, when the prompt was sent,
+    the prompt asks for a rounded value. The exact value alone is compared first, so this only adds recall."""
+    reference = _DECIMAL.fullmatch(normalize(gold_text).text.replace("$", "").strip())
+    if not isinstance(gold, Num) or reference is None or prompt and not _ROUNDING_ASKED.search(prompt):
+        return False
+    approximations = [text for approximate, _, text in readings if approximate]
+    tail = approximations[-1] if approximations else rounded_tail(answer)
+    written = _DECIMAL.fullmatch(normalize(tail).text.strip()) if tail else None
+    if written is None or len(written.group(1)) != len(reference.group(1)):
+        return False
+    rounded = parse_answer(written.group(0))
+    return equal(gold, rounded, Tolerance(0.0, 0.0, exact=True)) and rounds_to(pred, rounded, written.group(0))
+
+
 def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
     if sample.reference is None or str(sample.reference).strip() == "":
         return False, {"reason": "no reference answer"}
@@ -201,6 +225,8 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
         return False, {**details, "reason": why}
     details.update(parsed_reference=show(gold), parsed_answer=show(pred), stage=stage_of(gold, pred))
     ok = equal(gold, pred, tol)
+    if not ok and rounded_as_given(gold_text, gold, pred, readings, found.answer, sample.prompt):
+        return True, {**details, "stage": "rounding"}
     return ok, details if ok else {**details, "reason": "not equal"}
 
 

@@ -446,6 +446,19 @@ def approximately_equal(exact: Value, approximation: Value, written: str = "") -
     return bool(abs(a - b) < unit)
 
 
+def rounds_to(exact: Value, rounded: Value, written: str) -> bool:
+    """Whether `written` (the text of `rounded`) is `exact` rounded to the digits it shows: within half a unit in
+    its last digit (`2\\pi - 4` -> `2.3`, `2.2831` -> `2.28`; not `2.21` -> `2.3`)."""
+    if not isinstance(exact, (Num, Sym)) or not isinstance(rounded, (Num, Sym)):
+        return False
+    a, b = _evaluate(_to_sympy(exact), {}), _evaluate(_to_sympy(rounded), {})
+    if a is None or b is None:
+        return False
+    decimals = re.search(r"\.(\d+)", written)
+    unit = sympy.Rational(1, 10 ** len(decimals.group(1))) if decimals else sympy.Integer(1)
+    return bool(abs(a - b) <= unit / 2)
+
+
 def stage_of(gold: Value, pred: Value) -> str:
     """Name of the comparison stage for `details`: number, symbolic, structure, choice or text."""
     if isinstance(gold, Num) and isinstance(pred, Num):

@@ -57,6 +57,7 @@ _NEGATION = re.compile(  # a box right after a negation, a strike-out or a first
 _PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
 _PLACEHOLDER = re.compile(r"(?i)[\s<>.]*(?:(?:insert\s+)?(?:the\s+|your\s+)?(?:final\s+)?answer(?:\s+here)?)?[\s<>.]*")
 _CLOSE_TAG = re.compile(r"</\s*answer|<\s*end_?answer\s*>", re.IGNORECASE)
+_ANSWER_ENV = re.compile(r"\\(?:begin|end)\s*\{\s*answer\s*\}")  # `<answer> 120 \end{answer} </answer>`
 _FINISHED = re.compile(r"[.!?$}\]]\s*[\"']?\s*$")
 _NEXT_TURN = re.compile(r"\n\s*(?:User|Human|Assistant|Question|Q)\s*:")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>\n]{0,60}>")  # `<span class="answer">71</span>`
@@ -256,7 +257,7 @@ def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
         content = text[start + len("<answer>") : close]
     if boxes.covers(start) or _PLACEHOLDER.fullmatch(content) and content.strip():
         return []  # inside a box, or the prompt's template (`<answer> answer here </answer>`): states nothing
-    return [Extraction(_HTML_TAG.sub(" ", content), "answer_tag", start)]
+    return [Extraction(_ANSWER_ENV.sub(" ", _HTML_TAG.sub(" ", content)), "answer_tag", start)]
 
 
 def _last_line_answer(text: str) -> list[Extraction]:

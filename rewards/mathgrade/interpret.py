@@ -50,6 +50,10 @@ _QUALIFIED = re.compile(  # words that bound, scale or doubt the value next to t
 _NUMERAL = re.compile(r"\d+(?:\.\d+)?")
 _DEGREE_OR_TRIG = re.compile(r"\\circ|°|degree|\\(?:sin|cos|tan|cot|sec|csc)\b")
 _HEDGE = re.compile(r"(?i)\bor\b|\bunless\b|\beither\b")
+_REMARK = re.compile(  # a unit or a remark in text, no value and no joiner in it, with the unit's power
+    r"\\(?:text|textnormal|textrm|mathrm|mbox)\s*\{(?![^{}]*(?:\d|\b(?:or|and)\b))[^{}]*\}(?:\^\{?\d\}?)?"
+)
+_MODIFIER = re.compile(r"\d+(?:\.\d+)?-[A-Za-z]{2,}(?:-[A-Za-z]+)*$")  # `the 400-meter hurdles`: a name, no value
 _NEGATIONS = {"not", "never", "isn't", "isn’t", "no", "nor", "except"}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
@@ -79,6 +83,16 @@ def final_value(text: str) -> str:
         if exact and not re.search(r"(?<!\\)\b[a-zA-Z]\b", re.sub(r"\\[a-zA-Z]+", "", exact)):
             return exact
     return pieces[-1].strip() or text
+
+
+def rounded_tail(text: str) -> str | None:
+    """The rounding an `\\approx` chain ends in, when the chain holds: `2\\pi - 4 \\approx 2.283 \\approx 2.3` -> `2.3`."""
+    text = _REMARK.sub(" ", unwrap_math(text))  # `2.3 \\text{ cm}^2 \\text{ (to the nearest tenth)}`
+    text = unwrap_commands(re.sub(r"\\text\s*\{[^{}]*$", "", text))
+    pieces, seps = split_top(text, _CHAIN)
+    if not seps or seps[-1] == "=" or split_top(text, _SEPARATORS)[1] or not _holds(pieces, seps):
+        return None
+    return pieces[-1].strip() or None
 
 
 def _holds(pieces: list[str], seps: list[str]) -> bool:
@@ -163,7 +177,8 @@ def _one_run(text: str) -> str | None:
         lead = ""
         for token, is_span in line:
             bare = token if is_span else token.strip(_TOKEN_EDGE)
-            mathy = bare and _MATHY.search(bare) and not _PROSE_LETTERS.match(bare) or bare.lower() in MATH_WORDS
+            mathy = (bare and _MATHY.search(bare) and not _PROSE_LETTERS.match(bare) and not _MODIFIER.match(bare)
+                     or bare.lower() in MATH_WORDS)
             if is_span or token in _OPERATORS or mathy:
                 if not runs[-1]:
                     last_lead, words_after = lead, 0

@@ -85,6 +85,10 @@ RIGHT = [
     # a negation inside the subject does not negate the box (ToRA-70B's GSM8K outputs)
     ("16", r"The total length of the glue sticks that are not used is $\boxed{16.0}$ millimeters."),
     ("5", r"The number of students who did not pass is \boxed{5}."), ("7", r"Days it never rained $= \boxed{7}$"),
+    # an exact value and its rounding against a rounded reference: the rounding counts at the reference's decimals
+    ("2.3", r"<answer> 2\pi - 4 \approx 2.283 \approx 2.3 \text{ cm}^2 \text{ (to the nearest tenth)} </answer>"),
+    ("2.3", r"<answer> 2.2831853071795864 \approx 2.3 </answer>"), ("0.33", r"\boxed{\frac{1}{3}} \approx \boxed{0.33}"),
+    ("2.3", r"\boxed{2\pi - 4 \approx 2(3.14159) - 4 = 2.28318 \approx 2.3}"), ("1.41", r"$\sqrt{2} \approx 1.41$"),
 ]
 
 WRONG = [
@@ -130,6 +134,10 @@ WRONG = [
     ("4", r"\boxed{3} ~~\boxed{4}~~"), ("4", r"\boxed{3} \cancel{\boxed{4}}"), ("4", r"\boxed{3} (I first thought \boxed{4})"),
     ("(3,4)", r"\boxed{3} or \boxed{4}"), ("(3,4)", r"\boxed{3 \text{ or } 4}"), ("(3,4)", r"\boxed{3} \neq \boxed{4}"),
     ("(3,4)", r"\boxed{3} \to \boxed{4}"),
+    # a rounding that is not the exact value rounded, or not at the reference's decimals, or a hedge
+    ("2.3", r"\boxed{2.21 \approx 2.3}"), ("2.3", r"\boxed{2.283 \approx 2.28}"), ("2.28", r"\boxed{2.283 \approx 2.3}"),
+    ("2.3", r"\boxed{2.283 \approx 2.2 \text{ or } 2.3}"), ("2", r"\boxed{\frac{7}{3} \approx 2}"),
+    ("0.3", r"\boxed{\frac{1}{3}}"),
     # cut off inside a code block: values before it are no answer
     ("5", "So $x = 5$, as we can check:\n```python\nprint(solve("),
 ]
@@ -181,3 +189,11 @@ def test_number_words_and_decimal_commas():
     assert number_word("seventeen") == "17" and number_word("forty-two") == "42" and number_word("many") is None
     assert decimal_comma("2,74") == "2.74" and decimal_comma("1,5") == "1.5"
     assert decimal_comma("2,740") is None and decimal_comma("2, 74") is None
+
+
+def test_a_rounding_counts_only_where_the_prompt_asks_for_one():
+    completion = r"The area is $\boxed{2\pi - 4 \approx 2.3}$."
+    asked = Sample(prompt="Find the area to the nearest tenth.", completion=completion, reference="2.3")
+    exact = Sample(prompt="Find the area of the region.", completion=completion, reference="2.3")
+    assert score(SPEC, asked).reward == 1.0 and score(SPEC, asked).details["stage"] == "rounding"
+    assert score(SPEC, exact).reward == 0.0

@@ -240,7 +240,8 @@ def _markers(text: str, boxes: _Boxes) -> list[Extraction]:
 
 def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
     """The last `<answer>` tag: closed (also `</answeresc`, `<endanswer>`), or left open where the model starts
-    another turn (`\\nUser:`) or where its text is finished (ends in `.`, `$`, `}`); cut off mid-text, it is empty."""
+    another turn (`\\nUser:`) or where its text is finished (ends in `.`, `$`, `}`); cut off mid-text, it is empty.
+    The prompt's template (`<answer> answer here </answer>`) is an Extraction with no answer and method `template`."""
     closes = list(_CLOSE_TAG.finditer(text))
     close = closes[-1].start() if closes else -1
     opened = text.rfind("<answer>")
@@ -255,8 +256,10 @@ def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
         if close < 0 or start < 0:
             return []
         content = text[start + len("<answer>") : close]
-    if boxes.covers(start) or _PLACEHOLDER.fullmatch(content) and content.strip():
-        return []  # inside a box, or the prompt's template (`<answer> answer here </answer>`): states nothing
+    if boxes.covers(start):
+        return []
+    if _PLACEHOLDER.fullmatch(content) and content.strip():
+        return [Extraction("", "template", start)]
     return [Extraction(_ANSWER_ENV.sub(" ", _HTML_TAG.sub(" ", content)), "answer_tag", start)]
 
 
@@ -304,10 +307,14 @@ def extract_answer(completion: str, bare_number: bool = True) -> Extraction | No
 def find_answer(text: str, bare_number: bool = True) -> Extraction | None:
     """The final answer in a `clean`ed text, or None."""
     boxes = _boxes(text)
-    explicit = _answer_tags(text, boxes) + _markers(text, boxes)
+    tags = _answer_tags(text, boxes)
+    template = [tag for tag in tags if tag.method == "template"]
+    explicit = [tag for tag in tags if tag.method != "template"] + _markers(text, boxes)
     if boxes.found:
         explicit.append(_box_group(text, boxes))
     last = max(explicit, key=lambda e: e.position) if explicit else None
+    if template and last is None:
+        return None  # the answer slot holds the template: the working's values are no answer
     if boxes.unclosed_at >= 0 and (last is None or boxes.unclosed_at > last.position):
         return None  # the last box was opened but never closed: a truncated answer is no answer
     if last is not None:

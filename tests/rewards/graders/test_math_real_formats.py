@@ -138,6 +138,9 @@ WRONG = [
     ("2.3", r"\boxed{2.21 \approx 2.3}"), ("2.3", r"\boxed{2.283 \approx 2.28}"), ("2.28", r"\boxed{2.283 \approx 2.3}"),
     ("2.3", r"\boxed{2.283 \approx 2.2 \text{ or } 2.3}"), ("2", r"\boxed{\frac{7}{3} \approx 2}"),
     ("0.3", r"\boxed{\frac{1}{3}}"),
+    # the answer slot holds the prompt's template: values in the working are no answer (a box or marker would be)
+    ("16", "96 divided by 6 equals 16. Each nephew got 16 cookies.\n</think> <answer>answer</answer>"),
+    ("16", "So $x = 16$.</think> <answer> Answer here </answer>"),
     # cut off inside a code block: values before it are no answer
     ("5", "So $x = 5$, as we can check:\n```python\nprint(solve("),
 ]

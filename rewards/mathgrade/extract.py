@@ -57,6 +57,19 @@ _NEGATION = re.compile(  # a box right after a negation, a strike-out or a first
 _PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
 _PLACEHOLDER = re.compile(r"(?i)[\s<>.]*(?:(?:insert\s+)?(?:the\s+|your\s+)?(?:final\s+)?answer(?:\s+here)?)?[\s<>.]*")
 _CLOSE_TAG = re.compile(r"</\s*answer|<\s*end_?answer\s*>", re.IGNORECASE)
+_QUOTED = re.compile(r"""["'`]((?:[^"'`\\]|\\.)*)["'`]\s*[}\]`,]*\s*$""")  # `"answer": "369"}`
+_REASON = re.compile(  # where a marker's value ends and its reason starts
+    r"(?i),?\s+\b(?:because|since|as\s+(?:the|there|it|we|this)|which|meaning|where|given\s+that|due\s+to)\b|,\s+(?:so|and\s+so|i\.e\.)\s"
+)
+_VERDICT = re.compile(  # what a check says of the answer, not an answer
+    r"(?i)(?:highly\s+|very\s+|definitely\s+|indeed\s+|now\s+)?(?:correct|right|verified|valid|confirmed|consistent|accurate"
+    r"|reasonable|wrong|incorrect|confident|plausible|true|false)\b[\s\S]{0,40}"
+)
+_CONFIDENCE = re.compile(  # a stated confidence: `Confidence Level: 100%`, `my confidence in the answer is \(100\%\)`
+    r"(?i)\bconfiden(?:ce|t)\b[^.\n]{0,80}?(?:\bis\b|:|\bof\b|\bat\b)\s*[$\\(\[]*\s*(?:\\boxed\s*\{)?\s*"
+    r"\d{1,3}(?:\.\d+)?\s*(?:\\?%|/\s*10{1,2}\b)\s*\}?[$\\)\]]*"
+)
+_ANSWER_HEADING = re.compile(r"(?:^|\n)#{1,3}\s*(?:Final\s+)?Answer\s*:?\s*\n+\s*(\S[^\n]{0,200})\s*$", re.IGNORECASE)
 _ANSWER_ENV = re.compile(r"\\(?:begin|end)\s*\{\s*answer\s*\}")  # `<answer> 120 \end{answer} </answer>`
 _FINISHED = re.compile(r"[.!?$}\]]\s*[\"']?\s*$")
 _NEXT_TURN = re.compile(r"\n\s*(?:User|Human|Assistant|Question|Q)\s*:")
@@ -227,13 +240,24 @@ def _after_marker(text: str, start: int) -> str:
     return _sentence(strip_math(rest).lstrip())
 
 
+def _marker_answer(text: str) -> str:
+    """A marker's answer without what surrounds the value: `**42**`, a JSON string (`"369"}`), a reason
+    (`11 because there are 11 values (0 to 10)`, `0, meaning no x works`)."""
+    answer = text.strip().strip("*_").strip()
+    quoted = _QUOTED.match(answer)
+    if quoted:
+        answer = quoted.group(1).replace("\\\\", "\\")
+    return _REASON.split(answer, maxsplit=1)[0].strip()
+
+
 def _markers(text: str, boxes: _Boxes) -> list[Extraction]:
-    """The last "final answer is ..." outside a box with an answer after it (only the last can win)."""
+    """The last "final answer is ..." outside a box with an answer after it (only the last can win); a verdict
+    on the answer (`the answer is correct`) is none."""
     for match in reversed(list(_MARKER.finditer(text))[-MAX_MARKERS:]):
         if boxes.covers(match.start()):
             continue
-        answer = _after_marker(text, match.end()).strip().strip("*_").strip()  # `Answer: **42**`
-        if answer and not _PROSE.fullmatch(answer):
+        answer = _marker_answer(_after_marker(text, match.end()))
+        if answer and not _PROSE.fullmatch(answer) and not _VERDICT.fullmatch(answer):
             return [Extraction(answer, "marker", match.start())]
     return []
 
@@ -261,6 +285,14 @@ def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
     if _PLACEHOLDER.fullmatch(content) and content.strip():
         return [Extraction("", "template", start)]
     return [Extraction(_ANSWER_ENV.sub(" ", _HTML_TAG.sub(" ", content)), "answer_tag", start)]
+
+
+def _answer_heading(text: str, boxes: _Boxes) -> list[Extraction]:
+    """PRM800K's ending: a heading `# Answer` and the answer on the line after it, last in the text."""
+    match = _ANSWER_HEADING.search(text.rstrip())
+    if match is None or boxes.covers(match.start(1)):
+        return []
+    return [Extraction(_marker_answer(strip_math(match.group(1))), "marker", match.start(1))]
 
 
 def _last_line_answer(text: str) -> list[Extraction]:
@@ -296,7 +328,7 @@ def _looks_like_answer(text: str) -> bool:
 def clean(completion: str) -> str:
     """The text answers are looked for in: the tail of a giant completion, special tokens and LaTeX `\\ ` gone."""
     text = _SPECIAL_TOKEN.sub("\n", completion[-MAX_SCAN_CHARS:].replace("\x00", ""))
-    return _LATEX_SPACE.sub(" ", text)
+    return _CONFIDENCE.sub(" ", _LATEX_SPACE.sub(" ", text))
 
 
 def extract_answer(completion: str, bare_number: bool = True) -> Extraction | None:
@@ -309,7 +341,7 @@ def find_answer(text: str, bare_number: bool = True) -> Extraction | None:
     boxes = _boxes(text)
     tags = _answer_tags(text, boxes)
     template = [tag for tag in tags if tag.method == "template"]
-    explicit = [tag for tag in tags if tag.method != "template"] + _markers(text, boxes)
+    explicit = [tag for tag in tags if tag.method != "template"] + _markers(text, boxes) + _answer_heading(text, boxes)
     if boxes.found:
         explicit.append(_box_group(text, boxes))
     last = max(explicit, key=lambda e: e.position) if explicit else None

@@ -46,6 +46,7 @@ _QUALIFIED = re.compile(  # words that bound, scale or doubt the value next to t
     r"|\b(?:except|besides)\b|\d\S*\s+(?:or\s+(?:more|less|fewer|so|above|below|higher|lower)|thousands?|millions?"
     r"|billions?|hundreds?|dozens?|squared|cubed|and\s+a\s+half)\b"
     r"|\b(?:wrong|incorrect|false|maybe|perhaps|possibly|probably|unless|either|debt)\b|‰"
+    r"|\b(?:none|neither|nor|no\s+one|not\s+one|not\s+any)\s+of\b"
 )
 _NUMERAL = re.compile(r"\d+(?:\.\d+)?")
 _DEGREE_OR_TRIG = re.compile(r"\\circ|°|degree|\\(?:sin|cos|tan|cot|sec|csc)\b")

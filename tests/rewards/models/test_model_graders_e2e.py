@@ -185,8 +185,8 @@ def serve_model_pid(model: str) -> int:
 
 
 def test_configured_model_server_answers_and_no_private_one_starts(server, reward_model, rm_server):
-    before = httpx.get(rm_server + "/healthz").json()["forward_passes"]
-    assert post(server, "/v1/score", {"grader": "rm", "prompt": "1+1=", "completion": "2"}).json()["error"] is None
+    before = httpx.get(rm_server + "/healthz").json()["forward_passes"]  # a sample no test sent (the cache)
+    assert post(server, "/v1/score", {"grader": "rm", "prompt": "1+1=", "completion": "2 (configured)"}).json()["error"] is None
     assert httpx.get(rm_server + "/healthz").json()["forward_passes"] > before
     serving = [p for p in psutil.process_iter(["cmdline"]) if str(reward_model) in (p.info["cmdline"] or [])]
     assert len(serving) == 1
@@ -206,9 +206,11 @@ def test_a_stalled_model_server_is_an_error_within_the_budget(server, reward_mod
 
 
 def test_a_killed_private_model_server_is_an_error_then_replaced(server, prm):
-    body = {"grader": "prm", "prompt": "Add:", "completion": "1+2=3\n\n2+2=4"}
-    assert post(server, "/v1/score", body).json()["error"] is None
+    def body(completion: str) -> dict:  # each call a new sample, so the reward cache cannot answer it
+        return {"grader": "prm", "prompt": "Add:", "completion": completion}
+
+    assert post(server, "/v1/score", body("1+2=3\n\n2+3=5")).json()["error"] is None
     os.kill(serve_model_pid(str(prm)), signal.SIGKILL)
-    down = post(server, "/v1/score", body).json()
+    down = post(server, "/v1/score", body("1+2=3\n\n2+4=6")).json()
     assert down["reward"] == 0.0 and "unreachable" in down["error"]
-    assert post(server, "/v1/score", body).json()["error"] is None  # a fresh private server
+    assert post(server, "/v1/score", body("1+2=3\n\n2+5=7")).json()["error"] is None  # a fresh private server

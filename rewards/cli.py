@@ -93,18 +93,21 @@ def serve_model(
     port: Annotated[int, typer.Option(help="Port.")] = 8001,
     name: Annotated[str | None, typer.Option(help="Model name reported by the API (default: MODEL).")] = None,
     head: Annotated[str, typer.Option(help="causal (chat, completions, causal PRM), reward (/predict), "
-                                           "token or remote (token-classifier PRM).")] = "causal",
+                                           "token or remote (token-classifier PRM), embed (/v1/embeddings, "
+                                           "a sentence encoder).")] = "causal",
     batch_size: Annotated[int, typer.Option(help="Most requests in one forward pass; 1 = no batching.")] = 8,
     batch_wait_ms: Annotated[float, typer.Option(help="How long a batch waits to fill up.")] = 5.0,
     max_new_tokens: Annotated[int, typer.Option(help="Cap on generated tokens per request.")] = 512,
-    max_length: Annotated[int, typer.Option(help="Most tokens kept per /predict or /pooling input.")] = 4096,
+    max_length: Annotated[int, typer.Option(help="Most tokens kept per /predict, /pooling or "
+                                                           "/v1/embeddings input.")] = 4096,
     step_tag: Annotated[str | None, typer.Option(help="PRMs: the tag after each step (default: <extra_0>; "
                                                       "causal: ' ки').")] = None,
     positive_token: Annotated[str, typer.Option(help="Causal PRMs: the 'good step' token.")] = "+",
     negative_token: Annotated[str, typer.Option(help="Causal PRMs: the 'bad step' token.")] = "-",
     threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
 ) -> None:
-    """Serve a transformers model: OpenAI's chat API, TEI's /predict, vLLM's /pooling (see the README)."""
+    """Serve a transformers model: OpenAI's chat and embeddings APIs, TEI's /predict, vLLM's /pooling (see the
+    README)."""
     from pydantic import ValidationError
 
     from rewards.models.loader import load_sync

@@ -91,17 +91,26 @@ def leakage(
     near_threshold: Annotated[float, typer.Option(min=0, max=1, help="MinHash Jaccard threshold.")] = 0.5,
     shingle: Annotated[int, typer.Option(min=1, help="Words per MinHash shingle.")] = 2,
     no_near: Annotated[bool, typer.Option(help="Skip the MinHash near-duplicate check.")] = False,
+    embed_url: Annotated[str | None, typer.Option(help="An embedding server (OpenAI's /v1/embeddings, e.g. `rlvr "
+                                                  "serve-model MODEL --head embed`): adds the paraphrase check.")] = None,
+    embed_model: Annotated[str | None, typer.Option(help="The model the embedding server serves (default: the "
+                                                    "first it lists).")] = None,
+    paraphrase_threshold: Annotated[float, typer.Option(min=-1, max=1, help="Cosine similarity of prompt "
+                                                        "embeddings that counts as a paraphrase.")] = 0.8,
+    embed_batch: Annotated[int, typer.Option(min=1, help="Prompts per embedding request.")] = 256,
     write_clean: Annotated[Path | None, typer.Option(help="Write the uncontaminated train rows here (JSONL).")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the full report here (JSON).")] = None,
     max_rate: Annotated[float, typer.Option(min=0, max=1, help="Highest share of contaminated eval items.")] = 0.0,
     allow: Annotated[bool, typer.Option(help="Exit 0 even above --max-rate.")] = False,
 ) -> None:
-    """Find eval items in the train sets (exact n-grams, MinHash near-duplicates) and prompts holding their answer."""
+    """Find eval items in the train sets (exact n-grams, MinHash near-duplicates, paraphrases by embedding) and
+    prompts holding their answer."""
     from trainer.leakage import LeakageOptions, check_leakage, items_of
 
     options = LeakageOptions(n=n, near_threshold=None if no_near else near_threshold, shingle=shingle,
-                             prompt_field=prompt_field,
-                             reference_field=reference_field)
+                             prompt_field=prompt_field, reference_field=reference_field, embed_url=embed_url,
+                             embed_model=embed_model, paraphrase_threshold=paraphrase_threshold,
+                             embed_batch=embed_batch)
     with write_clean.open("w") if write_clean else contextlib.nullcontext() as clean_out:
         found = check_leakage(items_of(train, options), items_of(eval_, options), options, clean_out)
     if report:

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from rewards.errors import ModelServerError, ModelServerUnreachable
 from rewards.models.batcher import DynamicBatcher
 from rewards.retry import Backoff, asend
-from rewards.serving.protocol import MAX_INPUTS, PoolingResponse, Prediction
+from rewards.serving.protocol import MAX_INPUTS, EmbeddingResponse, PoolingResponse, Prediction
 
 COALESCE_MS = 2.0  # how long a call waits for concurrent ones to share its request
 IN_FLIGHT = 8  # requests in flight per (server, settings): the server batches these in its turn
@@ -32,7 +32,7 @@ async def _in_chunks(texts: list[str], send: Callable[[list[str]], Awaitable[Seq
 
 
 class ModelServerClient:
-    """Calls one model server's `/predict` and `/pooling` for the model `model`.
+    """Calls one model server's `/predict`, `/pooling` and `/v1/embeddings` for the model `model`.
 
     Concurrent calls with the same settings share HTTP requests: calls that arrive within a few ms go
     together, and so do those that arrive while every slot has a request in flight (an HTTP round trip
@@ -98,6 +98,11 @@ class ModelServerClient:
         """A PRM's probability rows at each step tag, per text (vLLM `/pooling`, STEP pooling)."""
         return await self._shared(texts, "pooling", max_length, budget_s, share, self._pooling)
 
+    async def embeddings(self, texts: list[str], max_length: int, budget_s: float,
+                         share: bool = True) -> list[list[float]]:
+        """A sentence embedding per text (OpenAI's `/v1/embeddings`: `rlvr serve-model --head embed`, vLLM, TEI)."""
+        return await self._shared(texts, "embeddings", max_length, budget_s, share, self._embeddings)
+
     async def _predict(self, texts: list[str], max_length: int, budget_s: float) -> list[float]:
         body = {"inputs": [[t] for t in texts], "raw_scores": True, "truncate": True,
                 "truncate_prompt_tokens": max_length}
@@ -119,6 +124,17 @@ class ModelServerClient:
         found = {item.index: item.data for item in answer.data}
         if sorted(found) != list(range(len(texts))):
             raise ModelServerError("/pooling did not answer one result per input")
+        return [found[i] for i in range(len(texts))]
+
+    async def _embeddings(self, texts: list[str], max_length: int, budget_s: float) -> list[list[float]]:
+        body = {"model": self.model, "input": texts, "encoding_format": "float", "truncate_prompt_tokens": max_length}
+        try:
+            answer = EmbeddingResponse.model_validate(await self.post("/v1/embeddings", body, budget_s))
+        except ValidationError as exc:
+            raise ModelServerError(f"malformed /v1/embeddings answer: {exc}"[:500]) from exc
+        found = {item.index: item.embedding for item in answer.data}
+        if sorted(found) != list(range(len(texts))):
+            raise ModelServerError("/v1/embeddings did not answer one embedding per input")
         return [found[i] for i in range(len(texts))]
 
     async def aclose(self) -> None:

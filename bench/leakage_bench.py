@@ -7,7 +7,10 @@ train item once; we report items/s, recall of the plants, and peak RSS after ind
 the stream (flat: the train set is never held). The peer is the naive exact check, in the same run: each train
 item's 13-gram set intersected with every eval item's, on a slice of the train items; its exact verdicts on
 that slice must equal ours. Times for 1M train items are extrapolated from the measured rate unless
-`--train 1000000` is given. Ends with one JSON line. Usage: python -m bench.leakage_bench [--train 100000]
+`--train 1000000` is given. `--embed-url URL` adds the paraphrase check (an embedding server, e.g. `rlvr serve-model
+MODEL --head embed --batch-size 64`): its time is the embedding of every eval and train prompt (on random words,
+its flags are not a measure of anything). Ends with one JSON line.
+Usage: python -m bench.leakage_bench [--train 100000] [--embed-url URL]
 """
 
 from __future__ import annotations
@@ -71,12 +74,13 @@ def main() -> None:
     parser.add_argument("--eval", type=int, default=10_000)
     parser.add_argument("--peer-items", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--embed-url", default=None, help="An embedding server: adds the paraphrase check.")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
     vocab = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 9))) for _ in range(3000)]
     eval_texts = [_text(rng, vocab) for _ in range(args.eval)]
-    options = LeakageOptions()
+    options = LeakageOptions(embed_url=args.embed_url)
     evals = [Item(f"eval:{i}", text, None, {}) for i, text in enumerate(eval_texts)]
     rss: list[float] = []
     clock: list[float] = []
@@ -106,14 +110,15 @@ def main() -> None:
 
     measured_1m = args.train >= 1_000_000
     print(f"\n{'check':34} {'train items/s':>14} {'1M train items':>16}")
-    print(f"{'rlvr leakage (13-gram + MinHash)':34} {ours_rate:>14,.0f} {1e6 / ours_rate / 60:>12.1f} min"
+    ours_name = "rlvr leakage (13-gram + MinHash" + (" + embeddings)" if args.embed_url else ")")
+    print(f"{ours_name:34} {ours_rate:>14,.0f} {1e6 / ours_rate / 60:>12.1f} min"
           f"{'' if measured_1m else ' (extrapolated)'}")
     print(f"{'naive pairwise 13-gram sets':34} {peer_rate:>14,.1f} {1e6 / peer_rate / 3600:>12.1f} h (extrapolated)")
     print(f"train {args.train:,} x eval {args.eval:,} in {seconds:.1f}s (+{index_seconds:.1f}s indexing the eval set); plants found {found}/{planted}, "
           f"unplanted items flagged {false_flags}; peak RSS {rss[0]:.0f} MiB with the eval set indexed, {rss_end:.0f} MiB "
           f"after; exact verdicts equal to the naive check on {len(head)} items: {peer_flagged == ours_exact}")
     print(json.dumps({
-        "bench": "leakage_stream", "ours": round(ours_rate), "peer": round(peer_rate, 1),
+        "bench": "leakage_stream", "paraphrase_check": args.embed_url is not None, "ours": round(ours_rate), "peer": round(peer_rate, 1),
         "ratio": round(ours_rate / peer_rate, 1), "unit": "train items/s (ratio: ours/peer)",
         "train_items": args.train, "eval_items": args.eval, "seconds": round(seconds, 1),
         "eval_index_seconds": round(index_seconds, 1),

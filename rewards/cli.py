@@ -7,9 +7,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rewards.graders.base import GraderRef
+    from rewards.rescore import Grade
+    from rewards.service import RewardService
 
 app = typer.Typer(help="The reward service and its model server.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -88,18 +93,21 @@ def serve_model(
     port: Annotated[int, typer.Option(help="Port.")] = 8001,
     name: Annotated[str | None, typer.Option(help="Model name reported by the API (default: MODEL).")] = None,
     head: Annotated[str, typer.Option(help="causal (chat, completions, causal PRM), reward (/predict), "
-                                           "token or remote (token-classifier PRM).")] = "causal",
+                                           "token or remote (token-classifier PRM), embed (/v1/embeddings, "
+                                           "a sentence encoder).")] = "causal",
     batch_size: Annotated[int, typer.Option(help="Most requests in one forward pass; 1 = no batching.")] = 8,
     batch_wait_ms: Annotated[float, typer.Option(help="How long a batch waits to fill up.")] = 5.0,
     max_new_tokens: Annotated[int, typer.Option(help="Cap on generated tokens per request.")] = 512,
-    max_length: Annotated[int, typer.Option(help="Most tokens kept per /predict or /pooling input.")] = 4096,
+    max_length: Annotated[int, typer.Option(help="Most tokens kept per /predict, /pooling or "
+                                                           "/v1/embeddings input.")] = 4096,
     step_tag: Annotated[str | None, typer.Option(help="PRMs: the tag after each step (default: <extra_0>; "
                                                       "causal: ' ки').")] = None,
     positive_token: Annotated[str, typer.Option(help="Causal PRMs: the 'good step' token.")] = "+",
     negative_token: Annotated[str, typer.Option(help="Causal PRMs: the 'bad step' token.")] = "-",
     threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
 ) -> None:
-    """Serve a transformers model: OpenAI's chat API, TEI's /predict, vLLM's /pooling (see the README)."""
+    """Serve a transformers model: OpenAI's chat and embeddings APIs, TEI's /predict, vLLM's /pooling (see the
+    README)."""
     from pydantic import ValidationError
 
     from rewards.models.loader import load_sync
@@ -123,6 +131,16 @@ def serve_model(
     serve_app(app_, host=host, port=port, timeout_graceful_shutdown=5)
 
 
+RescoreOut = Annotated[Path | None, typer.Option(help="Write every changed record here as JSONL.")]
+Workers = Annotated[int | None, typer.Option(help="Grading worker processes [default: CPU count + 1].")]
+TimeoutS = Annotated[float | None, typer.Option(help="Per-sample time budget in seconds [default: 2].")]
+SandboxUrls = Annotated[list[str] | None, typer.Option(help="A running sandbox service for code graders (repeatable).")]
+ChunkSize = Annotated[int, typer.Option(min=1, help="Records graded per batch.")]
+Show = Annotated[int, typer.Option(min=0, help="Changes shown in the table.")]
+FailOnChange = Annotated[bool, typer.Option("--fail-on-change", help="Exit with status 1 when any reward changed "
+                                                                     "or failed.")]
+
+
 @app.command()
 def rescore(
     samples: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
@@ -130,50 +148,49 @@ def rescore(
     grader: Annotated[str, typer.Option(help="A grader type, a named grader from --config, or a JSON spec.")],
     config: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
                                                 help="YAML config file (named graders, cache).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write every changed record here as JSONL.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Grading worker processes [default: CPU count + 1].")] = None,
-    timeout_s: Annotated[float | None, typer.Option(help="Per-sample time budget in seconds [default: 2].")] = None,
-    sandbox_url: Annotated[list[str] | None, typer.Option(
-        help="A running sandbox service for code graders (repeatable).")] = None,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Records graded per batch.")] = 256,
-    show: Annotated[int, typer.Option(min=0, help="Changes shown in the table.")] = 50,
-    fail_on_change: Annotated[bool, typer.Option(
-        "--fail-on-change", help="Exit with status 1 when any reward changed or failed.")] = False,
+    out: RescoreOut = None,
+    workers: Workers = None,
+    timeout_s: TimeoutS = None,
+    sandbox_url: SandboxUrls = None,
+    chunk_size: ChunkSize = 256,
+    show: Show = 50,
+    fail_on_change: FailOnChange = False,
 ) -> None:
-    """Re-score stored rollouts with the current graders and report what changed."""
-    import asyncio
+    """Re-score stored rollouts with the current graders and report what changed (a trainer run's own graders:
+    `rlvr rescore-run`)."""
     import json
 
-    from rewards.errors import InvalidGrader, UnknownGrader
-    from rewards.rescore import Change, RescoreInputError, RescoreReport, change_row, render
-    from rewards.rescore import rescore as run
-    from rewards.service import RewardService
     from rewards.settings import load_settings
 
     try:
         spec = json.loads(grader) if grader.lstrip().startswith("{") else grader
         settings = load_settings(config, workers=workers, timeout_s=timeout_s, sandbox_urls=sandbox_url)
-        service = RewardService(settings)
-        service.resolve(spec)
-    except (ValueError, UnknownGrader, InvalidGrader) as exc:
+    except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    from rewards.service import RewardService
 
-    async def main_() -> RescoreReport:
-        await service.start()
-        try:
-            with contextlib.ExitStack() as stack:
-                sink = stack.enter_context(out.open("w", encoding="utf-8")) if out else None
+    service = RewardService(settings)
+    run_rescore(service, [spec], lambda batch: service.score_batch(spec, batch), samples, out=out,
+                chunk_size=chunk_size, show=show, fail_on_change=fail_on_change)
 
-                def write(change: Change) -> None:
-                    if sink is not None:
-                        sink.write(json.dumps(change_row(change)) + "\n")
 
-                return await run(service, spec, samples, chunk_size=chunk_size, keep=show, on_change=write)
-        finally:
-            await service.close()
+def run_rescore(service: RewardService, graders: list[GraderRef], grade: Grade, samples: Path, *,
+                out: Path | None, chunk_size: int, show: int, fail_on_change: bool) -> None:
+    """The rescore commands' common part: check the graders, re-grade `samples`, print the report, set the exit
+    status (2: a bad grader or line; 1: a change, with `fail_on_change`)."""
+    from rewards.errors import InvalidGrader, UnknownGrader
+    from rewards.rescore import RescoreInputError, render, rescore_file
 
     try:
-        report = asyncio.run(main_())
+        for spec in graders:
+            service.resolve(spec)
+    except InvalidGrader as exc:
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors)
+        raise typer.BadParameter(f"{exc}: {where}") from exc
+    except (ValueError, UnknownGrader) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        report = rescore_file(service, grade, samples, out=out, chunk_size=chunk_size, keep=show)
     except RescoreInputError as exc:
         typer.echo(f"error: {samples}: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -5,24 +5,30 @@ upgrade. Records are JSON lines with `completion` and optionally `prompt`, `refe
 `version` (the trainer's samples.jsonl, or any such file). The file is read in chunks and each chunk graded
 as one batch by an in-process `RewardService`, so memory holds one chunk and the changes kept for display,
 whatever the file's size; every change can be streamed to a JSONL file as it is found.
+
+What grades a chunk is a `Grade`: one grader of the service here (`rlvr rescore --grader`), or the weighted
+graders of a trainer config, combined as the trainer combines them (`rlvr rescore-run`, trainer/rescore.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rewards.graders.base import GraderRef
 from rewards.service import RewardService
 from rewards.types import Sample, Score
 
 SAME, GAINED, LOST, CHANGED, ERROR, SCORED = "same", "0->1", "1->0", "changed", "error", "scored"
 KINDS = (SAME, GAINED, LOST, CHANGED, ERROR, SCORED)
+
+Grade = Callable[[list[Sample]], Awaitable[list[Score]]]  # one score per sample, in order
 
 
 class RescoreInputError(ValueError):
@@ -123,16 +129,16 @@ def classify(old: float | None, new: Score) -> str:
     return CHANGED
 
 
-async def rescore(service: RewardService, grader: GraderRef, path: Path, *, chunk_size: int = 256,
-                  keep: int = 50, on_change: Callable[[Change], None] | None = None) -> RescoreReport:
-    """Grade every record of `path` with `grader` and compare with its stored reward.
+async def rescore(grade: Grade, path: Path, *, chunk_size: int = 256, keep: int = 50,
+                  on_change: Callable[[Change], None] | None = None) -> RescoreReport:
+    """Grade every record of `path` with `grade` and compare with its stored reward.
 
     `on_change` sees every change (all kinds but `same` and `scored`); the report keeps the first `keep`.
     Raises RescoreInputError on a bad line (records before it are graded, their changes already passed on).
     """
     report = RescoreReport()
     for chunk in read_chunks(path, chunk_size):
-        scores = await service.score_batch(grader, [r.sample for r in chunk])
+        scores = await grade([r.sample for r in chunk])
         report.without_reference += sum(r.sample.reference is None for r in chunk)
         for record, score in zip(chunk, scores, strict=True):
             kind = classify(record.reward, score)
@@ -154,6 +160,29 @@ async def rescore(service: RewardService, grader: GraderRef, path: Path, *, chun
 def change_row(change: Change) -> dict[str, Any]:
     """A change as one JSON-ready dict (a line of `--out`)."""
     return asdict(change)
+
+
+def rescore_file(service: RewardService, grade: Grade, path: Path, *, out: Path | None = None,
+                 chunk_size: int = 256, keep: int = 50) -> RescoreReport:
+    """`rescore` with `grade` on `service`, started here and closed after; every change written to `out` as JSONL.
+
+    What both commands run; raises RescoreInputError on a bad line."""
+
+    async def run() -> RescoreReport:
+        await service.start()
+        try:
+            with contextlib.ExitStack() as stack:
+                sink = stack.enter_context(out.open("w", encoding="utf-8")) if out else None
+
+                def write(change: Change) -> None:
+                    if sink is not None:
+                        sink.write(json.dumps(change_row(change)) + "\n")
+
+                return await rescore(grade, path, chunk_size=chunk_size, keep=keep, on_change=write)
+        finally:
+            await service.close()
+
+    return asyncio.run(run())
 
 
 def _cut(text: str | None, width: int) -> str:

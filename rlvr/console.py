@@ -12,7 +12,7 @@ from importlib import metadata
 COMMAND_EXTRAS = {
     "serve": "serve", "serve-model": "models", "sandbox": "sandbox",
     "train": "train", "sft": "train", "sample": "train", "train-rm": "train", "train-prm": "train",
-    "leakage": "train", "rescore": "serve",
+    "leakage": "train", "rescore": "serve", "rescore-run": "train",
 }
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _EXTRAS = re.compile(r"\[([^\]]*)\]")

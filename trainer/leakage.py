@@ -1,19 +1,23 @@
 """Train/eval leakage: which eval items a training set contains, and prompts that contain their own answer.
 
-Three checks, each reported per eval item with the matching train items:
+Four checks, each reported per eval item with the matching train items:
 - `exact`: normalized word n-gram overlap (13-grams by default, as in the GPT-3 and Llama decontamination
   reports); the score is the share of the eval item's n-grams found in the train item. Items shorter than n
   words are compared whole.
 - `near`: MinHash/LSH (datasketch) over word-shingle sets; the score is the estimated Jaccard similarity. It
   catches re-worded copies that break every long n-gram.
+- `paraphrase` (when an embedding server is given): the cosine similarity of the prompts' sentence embeddings
+  is at least a threshold (trainer.paraphrase); it catches the same problem in other words, which shares few
+  n-grams. Exact and near matches win over it for the same pair.
 - `reference_in_prompt`: a prompt (train or eval) that contains its own short reference answer, word-bounded.
 
-The eval sets are indexed in memory (10k items is small); the train sets are streamed one item at a time and
-never held whole, so `--write-clean` writes the clean rows during the same single pass.
-Paraphrases (same meaning, different words) are not detected: that needs an embedding model."""
+The eval sets are indexed in memory (10k items is small); the train sets are streamed (one item at a time, or
+one embedding batch at a time with the paraphrase check) and never held whole, so `--write-clean` writes the
+clean rows during the same single pass."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -28,6 +32,7 @@ from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]  # da
 
 from trainer.config import DataConfig
 from trainer.data import load_problems
+from trainer.paraphrase import Embedder, ParaphraseIndex
 from trainer.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,7 @@ PROMPT_FALLBACKS = ("question", "problem")
 REFERENCE_FALLBACKS = ("answer",)
 _WORD = re.compile(r"\w+")
 _CONFIG_SUFFIXES = (".yaml", ".yml")
+KINDS = ("exact", "near", "paraphrase", "reference_in_prompt")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,10 @@ class LeakageOptions:
     reference_field: str = "reference"
     max_matches: int = 20  # matches kept per eval item in the report (all are counted)
     max_reference_words: int = 5  # longer references are not searched for in their prompt
+    embed_url: str | None = None  # an embedding server (/v1/embeddings): turns the paraphrase check on
+    embed_model: str | None = None  # the model name it serves; default: the first it lists
+    paraphrase_threshold: float = 0.8  # cosine similarity; all-MiniLM-L6-v2 puts reworded problems near 0.8-0.9
+    embed_batch: int = 256  # prompts per embedding request (and train items per streamed batch)
 
 
 @dataclass
@@ -105,7 +115,7 @@ class LeakageReport:
         kinds = self.kinds()
         rows = [("eval items", str(self.eval_items)), ("train items", str(self.train_items)),
                 ("contaminated eval items", f"{len(self.contaminated_eval)} ({self.rate:.2%})"),
-                *((f"  {kind}", str(kinds[kind])) for kind in ("exact", "near", "reference_in_prompt")),
+                *((f"  {kind}", str(kinds[kind])) for kind in KINDS),
                 ("train items flagged", str(self.train_flagged)),
                 ("train prompts with their reference",
                  str(sum(r["set"] == "train" for r in self.reference_in_prompt)))]
@@ -183,7 +193,8 @@ def reference_in_prompt(item: Item, max_words: int) -> bool:
 
 
 class LeakageIndex:
-    """The eval sets, indexed: n-gram hash -> eval items, and a MinHash LSH over their shingle sets."""
+    """The eval sets, indexed: n-gram hash -> eval items, a MinHash LSH over their shingle sets, and their prompts'
+    embeddings when an embedding server is given; `close` when done."""
 
     def __init__(self, eval_items: Iterable[Item], options: LeakageOptions) -> None:
         self.options = options
@@ -195,9 +206,28 @@ class LeakageIndex:
                     if options.near_threshold is not None else None)
         self.minhashes: list[MinHash] = []
         self._empty = MinHash(num_perm=options.num_perm)  # copies share its permutations: drawn once, not per item
+        prompts: list[str] = []
         for item in eval_items:
             self._add(item)
+            prompts.append(item.prompt)
         self.report.eval_items = len(self.keys)
+        self.paraphrase: ParaphraseIndex | None = None
+        if options.embed_url is not None:
+            embedder = Embedder(options.embed_url, options.embed_model)
+            try:
+                self.paraphrase = ParaphraseIndex(embedder, prompts, options.paraphrase_threshold, options.embed_batch)
+            except BaseException:
+                embedder.close()
+                raise
+
+    @property
+    def batch(self) -> int:
+        """Train items checked together: an embedding batch with the paraphrase check, else one by one."""
+        return self.options.embed_batch if self.paraphrase is not None else 1
+
+    def close(self) -> None:
+        if self.paraphrase is not None:
+            self.paraphrase.embedder.close()
 
     def _minhash(self, tokens: list[str]) -> MinHash:
         k = self.options.shingle
@@ -236,11 +266,21 @@ class LeakageIndex:
                     found[position] = ("near", similarity)
         return found
 
-    def check(self, item: Item) -> bool:
-        """Record one train item's matches and own-reference leak; True when it is contaminated."""
+    def check(self, items: list[Item]) -> list[bool]:
+        """Record a batch of train items' matches and own-reference leaks; per item, whether it is contaminated."""
+        similar = (self.paraphrase.matches([item.prompt for item in items]) if self.paraphrase is not None
+                   else [{} for _ in items])
+        flagged = []
+        for item, paraphrases in zip(items, similar, strict=True):
+            found = self.matches(item)
+            for position, similarity in paraphrases.items():
+                found.setdefault(position, ("paraphrase", similarity))
+            flagged.append(self._record(item, found))
+        return flagged
+
+    def _record(self, item: Item, found: dict[int, tuple[str, float]]) -> bool:
         report = self.report
         report.train_items += 1
-        found = self.matches(item)
         for position, (kind, score) in found.items():
             key = self.keys[position]
             report.match_counts[key] += 1
@@ -261,10 +301,21 @@ def check_leakage(train: Iterable[Item], eval_items: Iterable[Item], options: Le
 
     A train item is dropped when it matches any eval item or contains its own reference."""
     index = LeakageIndex(eval_items, options)
-    for item in train:
-        if not index.check(item) and clean_out is not None:
-            clean_out.write(json.dumps(item.row, default=str) + "\n")
+    try:
+        for batch in batched(train, index.batch):
+            for item, flagged in zip(batch, index.check(batch), strict=True):
+                if not flagged and clean_out is not None:
+                    clean_out.write(json.dumps(item.row, default=str) + "\n")
+    finally:
+        index.close()
     return index.report
+
+
+def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """`items` in lists of `size` (the last may be shorter), read lazily."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def items_of(paths: Iterable[Path], options: LeakageOptions) -> Iterator[Item]:

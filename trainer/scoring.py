@@ -45,6 +45,22 @@ class BatchRewards:
             return versions[0][1]
         return "+".join(f"{name}@{v}" for name, v in versions) or None
 
+    def score(self, index: int) -> Score:
+        """Sample `index`'s reward as one Score (what `rlvr rescore-run` compares): the weighted total, the graders'
+        errors, `version(index)`; the details of the one grader, or each grader's under `graders` (with the
+        first `answer` one extracted, for the report's table)."""
+        own = [graded[index] for graded in self.scores]
+        if len(own) == 1:
+            return own[0].model_copy(update={"reward": self.total[index]})
+        errors = [f"{name}: {s.error}" for name, s in zip(self.by_grader, own, strict=True) if s.error is not None]
+        details: dict[str, Any] = {"graders": {name: s.model_dump() for name, s in
+                                              zip(self.by_grader, own, strict=True)}}
+        answer = next((s.details["answer"] for s in own if s.details.get("answer") is not None), None)
+        if answer is not None:
+            details["answer"] = answer
+        return Score(reward=self.total[index], details=details, error="; ".join(errors) or None,
+                     version=self.version(index))
+
 
 def grader_name(grader: str | dict[str, Any], index: int) -> str:
     """A grader's label in metrics: its name, or its spec's type numbered by position (`math`, `format1`)."""
@@ -61,6 +77,12 @@ def combine(cfg: RewardConfig, results: list[list[Score]]) -> BatchRewards:
                  for k, (w, scores) in enumerate(zip(cfg.graders, results, strict=True))}
     timeouts = sum(any(scores[i].details.get("timeout") for scores in results) for i in range(n))
     return BatchRewards(total=total, valid=valid, by_grader=by_grader, timeouts=timeouts, scores=results)
+
+
+async def score_weighted(backend: ScoringBackend, cfg: RewardConfig, samples: list[Sample]) -> BatchRewards:
+    """Every grader of `cfg` on `samples` (concurrently), combined; a failure of the backend raises."""
+    results = await asyncio.gather(*(backend.score_batch(w.grader, samples) for w in cfg.graders))
+    return combine(cfg, list(results))
 
 
 class Scorer:
@@ -91,12 +113,10 @@ class Scorer:
     async def _score(self, samples: list[Sample], step: int | None) -> BatchRewards | None:
         where = f"step {step}: " if step is not None else ""
         try:
-            results = await asyncio.gather(
-                *(self.backend.score_batch(w.grader, samples) for w in self.cfg.graders))
+            rewards = await score_weighted(self.backend, self.cfg, samples)
         except Exception as exc:  # noqa: BLE001 - any failure of the service drops the batch, loudly
             log.warning("%sreward scoring failed, dropping %d samples: %s", where, len(samples), exc)
             return None
-        rewards = combine(self.cfg, list(results))
         if rewards.timeouts:
             log.warning("%s%d of %d samples timed out in a grader (reward 0); if that is load, not the output, "
                         "raise the grader's timeout_s", where, rewards.timeouts, len(samples))

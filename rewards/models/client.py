@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from rewards.errors import ModelServerError, ModelServerUnreachable
 from rewards.models.batcher import DynamicBatcher
 from rewards.retry import Backoff, asend
-from rewards.serving.protocol import MAX_INPUTS, PoolingResponse, Prediction
+from rewards.serving.protocol import MAX_INPUTS, EmbeddingResponse, PoolingResponse, Prediction
 
 COALESCE_MS = 2.0  # how long a call waits for concurrent ones to share its request
 IN_FLIGHT = 8  # requests in flight per (server, settings): the server batches these in its turn
 _PREDICTIONS = TypeAdapter(list[list[Prediction]])
+Shape = TypeVar("Shape", bound=BaseModel)
+Result = TypeVar("Result")
+
+
+def _in_order(found: dict[int, Result], count: int, path: str) -> list[Result]:
+    """Results keyed by input index, in input order; ModelServerError unless there is exactly one per input."""
+    if sorted(found) != list(range(count)):
+        raise ModelServerError(f"{path} did not answer one result per input")
+    return [found[i] for i in range(count)]
 
 
 async def _in_chunks(texts: list[str], send: Callable[[list[str]], Awaitable[Sequence[Any]]]) -> list[Any]:
@@ -32,7 +41,7 @@ async def _in_chunks(texts: list[str], send: Callable[[list[str]], Awaitable[Seq
 
 
 class ModelServerClient:
-    """Calls one model server's `/predict` and `/pooling` for the model `model`.
+    """Calls one model server's `/predict`, `/pooling` and `/v1/embeddings` for the model `model`.
 
     Concurrent calls with the same settings share HTTP requests: calls that arrive within a few ms go
     together, and so do those that arrive while every slot has a request in flight (an HTTP round trip
@@ -98,6 +107,11 @@ class ModelServerClient:
         """A PRM's probability rows at each step tag, per text (vLLM `/pooling`, STEP pooling)."""
         return await self._shared(texts, "pooling", max_length, budget_s, share, self._pooling)
 
+    async def embeddings(self, texts: list[str], max_length: int, budget_s: float,
+                         share: bool = True) -> list[list[float]]:
+        """A sentence embedding per text (OpenAI's `/v1/embeddings`: `rlvr serve-model --head embed`, vLLM, TEI)."""
+        return await self._shared(texts, "embeddings", max_length, budget_s, share, self._embeddings)
+
     async def _predict(self, texts: list[str], max_length: int, budget_s: float) -> list[float]:
         body = {"inputs": [[t] for t in texts], "raw_scores": True, "truncate": True,
                 "truncate_prompt_tokens": max_length}
@@ -112,14 +126,20 @@ class ModelServerClient:
 
     async def _pooling(self, texts: list[str], max_length: int, budget_s: float) -> list[list[list[float]]]:
         body = {"model": self.model, "input": texts, "truncate_prompt_tokens": max_length}
+        answer = await self._answer("/pooling", body, budget_s, PoolingResponse)
+        return _in_order({item.index: item.data for item in answer.data}, len(texts), "/pooling")
+
+    async def _embeddings(self, texts: list[str], max_length: int, budget_s: float) -> list[list[float]]:
+        body = {"model": self.model, "input": texts, "encoding_format": "float", "truncate_prompt_tokens": max_length}
+        answer = await self._answer("/v1/embeddings", body, budget_s, EmbeddingResponse)
+        return _in_order({item.index: item.embedding for item in answer.data}, len(texts), "/v1/embeddings")
+
+    async def _answer(self, path: str, body: dict[str, Any], budget_s: float, shape: type[Shape]) -> Shape:
+        """The answer at `path`, validated as `shape`; ModelServerError when it is not one."""
         try:
-            answer = PoolingResponse.model_validate(await self.post("/pooling", body, budget_s))
+            return shape.model_validate(await self.post(path, body, budget_s))
         except ValidationError as exc:
-            raise ModelServerError(f"malformed /pooling answer: {exc}"[:500]) from exc
-        found = {item.index: item.data for item in answer.data}
-        if sorted(found) != list(range(len(texts))):
-            raise ModelServerError("/pooling did not answer one result per input")
-        return [found[i] for i in range(len(texts))]
+            raise ModelServerError(f"malformed {path} answer: {exc}"[:500]) from exc
 
     async def aclose(self) -> None:
         for batcher in self._batchers.values():

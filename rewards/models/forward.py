@@ -1,4 +1,5 @@
-"""The blocking forward passes of the model server: a scalar per sequence, probabilities per step tag, generation."""
+"""The blocking forward passes of the model server: a scalar per sequence, probabilities per step tag, a sentence
+embedding, generation."""
 
 from __future__ import annotations
 
@@ -21,6 +22,22 @@ def sequence_logits(lm: LoadedModel, texts: list[str], max_length: int) -> list[
         logits = lm.model(**batch).logits
     rows: list[list[float]] = logits.float().tolist()
     return rows
+
+
+def embeddings(lm: LoadedModel, texts: list[str], max_length: int) -> list[tuple[list[float], int]]:
+    """Per text, its sentence embedding and the tokens read: the last hidden states mean-pooled over the text's
+    tokens and scaled to unit length (sentence-transformers' recipe for all-MiniLM-L6-v2 and its kin), so a dot
+    product is a cosine similarity. Inputs keep their start."""
+    import torch
+
+    lm.tokenizer.truncation_side = "right"
+    positions = getattr(lm.model.config, "max_position_embeddings", None) or max_length  # a BERT reads 512 at most
+    batch = encode(lm.tokenizer, texts, min(max_length, positions)).to(lm.device)
+    with torch.inference_mode():
+        hidden = lm.model(**batch)[0].float()
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0), dim=-1)
+    return list(zip(pooled.tolist(), batch["attention_mask"].sum(1).tolist(), strict=True))
 
 
 DEFAULT_STEP_TAGS = {"token": "<extra_0>", "remote": "<extra_0>", "causal": " ки"}

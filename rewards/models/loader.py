@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Head = Literal["reward", "token", "causal", "remote"]  # remote: AutoModel with the repository's own code
+Head = Literal["reward", "token", "causal", "remote", "embed"]  # remote: AutoModel with the repository's own code;
+# embed: AutoModel, its hidden states mean-pooled into a sentence embedding (/v1/embeddings)
 REMOTE_CODE_ENV = "RLVR_ALLOW_REMOTE_CODE"
 THREADS_ENV = "RLVR_TORCH_THREADS"  # torch CPU threads of a model server (default: torch's own choice)
 
@@ -57,13 +58,14 @@ def load_sync(name: str, head: Head, threads: int | None = None) -> LoadedModel:
         "token": AutoModelForTokenClassification,
         "causal": AutoModelForCausalLM,
         "remote": AutoModel,
+        "embed": AutoModel,
     }[head]
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=remote)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     # a reward is read at the last token and generation continues the end, so long inputs keep their end;
-    # a PRM keeps its first steps
-    tokenizer.truncation_side = "right" if head in ("token", "remote") else "left"
+    # a PRM keeps its first steps, an embedding the text's start
+    tokenizer.truncation_side = "right" if head in ("token", "remote", "embed") else "left"
     if head == "causal":
         tokenizer.padding_side = "left"  # generation continues every prompt from its end
     dtype = torch.bfloat16 if device == "cuda" else torch.float32

@@ -1,7 +1,8 @@
 """`rlvr serve-model`: a transformers model behind an HTTP API, for users without vLLM or TEI.
 
 Routes: POST /v1/chat/completions and /v1/completions (OpenAI's shapes, causal LMs), POST /predict
-(TEI's shape, reward models), POST /pooling (vLLM's STEP pooling, PRMs), GET /v1/models, GET /healthz.
+(TEI's shape, reward models), POST /pooling (vLLM's STEP pooling, PRMs), POST /v1/embeddings (OpenAI's shape,
+sentence encoders), GET /v1/models, GET /healthz.
 Concurrent requests are batched dynamically into shared forward passes on one model thread; the
 model is loaded before the server listens, so a model that cannot load stops the command at once.
 """
@@ -34,15 +35,16 @@ class ServeModelSettings(BaseModel):
     batch_size: int = Field(default=8, ge=1)
     batch_wait_ms: float = Field(default=5.0, ge=0)
     max_new_tokens: int = Field(default=512, ge=1)
-    max_length: int = Field(default=4096, ge=1, description="Most tokens kept per /predict or /pooling input.")
+    max_length: int = Field(default=4096, ge=1, description="Most tokens kept per /predict, /pooling or "
+                            "/v1/embeddings input.")
     step_tag: str | None = Field(default=None, description='/pooling: the tag after each step; default by head.')
     positive_token: str = "+"
     negative_token: str = "-"
     threads: int | None = None
 
     def step_read(self, lm: LoadedModel) -> StepRead | None:
-        """Where /pooling reads step scores; None for a reward model, which has no steps."""
-        if self.head == "reward":
+        """Where /pooling reads step scores; None for a reward model or a sentence encoder, which have no steps."""
+        if self.head in ("reward", "embed"):
             return None
         tag = last_token_id(lm, self.step_tag if self.step_tag is not None else DEFAULT_STEP_TAGS[self.head])
         if self.head != "causal":
@@ -90,7 +92,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
     generation: DynamicBatcher[GenerationRequest, Generation] = DynamicBatcher.on_thread(
         lambda reqs: generate(lm, reqs), executor, settings.batch_size, settings.batch_wait_ms)
     scoring = Scoring(lm, settings.name, executor, settings.max_length, settings.batch_size, settings.batch_wait_ms,
-                      settings.step_read(lm))
+                      settings.step_read(lm), embed=settings.head == "embed")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,7 +8,10 @@
   a causal PRM, `returned_token_ids`): `input` is one text or a list; each result's `data` holds one
   probability row per step tag.
 
-Both accept `truncate_prompt_tokens` (vLLM's name; TEI ignores unknown fields): the most tokens kept
+- `POST /v1/embeddings` is OpenAI's embeddings route (vLLM, TEI and OpenAI serve it too): `input` is one text
+  or a list; each result's `embedding` is a float list (`encoding_format: float` only).
+
+All accept `truncate_prompt_tokens` (vLLM's name; TEI ignores unknown fields): the most tokens kept
 per input. Clients (`rewards.models.client`) and the server (`rewards.serving.openai_server`) share
 these models, so the two cannot drift apart.
 """
@@ -69,3 +72,33 @@ class PoolingResponse(BaseModel):
     created: int
     model: str
     data: list[PoolingData]
+
+
+class EmbeddingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # user, dimensions ... are ignored
+
+    model: str | None = None
+    input: str | list[str] = Field(description="A text or a list of texts (token-id inputs are not supported).")
+    encoding_format: Literal["float"] = "float"
+    truncate_prompt_tokens: int | None = Field(default=None, ge=1, description="Most tokens kept per input.")
+
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else self.input
+
+
+class EmbeddingData(BaseModel):
+    index: int
+    object: Literal["embedding"] = "embedding"
+    embedding: list[float]
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    model: str
+    data: list[EmbeddingData]
+    usage: EmbeddingUsage

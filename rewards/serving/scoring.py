@@ -1,4 +1,5 @@
-"""The model server's scoring routes: `/predict` (TEI's shape) for reward models, `/pooling` (vLLM's) for PRMs.
+"""The model server's scoring routes: `/predict` (TEI's shape) for reward models, `/pooling` (vLLM's) for PRMs,
+`/v1/embeddings` (OpenAI's) for sentence embeddings.
 
 Concurrent requests are gathered by a dynamic batcher into shared forward passes on the model thread;
 inputs with different truncation limits go through the same batch in groups of one limit each.
@@ -16,10 +17,14 @@ from typing import TypeVar
 from fastapi import APIRouter, HTTPException, Request
 
 from rewards.models.batcher import DynamicBatcher
-from rewards.models.forward import StepRead, sequence_logits, step_rows
+from rewards.models.forward import StepRead, embeddings, sequence_logits, step_rows
 from rewards.models.loader import LoadedModel
 from rewards.serving.protocol import (
     MAX_INPUTS,
+    EmbeddingData,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EmbeddingUsage,
     PoolingData,
     PoolingRequest,
     PoolingResponse,
@@ -56,12 +61,17 @@ class Scoring:
     """The batchers of one served model and the routes that feed them."""
 
     def __init__(self, lm: LoadedModel, name: str, executor: Executor, max_length: int, max_batch: int,
-                 wait_ms: float, read: StepRead | None) -> None:
-        """`read` None: a reward model (`/predict`); else a PRM read so (`/pooling`)."""
+                 wait_ms: float, read: StepRead | None, embed: bool = False) -> None:
+        """`embed`: a sentence encoder (`/v1/embeddings`); else `read` None: a reward model (`/predict`); else a PRM
+        read so (`/pooling`)."""
         self.lm, self.name, self.max_length = lm, name, max_length
         self.predict: DynamicBatcher[Item, list[float]] | None = None
         self.pooling: DynamicBatcher[Item, list[list[float]]] | None = None
-        if read is None:
+        self.embed: DynamicBatcher[Item, tuple[list[float], int]] | None = None
+        if embed:
+            self.embed = DynamicBatcher.on_thread(
+                by_limit(lambda texts, limit: embeddings(lm, texts, limit)), executor, max_batch, wait_ms)
+        elif read is None:
             self.predict = DynamicBatcher.on_thread(
                 by_limit(lambda texts, limit: sequence_logits(lm, texts, limit)), executor, max_batch, wait_ms)
         else:
@@ -70,10 +80,10 @@ class Scoring:
 
     @property
     def batches(self) -> int:
-        return sum(b.batches for b in (self.predict, self.pooling) if b is not None)
+        return sum(b.batches for b in (self.predict, self.pooling, self.embed) if b is not None)
 
     async def aclose(self) -> None:
-        for batcher in (self.predict, self.pooling):
+        for batcher in (self.predict, self.pooling, self.embed):
             if batcher is not None:
                 await batcher.aclose()
 
@@ -101,7 +111,7 @@ class Scoring:
 
 
 def scoring_router() -> APIRouter:
-    """`/predict` and `/pooling` over the app's `state.scoring`."""
+    """`/predict`, `/pooling` and `/v1/embeddings` over the app's `state.scoring`."""
     router = APIRouter()
 
     @router.post("/predict")
@@ -135,5 +145,22 @@ def scoring_router() -> APIRouter:
         rows = await scoring.run(scoring.pooling, body.texts(), scoring.limit(body.truncate_prompt_tokens))
         return PoolingResponse(id=f"pool-{uuid.uuid4().hex[:24]}", created=int(time.time()), model=scoring.name,
                                data=[PoolingData(index=i, data=r) for i, r in enumerate(rows)])
+
+    @router.post("/v1/embeddings")
+    async def embed(body: EmbeddingRequest, request: Request) -> EmbeddingResponse:
+        """Unit-length sentence embeddings, OpenAI's shape: a dot product of two is their cosine similarity."""
+        scoring: Scoring = request.app.state.scoring
+        if body.model not in (None, scoring.name):
+            raise HTTPException(404, f"model {body.model!r} is not served here; this server has {scoring.name!r}")
+        if scoring.embed is None:
+            raise HTTPException(400, f"{scoring.name} is not served as a sentence encoder (--head embed): "
+                                     "/v1/embeddings serves embeddings")
+        texts = body.texts()
+        if not texts:
+            raise HTTPException(422, "input is an empty list")
+        rows = await scoring.run(scoring.embed, texts, scoring.limit(body.truncate_prompt_tokens))
+        tokens = sum(count for _, count in rows)
+        return EmbeddingResponse(model=scoring.name, usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens),
+                                 data=[EmbeddingData(index=i, embedding=vector) for i, (vector, _) in enumerate(rows)])
 
     return router

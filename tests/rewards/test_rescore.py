@@ -18,6 +18,7 @@ from rewards.rescore import (
     LOST,
     SAME,
     SCORED,
+    Grade,
     RescoreInputError,
     classify,
     parse_record,
@@ -44,6 +45,11 @@ ROWS = [rollout("4", "4", 1.0, version="0"), rollout("1/2", "0.5", 0.0, version=
         rollout("9", "9", 1.0, version="0"), rollout("7", "6", 1.0, version="0"), rollout("3", "5", 0.0, version="0")]
 
 
+def math(service: RewardService) -> Grade:
+    """The math grader with a generous budget: on a loaded machine the default 2 s could time a sample out (a 0)."""
+    return lambda samples: service.score_batch({"type": "math", "timeout_s": 30}, samples)
+
+
 def write(path: Path, rows: list[Any]) -> Path:
     path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
     return path
@@ -51,7 +57,7 @@ def write(path: Path, rows: list[Any]) -> Path:
 
 async def test_exactly_the_wrongly_scored_records_are_reported(service: RewardService, tmp_path: Path) -> None:
     seen: list[int] = []
-    report = await rescore(service, "math", write(tmp_path / "s.jsonl", ROWS), chunk_size=2,
+    report = await rescore(math(service), write(tmp_path / "s.jsonl", ROWS), chunk_size=2,
                            on_change=lambda c: seen.append(c.line))
     assert seen == [2, 4]
     assert report.counts[SAME] == 3 and report.counts[GAINED] == 1 and report.counts[LOST] == 1
@@ -63,7 +69,7 @@ async def test_exactly_the_wrongly_scored_records_are_reported(service: RewardSe
 
 
 async def test_the_report_shows_the_table_and_examples(service: RewardService, tmp_path: Path) -> None:
-    report = await rescore(service, "math", write(tmp_path / "s.jsonl", ROWS), keep=1)
+    report = await rescore(math(service), write(tmp_path / "s.jsonl", ROWS), keep=1)
     text = render(report, examples=1)
     assert text.startswith("5 records: same 3, 0->1 1, 1->0 1, changed 0, error 0, scored 0")
     assert "     2  0->1         0      1  0           1           1/2" in text
@@ -74,7 +80,7 @@ async def test_the_trainer_samples_shape(service: RewardService, tmp_path: Path)
     """trainer/metrics.py writes {"step", **row}: prompt, completion, reward (no version: written before it)."""
     rows = [{"step": 10, **rollout("4", "4", 0.0)}, {"step": 10, **rollout("5", "5", 1.0)},
             {"step": 20, **rollout("2", "2", None)}]
-    report = await rescore(service, "math", write(tmp_path / "samples.jsonl", rows))
+    report = await rescore(math(service), write(tmp_path / "samples.jsonl", rows))
     assert report.counts[GAINED] == 1 and report.counts[SAME] == 1 and report.counts[SCORED] == 1
     assert [(c.line, c.old_version, c.new_version) for c in report.changes] == [(1, None, "1")]
 
@@ -82,14 +88,14 @@ async def test_the_trainer_samples_shape(service: RewardService, tmp_path: Path)
 async def test_records_without_a_reference_are_counted_and_warned_about(service: RewardService,
                                                                         tmp_path: Path) -> None:
     rows = [{"step": 10, "prompt": "2+2?", "completion": "\\boxed{4}", "reward": 1.0}, ROWS[0]]
-    report = await rescore(service, "math", write(tmp_path / "samples.jsonl", rows))
+    report = await rescore(math(service), write(tmp_path / "samples.jsonl", rows))
     assert report.without_reference == 1 and report.counts[LOST] == 1
     assert "warning: 1 records have no 'reference'" in render(report)
 
 
 async def test_the_kept_changes_are_bounded_but_every_one_is_counted(service: RewardService, tmp_path: Path) -> None:
     rows = [rollout("1", "1", 0.0)] * 7
-    report = await rescore(service, "math", write(tmp_path / "s.jsonl", rows), chunk_size=3, keep=2)
+    report = await rescore(math(service), write(tmp_path / "s.jsonl", rows), chunk_size=3, keep=2)
     assert report.counts[GAINED] == 7 and [c.line for c in report.changes] == [1, 2]
 
 

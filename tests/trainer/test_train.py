@@ -85,15 +85,18 @@ def test_reward_service_down_drops_batches_instead_of_training_on_zeros(warm_mod
 
 
 def test_samples_are_logged_as_json(warm_model: Path, reward_url: str, tmp_path: Path) -> None:
-    out = train(config(warm_model, reward_url, tmp_path / "log", steps=2, log_samples_every=1))
+    cfg = config(warm_model, reward_url, tmp_path / "log", steps=2, log_samples_every=1)
+    out = train(cfg)
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert {"step", "prompt", "reference", "completion", "reward", "version"} <= set(rows[0])
     assert rows[0]["reference"] is not None and rows[0]["version"] is not None
-    # the stored rollouts re-grade as they were: `rlvr rescore` finds no change under the same grader
-    done = subprocess.run([sys.executable, "-m", "rlvr", "rescore", str(out / "samples.jsonl"), "--grader",
-                           '{"type": "math", "timeout_s": 30}', "--workers", "1", "--fail-on-change"],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    # the stored rollouts re-grade as they were: `rlvr rescore-run` on the run's own config finds no change
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    done = subprocess.run([sys.executable, "-m", "rlvr", "rescore-run", str(path), "--workers", "1",
+                           "--fail-on-change"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"{len(rows)} records: same {len(rows)}," in done.stdout
 
 
 def test_two_process_data_parallel_on_gloo(warm_model: Path, reward_url: str, tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ def test_predict_speaks_tei(rm_server):
     ("/predict", {"inputs": "x" * 500}, 413),  # over --max-length 64 without truncate
     ("/predict", {"inputs": [["x"]] * 5000, "truncate": True}, 413),
     ("/pooling", {"input": "a"}, 400),  # a reward model has no step tag
+    ("/v1/embeddings", {"input": "a"}, 400),  # nor is it a sentence encoder
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}, 400),
 ])
 def test_predict_refusals(rm_server, path, body, status):

@@ -13,7 +13,9 @@ _WRAPPER = re.compile(
 )
 _THOUSANDS = re.compile(r"(?<=\d)\s*(?:,\\!|\{,\})\s*(?=\d{3}(?!\d))")  # MATH's `10,\!080`, `50{,}625`
 _BASE = re.compile(r"(?<=\w)_\{(\w+)\}")  # `4210_{5}` -> `4210_5`
-_BASE_DIGITS = re.compile(r"^(\d+)_\d{1,2}$")  # a numeral in base b is its digits: `4210_5` is written `4210`
+_BASE_DIGITS = re.compile(r"^(-?\d+)_(?:\d{1,2}|[a-z])$")  # a numeral in base b is its digits: `4210_5`, `-221_3`, `100_b`
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SUBSCRIPT_RUN = re.compile("[₀-₉]+")
 _EMPTY_SET = re.compile(r"\\varnothing\b|\\emptyset\b|∅|^\\\{\s*\\\}$")
 _LT_GT = {"\\lt": "<", "\\gt": ">", "\\leqslant": "\\le", "\\geqslant": "\\ge"}
 _LT_GT_RE = re.compile(r"\\(?:lt|gt|leqslant|geqslant)(?![a-zA-Z])")
@@ -66,6 +68,7 @@ def plain_unicode(text: str) -> str:
         return text
     text = text.translate(_INVISIBLE).translate(_FULL_WIDTH)
     text = _SUPERSCRIPT_RUN.sub(lambda m: "^{" + m.group(0).translate(_SUPERSCRIPTS) + "}", text)
+    text = _SUBSCRIPT_RUN.sub(lambda m: "_{" + m.group(0).translate(_SUBSCRIPTS) + "}", text)  # `221₃`
     return _UNICODE.sub(lambda m: _SYMBOLS[m.group(0)], text)
 
 

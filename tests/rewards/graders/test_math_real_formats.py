@@ -101,6 +101,8 @@ RIGHT = [
     ("1058", "The answer is 1058, which can be verified by checking that (160 * 1058) mod 1399 = 1"),
     # JSON answers: the string's value (ZeroEval)
     ("369", '{\n  "answer": "369"`'), ("23", '{"answer": "23"}'), (r"\text{east}", '{"answer": "\\\\text{east}"}'),
+    # base subscripts: negative, a letter base, unicode subscript digits (ZeroEval)
+    ("-221_3", r"\boxed{-221}"), ("100100", r"\boxed{100100_b}"), ("-221_3", r"\boxed{-221₃}"), (r"4210_{5}", r"\boxed{4210₅}"),
     # PRM800K's `# Answer` heading
     ("-50", "I conclude that my answer is correct.\n# Answer\n\n-50"), (r"\text{(C)}", "so I choose (C).\n# Answer\n\nC"),
 ]

@@ -433,30 +433,29 @@ def equal(gold: Value, pred: Value, tol: Tolerance) -> bool:
     return False
 
 
+def _gap_in_units(exact: Value, approximation: Value, written: str) -> sympy.Expr | None:
+    """|exact - approximation| in units of the last digit `written` shows (`1.414`: thousandths), or None."""
+    if not isinstance(exact, (Num, Sym)) or not isinstance(approximation, (Num, Sym)):
+        return None
+    a, b = _evaluate(_to_sympy(exact), {}), _evaluate(_to_sympy(approximation), {})
+    if a is None or b is None:
+        return None
+    decimals = re.search(r"\.(\d+)", written)
+    return abs(a - b) * 10 ** (len(decimals.group(1)) if decimals else 0)
+
+
 def approximately_equal(exact: Value, approximation: Value, written: str = "") -> bool:
     """Whether a value written as an approximation (`\\approx 1.414`) states the exact value before it: closer
     than one unit in the last digit written (`\\frac13 \\approx 0.333`, `\\frac23 \\approx 0.666`; not `100 \\approx 101`)."""
-    if not isinstance(exact, (Num, Sym)) or not isinstance(approximation, (Num, Sym)):
-        return False
-    a, b = _evaluate(_to_sympy(exact), {}), _evaluate(_to_sympy(approximation), {})
-    if a is None or b is None:
-        return False
-    decimals = re.search(r"\.(\d+)", written)
-    unit = sympy.Rational(1, 10 ** len(decimals.group(1))) if decimals else sympy.Integer(1)
-    return bool(abs(a - b) < unit)
+    gap = _gap_in_units(exact, approximation, written)
+    return gap is not None and bool(gap < 1)
 
 
 def rounds_to(exact: Value, rounded: Value, written: str) -> bool:
     """Whether `written` (the text of `rounded`) is `exact` rounded to the digits it shows: within half a unit in
     its last digit (`2\\pi - 4` -> `2.3`, `2.2831` -> `2.28`; not `2.21` -> `2.3`)."""
-    if not isinstance(exact, (Num, Sym)) or not isinstance(rounded, (Num, Sym)):
-        return False
-    a, b = _evaluate(_to_sympy(exact), {}), _evaluate(_to_sympy(rounded), {})
-    if a is None or b is None:
-        return False
-    decimals = re.search(r"\.(\d+)", written)
-    unit = sympy.Rational(1, 10 ** len(decimals.group(1))) if decimals else sympy.Integer(1)
-    return bool(abs(a - b) <= unit / 2)
+    gap = _gap_in_units(exact, rounded, written)
+    return gap is not None and bool(gap <= sympy.Rational(1, 2))
 
 
 def stage_of(gold: Value, pred: Value) -> str:

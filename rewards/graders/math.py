@@ -116,11 +116,17 @@ def read_answer(text: str, gold: Value) -> tuple[Value, str]:
     return value, text
 
 
+_POWER = re.compile(r"(-?\d+)\s*\^\s*\{?\s*(\d{1,3})\s*\}?")
+
+
 def is_literal(text: str) -> bool:
-    """A number written out (`391`, `1,000`, `-3`, `1.5e3`, `(7)`), not an expression of one (`17 \\times 23`)."""
+    """A number written out (`391`, `1,000`, `-3`, `1.5e3`, `(7)`) or as a power (`2^{8}`, `10^6`, a closed form
+    as literal as digits), not an expression of one (`17 \\times 23`)."""
     bare = normalize(text).text.strip()
     if bare[:1] in "([" and bare[-1:] in ")]":
         bare = bare[1:-1].strip()
+    if _POWER.fullmatch(bare):
+        return True
     try:
         return parse_number(bare) is not None
     except ParseError:
@@ -175,6 +181,21 @@ def rounded_as_given(gold_text: str, gold: Value, pred: Value, readings: list[tu
     return equal(gold, rounded, Tolerance(0.0, 0.0, exact=True)) and rounds_to(pred, rounded, written.group(0))
 
 
+_OPERATION = re.compile(r"\\[a-zA-Z]{2,}|[-+*/^!(]")  # a function, a root, an operator: something left to do
+
+
+def restates_the_question(answer: str, reference: str, prompt: str) -> bool:
+    """An answer that copies an expression of the prompt (`\\tan(2\\arctan\\frac15-\\frac\\pi4)` for "Compute
+    \\tan(2\\arctan\\frac15-\\frac\\pi4)") equals the reference without solving anything. Only an answer with an
+    operation left in it counts (a bare number or name may well appear in the prompt), and not where the prompt
+    names the reference too (the options of "which of these...")."""
+    if not prompt:
+        return False
+    copied, question = squash(normalize(final_value(answer) or answer).text), squash(prompt)
+    return (len(copied) >= 3 and bool(_OPERATION.search(copied)) and copied in question
+            and squash(normalize(reference).text) not in question)
+
+
 def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
     if sample.reference is None or str(sample.reference).strip() == "":
         return False, {"reason": "no reference answer"}
@@ -225,6 +246,8 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
         return False, {**details, "reason": why}
     details.update(parsed_reference=show(gold), parsed_answer=show(pred), stage=stage_of(gold, pred))
     ok = equal(gold, pred, tol)
+    if ok and restates_the_question(found.answer, gold_text, sample.prompt):
+        return False, {**details, "reason": "the answer restates an expression of the question"}
     if not ok and rounded_as_given(gold_text, gold, pred, readings, found.answer, sample.prompt):
         return True, {**details, "stage": "rounding"}
     return ok, details if ok else {**details, "reason": "not equal"}

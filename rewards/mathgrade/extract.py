@@ -34,7 +34,7 @@ _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _MARKER = re.compile(
     r"(?i)(?:\banswer[\"']?\s*(?:\*\*)?\s*:|final\s+answer\s+is|\b(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+|best\s+|closest\s+)?"
     r"(?:answer|option|choice)(?:\s*\([^()\n]{1,30}\))?\s+(?:is|was|(?:might|may|could|would|will|should)\s+be)\b"
-    r"|####)\s*(?:\*\*)?\s*:?\s*"
+    r"|(?<!#)####(?!#))\s*(?:\*\*)?\s*:?\s*"
 )
 _LAST_LINE_A = re.compile(r"(?:^|\n)[ \t*]*A\s*:[ \t]*(\S[^\n]{0,48})\s*$")  # GSM8K few-shot: a last line `A: 18`
 # special tokens that decoding kept (OpenRLHF keeps them): `<|im_end|>`, `</s>`, `<｜end▁of▁sentence｜>`...

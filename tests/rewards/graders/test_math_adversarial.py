@@ -136,7 +136,7 @@ def test_near_misses_of_integers_score_zero(reference, completion):
 @pytest.mark.parametrize("reference, completion", [
     ("3", r"\boxed{\frac{\ln 8}{\ln 2}}"), ("2432902008176640000", r"\boxed{20!}"), ("1", r"\boxed{\sin^2 x + \cos^2 x}"),
     ("1", r"\boxed{e^{2\pi i}}"), ("4", r"\boxed{\sqrt{2}\sqrt{8}}"), ("2", r"\boxed{\frac{x^2-4}{x-2} - x}"),
-    ("391", r"\boxed{17 \times 23}"), ("1024", r"\boxed{2^{10}}"), ("120", r"\boxed{\binom{10}{3}}"),
+    ("391", r"\boxed{17 \times 23}"), ("1024", r"\boxed{2^{10} + 0}"), ("120", r"\boxed{\binom{10}{3}}"),
 ])
 def test_an_integer_reference_wants_the_number_not_an_expression_for_it(reference, completion):
     """Restating the computation (`17 \\times 23` for 391) is not doing it: a policy would learn to stop there."""
@@ -286,3 +286,22 @@ def test_explosive_binomials_are_refused(completion):
 ])
 def test_marker_spam_earns_nothing(completion):
     assert reward("1", completion) == 0.0
+
+
+@pytest.mark.parametrize("prompt, completion, reference, earned", [
+    # copying the question's expression equals the reference without solving it (ZeroEval, gemini-1.5-pro)
+    (r"Compute $\tan(2\arctan\frac15-\frac\pi4)$.", r"\boxed{\tan(2\arctan\frac15-\frac\pi4) \approx -0.4118}",
+     r"-\frac{7}{17}", 0.0),
+    (r"Simplify $\sqrt{8}$.", r"\boxed{\sqrt{8}}", r"2\sqrt{2}", 0.0),
+    (r"Expand $(x+1)^2$.", r"\boxed{(x+1)^2}", "x^2+2x+1", 0.0),
+    ("Compute $2^8$.", r"\boxed{2^8}", "256", 0.0),
+    # the solved forms earn; a number or a name may appear in the prompt; so may the reference among options
+    (r"Compute $\tan(2\arctan\frac15-\frac\pi4)$.", r"\boxed{-\frac{7}{17}}", r"-\frac{7}{17}", 1.0),
+    (r"Simplify $\sqrt{8}$.", r"\boxed{2\sqrt{2}}", r"2\sqrt{2}", 1.0),
+    ("Let f(x) = x^2 + 1. Find f(x) - 1.", r"\boxed{x^2}", "x^2", 1.0),
+    ("Which equals (x+1)^2: x^2+2x+1 or x^2+1?", r"\boxed{x^2+2x+1}", "x^2+2x+1", 1.0),
+    ("How many subsets has a set of 8 elements?", r"\boxed{2^8}", "256", 1.0),
+])
+def test_an_answer_that_restates_the_question_earns_nothing(prompt, completion, reference, earned):
+    result = score(SPEC, Sample(prompt=prompt, completion=completion, reference=reference))
+    assert result.reward == earned, result.details

@@ -57,17 +57,26 @@ _NEGATION = re.compile(  # a box right after a negation, a strike-out or a first
 _PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
 _PLACEHOLDER = re.compile(r"(?i)[\s<>.]*(?:(?:insert\s+)?(?:the\s+|your\s+)?(?:final\s+)?answer(?:\s+here)?)?[\s<>.]*")
 _CLOSE_TAG = re.compile(r"</\s*answer|<\s*end_?answer\s*>", re.IGNORECASE)
-_QUOTED = re.compile(r"""["'`]((?:[^"'`\\]|\\.)*)["'`]\s*[}\]`,]*\s*$""")  # `"answer": "369"}`
+_QUOTED = re.compile(r"""[`"']{1,2}((?:[^"'`\\]|\\.)*)[`"']{1,2}\s*[}\]`,.]*\s*$""")  # `"answer": "369"}`
 _REASON = re.compile(  # where a marker's value ends and its reason starts
     r"(?i),?\s+\b(?:because|since|as\s+(?:the|there|it|we|this)|which|meaning|where|given\s+that|due\s+to)\b|,\s+(?:so|and\s+so|i\.e\.)\s"
+    r"|:\s"
 )
 _VERDICT = re.compile(  # what a check says of the answer, not an answer
-    r"(?i)(?:highly\s+|very\s+|definitely\s+|indeed\s+|now\s+)?(?:correct|right|verified|valid|confirmed|consistent|accurate"
-    r"|reasonable|wrong|incorrect|confident|plausible|true|false)\b[\s\S]{0,40}"
+    r"(?i)(?:highly\s+|very\s+|definitely\s+|indeed\s+|now\s+)?(?:correct|verified|valid|confirmed|consistent|accurate"
+    r"|reasonable|wrong|incorrect|confident|plausible)\b"
 )
-_CONFIDENCE = re.compile(  # a stated confidence: `Confidence Level: 100%`, `my confidence in the answer is \(100\%\)`
-    r"(?i)\bconfiden(?:ce|t)\b[^.\n]{0,80}?(?:\bis\b|:|\bof\b|\bat\b)\s*[$\\(\[]*\s*(?:\\boxed\s*\{)?\s*"
-    r"\d{1,3}(?:\.\d+)?\s*(?:\\?%|/\s*10{1,2}\b)\s*\}?[$\\)\]]*"
+_PERCENT_VALUE = r"[$\\(\[]*\s*(?:\\boxed\s*\{)?\s*\d{1,3}(?:\.\d+)?"  # `\(\boxed{100`, `$90`
+_PERCENT_AFTER = r"\s*\}?\s*[$\\)\]]*\s*(?:\\?%|percent\b|/\s*10{1,2}\b)"  # `\%}$`, `} \)%`, `/10`
+_CONFIDENCE = re.compile(  # a stated confidence: `Confidence Level: 100%`, `my confidence in the answer is \(100\%\)`,
+    # `confidence level in percentage ... is \(\boxed{100}\)`, `I am $\boxed{100\%}$ confident`; never a number
+    # without a percent (`I am confident the answer is \boxed{3}`), nor a confidence interval
+    r"(?i)(?:\bconfiden(?:ce|t)\b(?!\s+intervals?)[^.\n]{0,80}?(?:\bis\b|:|\bof\b|\bat\b|\babout\b)\s*"
+    + _PERCENT_VALUE + "(?:" + _PERCENT_AFTER + r")"
+    + r"|\bconfidence\b[^.\n]{0,40}?\bpercentage\b[^.\n]{0,60}?(?:\bis\b|:)\s*" + _PERCENT_VALUE + r"(?:"
+    + _PERCENT_AFTER + r")?"
+    + r"|" + _PERCENT_VALUE + _PERCENT_AFTER + r"\s*\}?\s*[$\\)\]]*\s*(?:confident|sure|certain)\b)"
+    + r"\s*\}?\s*[$\\)\]]*\s*%?"
 )
 _ANSWER_HEADING = re.compile(r"(?:^|\n)#{1,3}\s*(?:Final\s+)?Answer\s*:?\s*\n+\s*(\S[^\n]{0,200})\s*$", re.IGNORECASE)
 _ANSWER_ENV = re.compile(r"\\(?:begin|end)\s*\{\s*answer\s*\}")  # `<answer> 120 \end{answer} </answer>`
@@ -146,6 +155,9 @@ def _boxes(text: str) -> _Boxes:
         if not _NEGATION.search(text, max(0, match.start() - 40), match.start()):  # "not \boxed{4}"
             boxes.found.append(Extraction(_unboxed(answer), "boxed", match.start()))
             boxes.found_ends.append(end)
+    kept = [i for i, box in enumerate(boxes.found) if box.answer.strip() or i == len(boxes.found) - 1]
+    boxes.found = [boxes.found[i] for i in kept]  # "put it in the \boxed{}: \boxed{5}": an empty box before is a mention
+    boxes.found_ends = [boxes.found_ends[i] for i in kept]
     return boxes
 
 
@@ -246,7 +258,7 @@ def _marker_answer(text: str) -> str:
     answer = text.strip().strip("*_").strip()
     quoted = _QUOTED.match(answer)
     if quoted:
-        answer = quoted.group(1).replace("\\\\", "\\")
+        answer = quoted.group(1).replace("\\\\", "\\").strip("*_`\" ")  # `"___3___"`, `` `"23"` ``
     return _REASON.split(answer, maxsplit=1)[0].strip()
 
 
@@ -257,7 +269,7 @@ def _markers(text: str, boxes: _Boxes) -> list[Extraction]:
         if boxes.covers(match.start()):
             continue
         answer = _marker_answer(_after_marker(text, match.end()))
-        if answer and not _PROSE.fullmatch(answer) and not _VERDICT.fullmatch(answer):
+        if answer and not _PROSE.fullmatch(answer) and not _VERDICT.match(answer):
             return [Extraction(answer, "marker", match.start())]
     return []
 

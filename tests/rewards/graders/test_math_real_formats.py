@@ -93,13 +93,24 @@ RIGHT = [
     ("2", "is \\(\\boxed{2}\\).\n\nmy confidence level in the answer is \\(100\\%\\)."),
     ("3", "\\boxed{3}\n\nConfidence Level: 100%\n\nthe confidence level is 100% that the answer is correct."),
     ("0", r"The answer is $\boxed{0}$. My confidence: $\boxed{90\%}$"),
+    ("3", r"is \(\boxed{3}\). My confidence level in percentage regarding my answer is \(\boxed{100}\)."),
+    ("2", r"&= \boxed{2}. I am $\boxed{100\%}$ confident in my answer."),
+    ("1", r"is \(\boxed{1}\). My confidence level in the answer is \( \boxed{100} \)%."),
+    ("(7, 0)", "The projection is (7, 0).\n\nAs for my confidence level, I would say it is 100%. I used the formulas."),
+    ("3", r"I am confident the answer is \boxed{3}."),
+    # statistics keeps its confidence intervals and levels
+    ("(2.1, 3.4)", "The 95% confidence interval is (2.1, 3.4)."), ("3.2", "At the 95% confidence level, the margin is 3.2."),
     # a verdict on the answer is none (MathCoder, GPT-4 PRM800K solutions)
     ("3", r"The term is \( \boxed{3} \). This confirms that our answer is correct."),
     ("7", r"So $x=\boxed{7}$. Therefore the answer is verified."),
     # the value before its reason (ZeroEval's chat models)
     ("11", "The answer is 11 because there are 11 integer values of $n$ (0 to 10)."),
     ("1058", "The answer is 1058, which can be verified by checking that (160 * 1058) mod 1399 = 1"),
+    ("3", "The answer is 3 distinct values: 1, 0, and -1."),
+    # an empty box mentioned before the answer's box (MathCoder)
+    (r"-\frac{40}{153}", "put our answer in the \\(\\boxed{}\\):\n\n\\[\n\\boxed{\\frac{-40}{153}}\n\\]"),
     # JSON answers: the string's value (ZeroEval)
+    ("3", '"answer": "___3___"'), ("23", 'So, the final answer is `"23"`.'),
     ("369", '{\n  "answer": "369"`'), ("23", '{"answer": "23"}'), (r"\text{east}", '{"answer": "\\\\text{east}"}'),
     # base subscripts: negative, a letter base, unicode subscript digits (ZeroEval)
     ("-221_3", r"\boxed{-221}"), ("100100", r"\boxed{100100_b}"), ("-221_3", r"\boxed{-221₃}"), (r"4210_{5}", r"\boxed{4210₅}"),

@@ -60,7 +60,6 @@ _CLOSE_TAG = re.compile(r"</\s*answer|<\s*end_?answer\s*>", re.IGNORECASE)
 _QUOTED = re.compile(r"""[`"']{1,2}((?:[^"'`\\]|\\.)*)[`"']{1,2}\s*[}\]`,.]*\s*$""")  # `"answer": "369"}`
 _REASON = re.compile(  # where a marker's value ends and its reason starts
     r"(?i),?\s+\b(?:because|since|as\s+(?:the|there|it|we|this)|which|meaning|where|given\s+that|due\s+to)\b|,\s+(?:so|and\s+so|i\.e\.)\s"
-    r"|:\s"
 )
 _VERDICT = re.compile(  # what a check says of the answer, not an answer
     r"(?i)(?:highly\s+|very\s+|definitely\s+|indeed\s+|now\s+)?(?:correct|verified|valid|confirmed|consistent|accurate"
@@ -259,7 +258,9 @@ def _marker_answer(text: str) -> str:
     quoted = _QUOTED.match(answer)
     if quoted:
         answer = quoted.group(1).replace("\\\\", "\\").strip("*_`\" ")  # `"___3___"`, `` `"23"` ``
-    return _REASON.split(answer, maxsplit=1)[0].strip()
+    answer = _REASON.split(answer, maxsplit=1)[0].strip()
+    head, colon, _ = answer.partition(": ")
+    return head if colon and len(head.split()) <= 5 else answer  # `3 distinct values: 1, 0, and -1`
 
 
 def _markers(text: str, boxes: _Boxes) -> list[Extraction]:

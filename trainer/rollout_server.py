@@ -56,9 +56,11 @@ class ServerBackend:
     """Sampling on inference servers; `sync` pushes the policy's weights to them after each update."""
 
     def __init__(self, tokenizer: Any, cfg: RolloutConfig, base_name: str, sync_dir: Path, push: bool = True,
-                 max_prompt_tokens: int = 1024) -> None:
-        """`push`: this process saves and loads the weights (the main one; the others only follow the names)."""
+                 device: torch.device | None = None, max_prompt_tokens: int = 1024) -> None:
+        """`push`: this process saves and loads the weights (the main one; the others only follow the names);
+        `device`: where the rollouts' tensors go (the policy's)."""
         self.tokenizer, self.cfg, self.push, self.max_prompt_tokens = tokenizer, cfg, push, max_prompt_tokens
+        self.device = device or torch.device("cpu")
         self.urls = [u.rstrip("/") for u in cfg.server_urls]
         self.base_name = self.served = base_name  # `served`: what requests ask for, the newest adapter under LoRA
         self.sync_dir = sync_dir.resolve()
@@ -128,7 +130,7 @@ class ServerBackend:
             prompt_mask=enc["attention_mask"].repeat_interleave(group_size, 0),
             completion_ids=completion_ids, completion_mask=mask, behaviour_logprobs=behaviour,
             truncated=torch.tensor([c.finish_reason == "length" for c in choices]), texts=texts,
-        )
+        ).to(self.device)
 
     # ---- weight sync ---------------------------------------------------------------------------------------
     def sync(self, policy: torch.nn.Module, version: int) -> None:
@@ -163,4 +165,5 @@ def make_backend(cfg: TrainConfig, policy: torch.nn.Module, tokenizer: Any, push
     if cfg.rollout.backend == "transformers":
         return TransformersBackend(policy, tokenizer, cfg.rollout)
     sync_dir = Path(cfg.rollout.sync_dir or Path(cfg.output_dir) / "sync")
-    return ServerBackend(tokenizer, cfg.rollout, cfg.rollout.server_model or cfg.model.path, sync_dir, push)
+    return ServerBackend(tokenizer, cfg.rollout, cfg.rollout.server_model or cfg.model.path, sync_dir, push,
+                         next(policy.parameters()).device)

@@ -37,9 +37,9 @@ def lora_server(warm_model: Path) -> Iterator[str]:
         yield url
 
 
-def config(model: Path, server: str, reward: str, out: Path, **overrides: Any) -> TrainConfig:
+def config(policy: Path, server: str, reward: str, out: Path, **overrides: Any) -> TrainConfig:
     base: dict[str, Any] = {
-        "model": {"path": str(model), "lora": {"r": 8, "alpha": 16}},
+        "model": {"path": str(policy), "lora": {"r": 8, "alpha": 16}},
         "data": {"task": "arithmetic", "task_args": {"digits": 1}, "size": 200},
         "rollout": {"prompts_per_step": 8, "group_size": 4, "max_new_tokens": 3, "backend": "server",
                     "server_urls": [server], "server_model": "policy"},

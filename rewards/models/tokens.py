@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rewards.models.forward import cut_at_stops
+
 
 @dataclass(frozen=True)
 class TokenRequest:
@@ -28,6 +30,7 @@ class TokenRequest:
 @dataclass(frozen=True)
 class TokenGeneration:
     token_ids: list[int]
+    text: str  # the tokens decoded, cut at the first stop string
     logprobs: list[float]  # of each sampled token
     top: list[dict[int, float]]  # per position, the `top_logprobs` most likely tokens (empty dicts if none asked)
     finish_reason: Literal["stop", "length"]
@@ -81,8 +84,8 @@ def generate_tokens(model: Any, tokenizer: Any, requests: list[TokenRequest]) ->
             n = len(tokens)
             top = [{} for _ in range(n)] if best is None else [
                 dict(zip(best.indices[row, t].tolist(), best.values[row, t].tolist(), strict=True)) for t in range(n)]
-            text = tokenizer.decode(tokens, skip_special_tokens=True)
-            stopped = (n > 0 and tokens[-1] in ends) or n < max_new or any(s in text for s in stop)
-            out[i] = TokenGeneration(tokens, sampled[row, :n].tolist(), top, "stop" if stopped else "length",
+            text, cut = cut_at_stops(tokenizer.decode(tokens, skip_special_tokens=True), stop)
+            stopped = (n > 0 and tokens[-1] in ends) or n < max_new or cut
+            out[i] = TokenGeneration(tokens, text, sampled[row, :n].tolist(), top, "stop" if stopped else "length",
                                      len(prompts[row]))
     return [g for g in out if g is not None]

@@ -77,6 +77,9 @@ class Sampling(BaseModel):
     stop: str | list[str] | None = None
     stream: Literal[False] = Field(default=False, description="Streaming is not supported.")
 
+    def stops(self) -> tuple[str, ...]:
+        return (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
+
 
 class ChatRequest(Sampling):
     messages: list[Message] = Field(min_length=1)
@@ -119,11 +122,7 @@ def _token_choice(i: int, g: TokenGeneration, tokenizer: Any, body: CompletionRe
     def show(token: int) -> str:
         return f"token_id:{token}" if body.return_tokens_as_token_ids else str(tokenizer.decode([token]))
 
-    stops = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
-    text = tokenizer.decode(g.token_ids, skip_special_tokens=True)
-    cuts = [text.index(s) for s in stops if s and s in text]
-    choice: dict[str, Any] = {"index": i, "text": text[:min(cuts)] if cuts else text,
-                              "finish_reason": g.finish_reason, "logprobs": None}
+    choice: dict[str, Any] = {"index": i, "text": g.text, "finish_reason": g.finish_reason, "logprobs": None}
     if body.logprobs is not None:
         choice["logprobs"] = {
             "text_offset": [], "token_logprobs": g.logprobs, "tokens": [show(t) for t in g.token_ids],
@@ -133,9 +132,7 @@ def _token_choice(i: int, g: TokenGeneration, tokenizer: Any, body: CompletionRe
     return choice
 
 
-def _usage(gens: list[Generation]) -> dict[str, int]:
-    prompt = gens[0].prompt_tokens if gens else 0
-    completion = sum(g.completion_tokens for g in gens)
+def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
@@ -194,9 +191,8 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
 
     async def run(body: Sampling, prompt: str) -> list[Generation]:
         name, wanted = adapter(body), max_tokens(body)
-        stops = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
-        return await submit(generation, name, GenerationRequest(prompt, wanted, body.temperature, body.top_p, stops),
-                            body.n)
+        return await submit(generation, name,
+                            GenerationRequest(prompt, wanted, body.temperature, body.top_p, body.stops()), body.n)
 
     def token_request(body: CompletionRequest, prompt: list[int]) -> TokenRequest:
         """A token-id prompt checked against the vocabulary and the context length (400 with the reason)."""
@@ -210,13 +206,16 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
         if len(prompt) + wanted > limit:
             raise HTTPException(400, f"{len(prompt)} prompt tokens + max_tokens {wanted} exceed the model's context "
                                      f"of {limit} tokens")
-        stops = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
-        return TokenRequest(tuple(prompt), wanted, body.temperature, body.top_p, stops, tuple(body.stop_token_ids),
-                            body.logprobs or 0)
+        return TokenRequest(tuple(prompt), wanted, body.temperature, body.top_p, body.stops(),
+                            tuple(body.stop_token_ids), body.logprobs or 0)
 
-    def envelope(kind: str, choices: list[dict[str, Any]], gens: list[Generation]) -> dict[str, Any]:
+    def envelope(kind: str, choices: list[dict[str, Any]], usage: dict[str, int], model: str | None = None
+                 ) -> dict[str, Any]:
         return {"id": f"{kind}-{uuid.uuid4().hex[:24]}", "object": kind, "created": int(time.time()),
-                "model": settings.name, "choices": choices, "usage": _usage(gens)}
+                "model": model or settings.name, "choices": choices, "usage": usage}
+
+    def text_usage(gens: list[Generation]) -> dict[str, int]:
+        return _usage(gens[0].prompt_tokens if gens else 0, sum(g.completion_tokens for g in gens))
 
     @app.post("/v1/chat/completions")
     async def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
@@ -228,7 +227,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
         gens = await run(body, prompt)
         choices = [{"index": i, "message": {"role": "assistant", "content": g.text}, "finish_reason": g.finish_reason}
                    for i, g in enumerate(gens)]
-        return envelope("chat.completion", choices, gens)
+        return envelope("chat.completion", choices, text_usage(gens))
 
     @app.post("/v1/completions")
     async def completions(body: CompletionRequest, request: Request) -> dict[str, Any]:
@@ -236,15 +235,11 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
             gens = await run(body, body.prompt)
             choices = [{"index": i, "text": g.text, "finish_reason": g.finish_reason, "logprobs": None}
                        for i, g in enumerate(gens)]
-            return envelope("text_completion", choices, gens)
+            return envelope("text_completion", choices, text_usage(gens))
         name, req = adapter(body), token_request(body, body.prompt)
         outs = await submit(on_tokens, name, req, body.n)
-        prompt_tokens, completion_tokens = len(body.prompt), sum(len(g.token_ids) for g in outs)
-        return {"id": f"text_completion-{uuid.uuid4().hex[:24]}", "object": "text_completion",
-                "created": int(time.time()), "model": body.model or settings.name,
-                "choices": [_token_choice(i, g, lm.tokenizer, body) for i, g in enumerate(outs)],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                          "total_tokens": prompt_tokens + completion_tokens}}
+        return envelope("text_completion", [_token_choice(i, g, lm.tokenizer, body) for i, g in enumerate(outs)],
+                        _usage(len(body.prompt), sum(len(g.token_ids) for g in outs)), body.model)
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:

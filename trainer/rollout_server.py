@@ -28,7 +28,7 @@ import torch
 
 from rewards.retry import Backoff, send
 from rewards.serving.protocol import CompletionChoice, CompletionResponse
-from trainer.config import RolloutConfig, TrainConfig
+from trainer.config import ModelConfig, RolloutConfig, TrainConfig
 from trainer.generation import GenerationBackend, Rollouts, TransformersBackend, decode_completions
 
 
@@ -160,10 +160,16 @@ class ServerBackend:
         self.client.close()
 
 
+def server_backend(rollout: RolloutConfig, model: ModelConfig, tokenizer: Any, output_dir: Path,
+                   device: torch.device, push: bool = True) -> ServerBackend:
+    """The servers of `rollout`, serving `model`'s base as `rollout.server_model` (default: its path)."""
+    sync_dir = Path(rollout.sync_dir or output_dir / "sync")
+    return ServerBackend(tokenizer, rollout, rollout.server_model or model.path, sync_dir, push, device)
+
+
 def make_backend(cfg: TrainConfig, policy: torch.nn.Module, tokenizer: Any, push: bool) -> GenerationBackend:
     """The rollout backend `cfg.rollout.backend` names."""
     if cfg.rollout.backend == "transformers":
         return TransformersBackend(policy, tokenizer, cfg.rollout)
-    sync_dir = Path(cfg.rollout.sync_dir or Path(cfg.output_dir) / "sync")
-    return ServerBackend(tokenizer, cfg.rollout, cfg.rollout.server_model or cfg.model.path, sync_dir, push,
-                         next(policy.parameters()).device)
+    return server_backend(cfg.rollout, cfg.model, tokenizer, Path(cfg.output_dir), next(policy.parameters()).device,
+                          push)

@@ -4,6 +4,7 @@ loopback, a real GRPO loop."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,12 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from tests.procs import free_port, launch
-from trainer.config import TrainConfig
+from trainer.config import SampleConfig, TrainConfig
 from trainer.metrics import read_metrics
 from trainer.models import load_tokenizer
 from trainer.rollout_server import ServerBackend
+from trainer.sample import rejection_sample
+from trainer.tasks import arithmetic
 from trainer.train import train
 
 pytestmark = pytest.mark.timeout(600)
@@ -166,3 +169,19 @@ def test_requests_spread_over_servers_and_fail_over(lora_server: str, warm_model
     assert rollouts.completion_ids.shape[0] == 12 and rollouts.behaviour_logprobs.shape == rollouts.completion_ids.shape
     assert bool((rollouts.behaviour_logprobs * rollouts.completion_mask <= 0).all())
     assert len(rollouts.texts) == 12
+
+
+def test_rejection_sampling_through_the_server(lora_server: str, reward_url: str, warm_model: Path,
+                                               tmp_path: Path) -> None:
+    cfg = SampleConfig.model_validate({
+        "model": {"path": str(warm_model)}, "data": {"task": "arithmetic", "task_args": {"digits": 1}, "size": 20},
+        "rollout": {"group_size": 4, "max_new_tokens": 3, "backend": "server", "server_urls": [lora_server],
+                    "server_model": "policy"},
+        "reward": {"urls": [reward_url], "graders": [{"grader": {"type": "math", "timeout_s": 30}}]},
+        "output": str(tmp_path / "kept.jsonl"),
+    })
+    counts = rejection_sample(cfg)
+    rows = [json.loads(line) for line in (tmp_path / "kept.jsonl").read_text().splitlines()]
+    answers = {p.prompt: p.reference for p in arithmetic(20, seed=0, digits=1)}
+    assert counts["generated"] == 80 and counts["kept"] == len(rows) > 0
+    assert all(int(row["response"]) == int(answers[row["prompt"]]) for row in rows)  # checked independently

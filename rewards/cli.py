@@ -105,6 +105,9 @@ def serve_model(
     positive_token: Annotated[str, typer.Option(help="Causal PRMs: the 'good step' token.")] = "+",
     negative_token: Annotated[str, typer.Option(help="Causal PRMs: the 'bad step' token.")] = "-",
     threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
+    weight_updates: Annotated[bool, typer.Option(help="Serve /v1/load_lora_adapter, /v1/unload_lora_adapter and "
+                                                      "/update_weights_from_disk (an RL trainer's weight sync); "
+                                                      "they load files this server can read.")] = False,
 ) -> None:
     """Serve a transformers model: OpenAI's chat and embeddings APIs, TEI's /predict, vLLM's /pooling (see the
     README)."""
@@ -119,7 +122,7 @@ def serve_model(
             "model": model, "name": name or model, "head": head, "batch_size": batch_size,
             "batch_wait_ms": batch_wait_ms, "max_new_tokens": max_new_tokens, "max_length": max_length,
             "step_tag": step_tag, "positive_token": positive_token, "negative_token": negative_token,
-            "threads": threads})
+            "threads": threads, "weight_updates": weight_updates})
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
     try:  # before listening: a model that cannot load is one clear line, the last one, for whoever started us

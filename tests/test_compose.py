@@ -240,3 +240,20 @@ def test_the_variables_compose_passes_are_ones_serve_reads() -> None:
     """The settings compose hands to the reward service are ones `rlvr serve` reads."""
     envvars = {param.envvar for param in rlvr_command("serve").params if getattr(param, "envvar", None)}
     assert set(services()["rewards"]["environment"]) <= envvars
+
+
+def test_the_server_backend_profile_trains_against_serve_model_on_the_shared_volume() -> None:
+    found = services()
+    server, trainer = found["rollout-server"], found["trainer-server"]
+    assert server["profiles"] == trainer["profiles"] == ["train-server"]
+    command = server["command"]
+    assert command[:2] == ["rlvr", "serve-model"] and "--weight-updates" in command
+    name, port = command[command.index("--name") + 1], command[command.index("--port") + 1]
+    overrides = [trainer["command"][i + 1] for i, arg in enumerate(trainer["command"]) if arg == "--set"]
+    cfg = load_config(TrainConfig, REPO / trainer["command"][2], overrides)
+    assert cfg.rollout.backend == "server" and cfg.rollout.server_model == name
+    assert cfg.rollout.server_urls == [f"http://rollout-server:{port}"]
+    assert cfg.model.path == command[2]  # the server starts from the weights the trainer starts from
+    # the weights the trainer saves (output_dir/sync) are where the server reads them: the same volume
+    assert server["volumes"] == trainer["volumes"] == ["runs:/runs"] and cfg.output_dir.startswith("/runs/")
+    assert trainer["depends_on"]["rollout-server"] == {"condition": "service_healthy"}

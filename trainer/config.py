@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Section(BaseModel):
@@ -69,7 +69,26 @@ class RolloutConfig(Section):
     top_p: float = Field(default=1.0, gt=0, le=1)
     max_new_tokens: int = 64
     stop: list[str] = Field(default_factory=list)
-    backend: Literal["transformers"] = "transformers"
+    backend: Literal["transformers", "server"] = Field(default="transformers", description="transformers: "
+                                                       "`generate` on the policy; server: an inference server "
+                                                       "(vLLM, SGLang, rlvr serve-model) at `server_urls`.")
+    server_urls: list[str] = Field(default_factory=list, description="Inference servers (backend: server), "
+                                   "load-balanced by requests in flight; each gets every weight sync.")
+    server_model: str | None = Field(default=None, description="The name the servers serve the base policy as; "
+                                     "default: model.path.")
+    server_timeout_s: float = Field(default=600.0, gt=0, description="One completion request's time limit.")
+    server_retry_budget_s: float = Field(default=60.0, ge=0, description="How long a failed request is retried.")
+    sync_dir: str | None = Field(default=None, description="Where each update's adapter (or full weights) is "
+                                 "saved for the servers to load: a path they can read; default output_dir/sync.")
+    tis_cap: float | None = Field(default=2.0, gt=0, description="Truncated importance sampling (backend: "
+                                  "server): each token's loss is weighted by min(pi_trainer / pi_server, "
+                                  "tis_cap); null: no correction.")
+
+    @model_validator(mode="after")
+    def _servers_named(self) -> RolloutConfig:
+        if self.backend == "server" and not self.server_urls:
+            raise ValueError("rollout.backend: server needs rollout.server_urls")
+        return self
 
 
 class WeightedGrader(Section):

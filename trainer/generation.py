@@ -1,8 +1,9 @@
 """Rollouts: G sampled completions per prompt with the behaviour log-probs, behind a backend interface.
 
 A backend takes prompt texts and returns token tensors; the transformers backend below runs
-`generate` on the policy itself. A vLLM backend (server or colocated) implements the same two
-methods: `generate`, and `sync` to load the trainer's weights after an update.
+`generate` on the policy itself. The server backend (`trainer.rollout_server`: vLLM, SGLang or
+`rlvr serve-model` over HTTP) implements the same methods: `generate`, and `sync` to load the
+trainer's weights after an update.
 """
 
 from __future__ import annotations
@@ -44,14 +45,28 @@ class GenerationBackend(Protocol):
 
     def generate(self, prompts: list[str], group_size: int, greedy: bool = False) -> Rollouts: ...
 
-    def sync(self, policy: torch.nn.Module) -> None:
-        """Take the policy's current weights (a no-op when the backend samples from the policy itself)."""
+    def sync(self, policy: torch.nn.Module, version: int) -> None:
+        """Take the policy's weights after `version` updates (a no-op when sampling from the policy itself)."""
+
+    def close(self) -> None:
+        """Let go of connections and threads."""
 
 
 def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
     """The text before the first stop string, and whether one was found."""
     cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def decode_completions(tokenizer: Any, completion_ids: torch.Tensor, mask: torch.Tensor, stops: list[str]
+                       ) -> tuple[list[str], list[bool]]:
+    """Each completion's text (its masked tokens, cut at the first stop string) and whether a stop string cut it."""
+    texts, stopped = [], []
+    for row, row_mask in zip(completion_ids, mask, strict=True):
+        text, found = cut_at_stop(tokenizer.decode(row[row_mask.bool()], skip_special_tokens=True), stops)
+        texts.append(text)
+        stopped.append(found)
+    return texts, stopped
 
 
 class TransformersBackend:
@@ -64,8 +79,11 @@ class TransformersBackend:
         self.cfg = cfg
         self.max_prompt_tokens = max_prompt_tokens
 
-    def sync(self, policy: torch.nn.Module) -> None:
+    def sync(self, policy: torch.nn.Module, version: int) -> None:
         self.model = policy
+
+    def close(self) -> None:
+        pass
 
     @torch.no_grad()
     def generate(self, prompts: list[str], group_size: int, greedy: bool = False) -> Rollouts:
@@ -106,9 +124,6 @@ class TransformersBackend:
         mask = (~ended_before & (completion_ids != tok.pad_token_id)).long()
         if tok.pad_token_id == tok.eos_token_id:
             mask = (~ended_before).long()
-        texts, truncated = [], []
-        for row, row_mask, eos in zip(completion_ids, mask, is_eos.any(1), strict=True):
-            text, stopped = cut_at_stop(tok.decode(row[row_mask.bool()], skip_special_tokens=True), self.cfg.stop)
-            texts.append(text)
-            truncated.append(not (bool(eos) or stopped))
+        texts, stopped = decode_completions(tok, completion_ids, mask, self.cfg.stop)
+        truncated = [not (bool(eos) or cut) for eos, cut in zip(is_eos.any(1), stopped, strict=True)]
         return mask, texts, torch.tensor(truncated, device=completion_ids.device)

@@ -80,13 +80,18 @@ def aggregate(per_token: torch.Tensor, mask: torch.Tensor, loss_type: str, n_seq
 def grpo_loss(
     logp: torch.Tensor, old_logp: torch.Tensor, ref_logp: torch.Tensor | None, advantages: torch.Tensor,
     mask: torch.Tensor, cfg: GRPOConfig, n_seqs: int, n_tokens: float, max_len: int,
+    is_weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The GRPO objective for one micro-batch: clipped surrogate + beta * KL, aggregated per `loss_type`.
 
-    `old_logp` are the behaviour log-probs kept at sampling time; `advantages` are per sequence.
+    `old_logp` are the behaviour log-probs kept at sampling time (the trainer's own, with an inference
+    server); `advantages` are per sequence; `is_weight` the truncated importance weights of the
+    server/trainer mismatch (`trainer.mismatch`), multiplying the surrogate per token.
     """
     ratio = torch.exp(logp - old_logp)
     per_token, clipped = clipped_surrogate(ratio, advantages, cfg.epsilon_low, cfg.epsilon_high)
+    if is_weight is not None:
+        per_token = per_token * is_weight
     stats = {"clip_fraction": masked_mean(clipped, mask)}
     if ref_logp is not None:
         kl = kl_penalty(logp, ref_logp, cfg.kl_estimator)

@@ -67,17 +67,19 @@ def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Te
 def ppo_loss(
     logp: torch.Tensor, old_logp: torch.Tensor, ref_logp: torch.Tensor | None, advantages: torch.Tensor,
     values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, cfg: PPOConfig,
-    n_tokens: float,
+    n_tokens: float, is_weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The PPO objective for one micro-batch: clipped surrogate + vf_coef * clipped value loss, token mean.
 
     L = sum over tokens of [-min(ratio * A, clip(ratio, 1 - eps_low, 1 + eps_high) * A) + vf_coef * L_V]
     divided by the whole batch's `n_tokens`, with ratio = pi / pi_old against the behaviour log-probs
     `old_logp`. The KL to the reference is already in the rewards (`token_rewards`), so it is not a
-    loss term here: `ref_logp` only feeds the `kl` statistic (k1).
+    loss term here: `ref_logp` only feeds the `kl` statistic (k1). `is_weight`: as in `grpo_loss`.
     """
     ratio = torch.exp(logp - old_logp)
     policy_loss, clipped = clipped_surrogate(ratio, advantages, cfg.epsilon_low, cfg.epsilon_high)
+    if is_weight is not None:
+        policy_loss = policy_loss * is_weight
     critic_loss = value_loss(values, old_values, returns, cfg.cliprange_value)
     loss = token_mean(policy_loss + cfg.vf_coef * critic_loss, mask, n_tokens)
     stats = {"clip_fraction": masked_mean(clipped, mask)}

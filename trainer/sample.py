@@ -10,8 +10,9 @@ import torch
 from rewards.types import Sample
 from trainer.config import SampleConfig
 from trainer.data import format_prompt, load_problems
-from trainer.generation import TransformersBackend
+from trainer.generation import GenerationBackend, TransformersBackend
 from trainer.models import load_policy, load_tokenizer
+from trainer.rollout_server import server_backend
 from trainer.scoring import Scorer
 
 
@@ -20,7 +21,10 @@ def rejection_sample(cfg: SampleConfig, batch_prompts: int = 32) -> dict[str, in
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = load_tokenizer(cfg.model.path)
-    backend = TransformersBackend(load_policy(cfg.model, device), tokenizer, cfg.rollout)
+    backend: GenerationBackend = (  # a server samples from the weights it serves: no local copy, no sync
+        server_backend(cfg.rollout, cfg.model, tokenizer, Path(cfg.output).parent, device)
+        if cfg.rollout.backend == "server" else TransformersBackend(load_policy(cfg.model, device), tokenizer,
+                                                                     cfg.rollout))
     problems = load_problems(cfg.data, seed=cfg.seed)
     scorer = Scorer(cfg.reward)
     n, generated, kept = cfg.rollout.group_size, 0, 0
@@ -47,4 +51,5 @@ def rejection_sample(cfg: SampleConfig, batch_prompts: int = 32) -> dict[str, in
                         kept += 1
     finally:
         scorer.close()
+        backend.close()
     return {"prompts": len(problems), "generated": generated, "kept": kept}

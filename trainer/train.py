@@ -26,14 +26,16 @@ from trainer import checkpoint
 from trainer.config import TrainConfig
 from trainer.data import batch_for_step, format_prompt, load_problems
 from trainer.evaluate import HeldOut
-from trainer.generation import Rollouts, TransformersBackend
+from trainer.generation import Rollouts
 from trainer.grpo import group_advantages, grpo_loss, masked_mean, zero_variance_fraction
 from trainer.leakage import check_before_training
 from trainer.metrics import MetricsLog, plot_metrics
+from trainer.mismatch import truncated_is
 from trainer.models import PolicyWithValue, Reference, load_policy, load_tokenizer
 from trainer.monitors import Monitors
 from trainer.ppo import ppo_advantages, ppo_loss
 from trainer.problems import Problem
+from trainer.rollout_server import make_backend
 from trainer.scoring import BatchRewards, Scorer
 
 log = logging.getLogger("rlvr.trainer")
@@ -127,7 +129,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     optimizer = torch.optim.AdamW(groups, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.optim.warmup_steps, cfg.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
-    backend = TransformersBackend(policy, tokenizer, cfg.rollout)
+    backend = make_backend(cfg, policy, tokenizer, push=accelerator.is_main_process)
     problems = load_problems(cfg.data, seed=cfg.seed)
     check_before_training(problems, cfg.data)  # refuses when the data holds too much of the eval sets
     held_out = HeldOut.of(cfg, backend, tokenizer) if accelerator.is_main_process else None  # before the scorer too
@@ -143,6 +145,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     if resume:
         start, saved = checkpoint.load(out, accelerator, model, optimizer, scheduler)
         in_flight.extend(score(batch) for batch in saved)  # rollouts generated before the checkpoint
+        backend.sync(policy, start)  # an inference server still holds the initial weights
+        accelerator.wait_for_everyone()
     next_data_step = in_flight[-1][0].step + 1 if in_flight else start
 
     def launch(data_step: int, version: int) -> Pending:
@@ -184,12 +188,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             with torch.no_grad():
                 ref_logp = None
                 if reference.needed:
-                    with reference.model(backend.model) as ref:
+                    with reference.model(policy) as ref:
                         ref_logp = forward(ref, rows, T)[0]
+                old_logp, is_weight = rows.behaviour_logprobs, None
+                mismatch: dict[str, float] = {}
+                if cfg.rollout.backend == "server":  # the server's log-probs are the behaviour; pi_old is ours
+                    old_logp = forward(model, rows, T)[0]
+                    is_weight, mismatch = truncated_is(old_logp, rows.behaviour_logprobs, mask, cfg.rollout.tis_cap)
                 if ppo:
                     old_values = forward_with_values(model, rows, T)[2]
-                    advantages, returns = ppo_advantages(scores, rows.behaviour_logprobs, ref_logp, old_values, mask,
-                                                         cfg.ppo)
+                    advantages, returns = ppo_advantages(scores, old_logp, ref_logp, old_values, mask, cfg.ppo)
                 else:
                     advantages = group_advantages(scores, G, cfg.grpo.scale_rewards) * valid
 
@@ -203,15 +211,18 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                     part = slice(begin, begin + cfg.optim.micro_batch)
                     mb, mb_mask = select(rows, part), mask[part]
                     mb_ref = None if ref_logp is None else ref_logp[part]
+                    mb_old, mb_is = old_logp[part], None if is_weight is None else is_weight[part]
                     with accelerator.no_sync(model) if i < len(chunks) - 1 else contextlib.nullcontext():
                         if ppo:
                             logp, entropy, values = forward_with_values(model, mb, T)
-                            loss, mb_stats = ppo_loss(logp, mb.behaviour_logprobs, mb_ref, advantages[part], values,
-                                                      old_values[part], returns[part], mb_mask, cfg.ppo, n_tokens)
+                            loss, mb_stats = ppo_loss(logp, mb_old, mb_ref, advantages[part], values,
+                                                      old_values[part], returns[part], mb_mask, cfg.ppo, n_tokens,
+                                                      mb_is)
                         else:
                             logp, entropy = forward(model, mb, T)
-                            loss, mb_stats = grpo_loss(logp, mb.behaviour_logprobs, mb_ref, advantages[part], mb_mask,
-                                                       cfg.grpo, n_seqs, n_tokens, cfg.rollout.max_new_tokens)
+                            loss, mb_stats = grpo_loss(logp, mb_old, mb_ref, advantages[part], mb_mask,
+                                                       cfg.grpo, n_seqs, n_tokens, cfg.rollout.max_new_tokens,
+                                                       mb_is)
                         accelerator.backward(loss)
                     stats["loss"].append(loss.item())
                     stats["entropy"].append(masked_mean(entropy, mb.completion_mask))
@@ -225,6 +236,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 optimizer.zero_grad(set_to_none=True)
             scheduler.step()
             current, completed = None, step + 1
+            t_sync = time.perf_counter()
+            backend.sync(policy, step + 1)  # an inference server takes the new weights (LoRA: a new adapter)
+            accelerator.wait_for_everyone()
+            sync_seconds = time.perf_counter() - t_sync
 
             # ---- 4. records ------------------------------------------------------------------------------
             lengths = rows.completion_mask.sum(1).float()
@@ -244,6 +259,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 "processes": accelerator.num_processes, "step_seconds": time.perf_counter() - t0,
                 "tokens_per_s": float(rows.completion_mask.sum()) / max(gen_seconds, 1e-6),
                 **{f"reward/{k}": sum(v) / len(v) for k, v in rewards.by_grader.items()},
+                "sync_seconds": sync_seconds, **mismatch,
             }
             if monitors is not None:  # reward-hacking monitors: their stats, and warnings, join the record
                 record.update(monitors.observe(rewards, lengths.tolist()))
@@ -278,6 +294,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         raise
     finally:
         scorer.close()
+        backend.close()
 
     final = out / "final"
     unwrapped = accelerator.unwrap_model(model)

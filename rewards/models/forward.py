@@ -92,7 +92,8 @@ class Generation:
     finish_reason: Literal["stop", "length"]
 
 
-def _cut(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+def cut_at_stops(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    """The text before the first stop string, and whether one was found."""
     cuts = [text.index(s) for s in stops if s and s in text]
     return (text[: min(cuts)], True) if cuts else (text, False)
 
@@ -119,7 +120,7 @@ def generate(lm: LoadedModel, requests: list[GenerationRequest]) -> list[Generat
         for row, i in enumerate(indices):
             tokens = [t for t in new[row].tolist() if t != tok.pad_token_id]
             ended = bool(tokens) and tokens[-1] == tok.eos_token_id
-            text, stopped = _cut(tok.decode(tokens, skip_special_tokens=True), requests[i].stop)
+            text, stopped = cut_at_stops(tok.decode(tokens, skip_special_tokens=True), requests[i].stop)
             finish: Literal["stop", "length"] = "stop" if stopped or ended or len(tokens) < max_new else "length"
             out[i] = Generation(text, int(batch["attention_mask"][row].sum()), len(tokens), finish)
     return [g for g in out if g is not None]

@@ -102,3 +102,53 @@ class EmbeddingResponse(BaseModel):
     model: str
     data: list[EmbeddingData]
     usage: EmbeddingUsage
+
+
+# ---- /v1/completions on token ids, and runtime weight updates: vLLM's shapes (SGLang's for the disk reload) ----
+
+class CompletionLogprobs(BaseModel):
+    """A choice's `logprobs`: one entry per generated token (`tokens` are "token_id:<id>" when the request
+    set `return_tokens_as_token_ids`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text_offset: list[int] = Field(default_factory=list)
+    token_logprobs: list[float | None] = Field(default_factory=list)
+    tokens: list[str] = Field(default_factory=list)
+    top_logprobs: list[dict[str, float] | None] | None = None
+
+
+class CompletionChoice(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # vLLM adds stop_reason, prompt_logprobs ...
+
+    index: int
+    text: str
+    finish_reason: str | None = None
+    logprobs: CompletionLogprobs | None = None
+    token_ids: list[int] | None = Field(default=None, description="The completion's token ids (`return_token_ids`).")
+
+
+class CompletionResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str
+    choices: list[CompletionChoice]
+
+
+class LoadLoraAdapterRequest(BaseModel):
+    """`POST /v1/load_lora_adapter` (vLLM; SGLang's `/load_lora_adapter` takes the same two fields)."""
+
+    lora_name: str = Field(min_length=1, description="The name requests choose the adapter by (`model`).")
+    lora_path: str = Field(min_length=1, description="The adapter directory, on the server's filesystem.")
+
+
+class UnloadLoraAdapterRequest(BaseModel):
+    """`POST /v1/unload_lora_adapter` (vLLM; SGLang's `/unload_lora_adapter`)."""
+
+    lora_name: str = Field(min_length=1)
+
+
+class UpdateWeightsFromDiskRequest(BaseModel):
+    """`POST /update_weights_from_disk` (SGLang): reload the base weights from a checkpoint directory."""
+
+    model_path: str = Field(min_length=1)

@@ -1,0 +1,175 @@
+"""Rollouts from inference servers over HTTP, and the weight sync after each update.
+
+Any server with vLLM's `/v1/completions` on token ids works: vLLM itself, SGLang's OpenAI route, or
+`rlvr serve-model`. One request per prompt asks for its G completions (`n`); the prompt goes as token ids
+and the completions come back as token ids with the log-prob of each sampled token
+(`return_token_ids`, `logprobs: 0`, `return_tokens_as_token_ids`), so the trainer never re-tokenizes text.
+Requests go to the server with the fewest in flight (ties in turn), each retried through `rewards.retry`.
+
+Weight sync (`sync`, after every optimizer step), on every server:
+- LoRA: the adapter is saved under `sync_dir`, loaded by a new name (`POST /v1/load_lora_adapter`), the
+  next requests name it (`model`), and the previous adapter is unloaded and its files removed.
+- Full fine-tuning: the model is saved under `sync_dir` and reloaded in place
+  (`POST /update_weights_from_disk {model_path}`: SGLang's route; serve-model has it too).
+The directory must be one the servers can read at the same path (one machine, or a shared volume).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import torch
+
+from rewards.retry import Backoff, send
+from rewards.serving.protocol import CompletionChoice, CompletionResponse
+from trainer.config import ModelConfig, RolloutConfig, TrainConfig
+from trainer.generation import GenerationBackend, Rollouts, TransformersBackend, decode_completions
+
+
+class ServerError(RuntimeError):
+    """An inference server refused a request, or answered in a shape without the ids and log-probs."""
+
+
+def choice_tokens(choice: CompletionChoice) -> tuple[list[int], list[float]]:
+    """A choice's completion token ids and their log-probs: ids from `token_ids` (vLLM's `return_token_ids`),
+    else from `logprobs.tokens` written as "token_id:<id>" (`return_tokens_as_token_ids`)."""
+    if choice.logprobs is None:
+        raise ServerError("a choice came back without logprobs: the server ignored `logprobs`")
+    logprobs = choice.logprobs.token_logprobs
+    ids = choice.token_ids
+    if ids is None:
+        if not all(t.startswith("token_id:") for t in choice.logprobs.tokens):
+            raise ServerError("a choice came back without token ids (return_token_ids / return_tokens_as_token_ids)")
+        ids = [int(t.removeprefix("token_id:")) for t in choice.logprobs.tokens]
+    if len(ids) != len(logprobs) or any(lp is None for lp in logprobs):
+        raise ServerError(f"a choice has {len(ids)} token ids but {len(logprobs)} log-probs")
+    return ids, [float(lp) for lp in logprobs if lp is not None]
+
+
+class ServerBackend:
+    """Sampling on inference servers; `sync` pushes the policy's weights to them after each update."""
+
+    def __init__(self, tokenizer: Any, cfg: RolloutConfig, base_name: str, sync_dir: Path, push: bool = True,
+                 device: torch.device | None = None, max_prompt_tokens: int = 1024) -> None:
+        """`push`: this process saves and loads the weights (the main one; the others only follow the names);
+        `device`: where the rollouts' tensors go (the policy's)."""
+        self.tokenizer, self.cfg, self.push, self.max_prompt_tokens = tokenizer, cfg, push, max_prompt_tokens
+        self.device = device or torch.device("cpu")
+        self.urls = [u.rstrip("/") for u in cfg.server_urls]
+        self.base_name = self.served = base_name  # `served`: what requests ask for, the newest adapter under LoRA
+        self.sync_dir = sync_dir.resolve()
+        self.prefix = "rlvr-" + hashlib.sha1(str(self.sync_dir).encode()).hexdigest()[:8]  # one run's adapters
+        self.version = 0
+        self.saved: Path | None = None  # the weights the servers hold now (removed once replaced)
+        self.client = httpx.Client(timeout=httpx.Timeout(cfg.server_timeout_s, connect=10.0))
+        self.backoff = Backoff(budget_s=cfg.server_retry_budget_s)
+        self.pool = ThreadPoolExecutor(32, thread_name_prefix="rollout")
+        self.busy = dict.fromkeys(self.urls, 0)
+        self.turn = 0
+        self.lock = threading.Lock()
+
+    # ---- HTTP -----------------------------------------------------------------------------------------------
+    def _attempt(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """One try, on the server with the fewest requests in flight (in turn among equals)."""
+        with self.lock:
+            order = self.urls[self.turn:] + self.urls[:self.turn]
+            url = min(order, key=self.busy.__getitem__)
+            self.turn = (self.turn + 1) % len(self.urls)
+            self.busy[url] += 1
+        try:
+            return self.client.post(url + path, json=body)
+        finally:
+            with self.lock:
+                self.busy[url] -= 1
+
+    def _post(self, path: str, body: dict[str, Any], url: str | None = None) -> Any:
+        """POST to `url` (or a balanced pick), retried; a final error status raises with the server's reason."""
+        request = (lambda: self.client.post(url + path, json=body)) if url else (lambda: self._attempt(path, body))
+        response = send(request, self.backoff)
+        if response.status_code >= 400:
+            raise ServerError(f"{response.request.url}: {response.status_code} {response.text[:500]}")
+        return response.json()
+
+    # ---- generation ----------------------------------------------------------------------------------------
+    def _complete(self, prompt_ids: list[int], n: int, greedy: bool) -> list[CompletionChoice]:
+        cfg = self.cfg
+        body = {"model": self.served, "prompt": prompt_ids, "n": n, "max_tokens": cfg.max_new_tokens,
+                "temperature": 0.0 if greedy else cfg.temperature, "top_p": 1.0 if greedy else cfg.top_p,
+                "stop": cfg.stop or None, "logprobs": 0, "return_token_ids": True,
+                "return_tokens_as_token_ids": True}
+        choices = CompletionResponse.model_validate(self._post("/v1/completions", body)).choices
+        if len(choices) != n:
+            raise ServerError(f"asked for {n} completions, got {len(choices)}")
+        return sorted(choices, key=lambda c: c.index)
+
+    def generate(self, prompts: list[str], group_size: int, greedy: bool = False) -> Rollouts:
+        tok = self.tokenizer
+        enc = tok(prompts, return_tensors="pt", padding=True, truncation=True, max_length=self.max_prompt_tokens,
+                  add_special_tokens=False)
+        ids = [row[mask.bool()].tolist() for row, mask in zip(enc["input_ids"], enc["attention_mask"], strict=True)]
+        answers = [self.pool.submit(self._complete, p, group_size, greedy) for p in ids]
+        choices = [c for answer in answers for c in answer.result()]
+        tokens = [choice_tokens(c) for c in choices]
+        width = max([1, *(len(t) for t, _ in tokens)])
+        completion_ids = torch.full((len(choices), width), tok.pad_token_id, dtype=torch.long)
+        behaviour = torch.zeros(len(choices), width)
+        mask = torch.zeros(len(choices), width, dtype=torch.long)
+        for row, (t, lp) in enumerate(tokens):
+            completion_ids[row, :len(t)] = torch.tensor(t, dtype=torch.long)
+            behaviour[row, :len(t)] = torch.tensor(lp)
+            mask[row, :len(t)] = 1
+        texts, _ = decode_completions(tok, completion_ids, mask, self.cfg.stop)
+        return Rollouts(
+            prompt_ids=enc["input_ids"].repeat_interleave(group_size, 0),
+            prompt_mask=enc["attention_mask"].repeat_interleave(group_size, 0),
+            completion_ids=completion_ids, completion_mask=mask, behaviour_logprobs=behaviour,
+            truncated=torch.tensor([c.finish_reason == "length" for c in choices]), texts=texts,
+        ).to(self.device)
+
+    # ---- weight sync ---------------------------------------------------------------------------------------
+    def sync(self, policy: torch.nn.Module, version: int) -> None:
+        """Put the weights after `version` updates on every server; later requests sample from them."""
+        if version == self.version:
+            return
+        lora = hasattr(policy, "peft_config")
+        name = f"{self.prefix}-step{version}" if lora else self.base_name
+        if self.push:
+            path = self.sync_dir / f"step{version}"
+            save: Any = policy  # a transformers or peft model
+            save.save_pretrained(path)
+            for url in self.urls:
+                if lora:
+                    self._post("/v1/load_lora_adapter", {"lora_name": name, "lora_path": str(path)}, url)
+                    if self.served != self.base_name:
+                        self._post("/v1/unload_lora_adapter", {"lora_name": self.served}, url)
+                else:
+                    self._post("/update_weights_from_disk", {"model_path": str(path)}, url)
+            if self.saved is not None:
+                shutil.rmtree(self.saved, ignore_errors=True)
+            self.saved = path
+        self.served, self.version = name, version
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.client.close()
+
+
+def server_backend(rollout: RolloutConfig, model: ModelConfig, tokenizer: Any, output_dir: Path,
+                   device: torch.device, push: bool = True) -> ServerBackend:
+    """The servers of `rollout`, serving `model`'s base as `rollout.server_model` (default: its path)."""
+    sync_dir = Path(rollout.sync_dir or output_dir / "sync")
+    return ServerBackend(tokenizer, rollout, rollout.server_model or model.path, sync_dir, push, device)
+
+
+def make_backend(cfg: TrainConfig, policy: torch.nn.Module, tokenizer: Any, push: bool) -> GenerationBackend:
+    """The rollout backend `cfg.rollout.backend` names."""
+    if cfg.rollout.backend == "transformers":
+        return TransformersBackend(policy, tokenizer, cfg.rollout)
+    return server_backend(cfg.rollout, cfg.model, tokenizer, Path(cfg.output_dir), next(policy.parameters()).device,
+                          push)

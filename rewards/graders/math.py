@@ -116,6 +116,7 @@ def read_answer(text: str, gold: Value) -> tuple[Value, str]:
     return value, text
 
 
+_OVER_ONE = re.compile(r"\\frac\{\s*-?\d+\s*\}\{\s*1\s*\}|-?\d+\s*/\s*1")
 _POWER = re.compile(r"(-?\d+)\s*\^\s*\{?\s*(\d{1,3})\s*\}?")
 
 
@@ -127,6 +128,10 @@ def is_literal(text: str) -> bool:
         bare = bare[1:-1].strip()
     if _POWER.fullmatch(bare):
         return True
+    if _OVER_ONE.fullmatch(bare):
+        return True  # `\\frac{9}{1}`: a ratio written as one
+    if re.search(r"\\frac|/|\\times|\\cdot|\*", bare):
+        return False  # `\\frac{1001}{7}`, `3.91 \\times 10^2`: the division or the scaling is the question's
     try:
         return parse_number(bare) is not None
     except ParseError:
@@ -158,8 +163,8 @@ def combine_parts(
     return None, "several different answers"
 
 
-_ROUNDING_ASKED = re.compile(
-    r"(?i)\bnearest\b|\bround|\bdecimal|\bapproximat|\bestimat|\bsignificant|\bplaces?\b|\bpercent|%"
+_ROUNDING_ASKED = re.compile(  # "express as a decimal" or "20%" ask for an exact value, not a rounding
+    r"(?i)\bnearest\b|\bround|\bapproximat|\bestimat|\bsignificant\b|\bdecimal\s+places?\b|\bplaces?\s+after\b"
 )
 _DECIMAL = re.compile(r"-?\d*\.(\d+)")
 
@@ -172,6 +177,8 @@ def rounded_as_given(gold_text: str, gold: Value, pred: Value, readings: list[tu
     reference = _DECIMAL.fullmatch(normalize(gold_text).text.replace("$", "").strip())
     if not isinstance(gold, Num) or reference is None or prompt and not _ROUNDING_ASKED.search(prompt):
         return False
+    if gold.value.denominator == 1:
+        return False  # `12.0`: an integer written as a float, not a rounding
     approximations = [text for approximate, _, text in readings if approximate]
     tail = approximations[-1] if approximations else rounded_tail(answer)
     written = _DECIMAL.fullmatch(normalize(tail).text.strip()) if tail else None
@@ -191,9 +198,12 @@ def restates_the_question(answer: str, reference: str, prompt: str) -> bool:
     names the reference too (the options of "which of these...")."""
     if not prompt:
         return False
-    copied, question = squash(normalize(final_value(answer) or answer).text), squash(prompt)
+    def bare(text: str) -> str:  # `2^{10}` and `2^10`, `\\sqrt{8}` and `\\sqrt8`, `\\dfrac` and `\\frac` alike
+        return squash(normalize(text).text).replace("{", "").replace("}", "")
+
+    copied, question = bare(final_value(answer) or answer), bare(prompt)
     return (len(copied) >= 3 and bool(_OPERATION.search(copied)) and copied in question
-            and squash(normalize(reference).text) not in question)
+            and bare(reference) not in question)
 
 
 def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
@@ -238,7 +248,7 @@ def _verdict(spec: MathSpec, sample: Sample) -> tuple[bool, dict[str, Any]]:
         return False, {**details, "reason": f"answer too large to evaluate: {exc}"}
     except ParseError as exc:
         return False, {**details, "reason": f"answer not parseable: {exc}"}
-    if isinstance(gold, Num) and gold.value.denominator == 1:  # an integer answer is a number, not a sum to do
+    if isinstance(gold, Num) and gold.value.denominator == 1 and is_literal(gold_text):  # a number, not a sum to do
         if any(not approximate and not is_literal(text) for approximate, _, text in readings):
             return False, {**details, "reason": "an expression for the number, not the number"}
     pred, why = combine_parts(readings, gold, tol, found.either)

@@ -65,18 +65,20 @@ _VERDICT = re.compile(  # what a check says of the answer, not an answer
     r"(?i)(?:highly\s+|very\s+|definitely\s+|indeed\s+|now\s+)?(?:correct|verified|valid|confirmed|consistent|accurate"
     r"|reasonable|wrong|incorrect|confident|plausible)\b"
 )
-_PERCENT_VALUE = r"[$\\(\[]*\s*(?:\\boxed\s*\{)?\s*\d{1,3}(?:\.\d+)?"  # `\(\boxed{100`, `$90`
-_PERCENT_AFTER = r"\s*\}?\s*[$\\)\]]*\s*(?:\\?%|percent\b|/\s*10{1,2}\b)"  # `\%}$`, `} \)%`, `/10`
+# bounded runs only: a completion of 50k `$` or spaces must not make these quadratic
+_PERCENT_VALUE = r"[$\\(\[]{0,3}\s{0,3}(?:\\boxed\s{0,3}\{\s{0,3})?\d{1,3}(?:\.\d+)?"  # `\(\boxed{100`, `$90`
+_PERCENT_AFTER = r"\s{0,3}\}?\s{0,3}[$\\)\]]{0,3}\s{0,3}(?:\\?%|percent\b|/\s{0,3}10{1,2}\b)"  # `\%}$`, `} \)%`, `/10`
 _CONFIDENCE = re.compile(  # a stated confidence: `Confidence Level: 100%`, `my confidence in the answer is \(100\%\)`,
     # `confidence level in percentage ... is \(\boxed{100}\)`, `I am $\boxed{100\%}$ confident`; never a number
     # without a percent (`I am confident the answer is \boxed{3}`), nor a confidence interval
-    r"(?i)(?:\bconfiden(?:ce|t)\b(?!\s+intervals?)[^.\n]{0,80}?(?:\bis\b|:|\bof\b|\bat\b|\babout\b)\s*"
+    r"(?i)(?:\bconfiden(?:ce|t)\b(?!\s+intervals?)[^.\n]{0,80}?(?:\bis\b|:|\bof\b|\bat\b|\babout\b)\s{0,3}"
     + _PERCENT_VALUE + "(?:" + _PERCENT_AFTER + r")"
-    + r"|\bconfidence\b[^.\n]{0,40}?\bpercentage\b[^.\n]{0,60}?(?:\bis\b|:)\s*" + _PERCENT_VALUE + r"(?:"
+    + r"|\bconfidence\b[^.\n]{0,40}?\bpercentage\b[^.\n]{0,60}?(?:\bis\b|:)\s{0,3}" + _PERCENT_VALUE + r"(?:"
     + _PERCENT_AFTER + r")?"
-    + r"|" + _PERCENT_VALUE + _PERCENT_AFTER + r"\s*\}?\s*[$\\)\]]*\s*(?:confident|sure|certain)\b)"
-    + r"\s*\}?\s*[$\\)\]]*\s*%?"
+    + r"|(?<![$\\(\[])" + _PERCENT_VALUE + _PERCENT_AFTER + r"\s{0,3}\}?\s{0,3}[$\\)\]]{0,3}\s{0,3}(?:confident|sure|certain)\b)"
+    + r"\s{0,3}\}?\s{0,3}[$\\)\]]{0,3}\s{0,3}%?"
 )
+_CONFIDENCE_WORD = re.compile(r"(?i)confiden|\bsure\b|\bcertain\b")
 _ANSWER_HEADING = re.compile(r"(?:^|\n)#{1,3}\s*(?:Final\s+)?Answer\s*:?\s*\n+\s*(\S[^\n]{0,200})\s*$", re.IGNORECASE)
 _ANSWER_ENV = re.compile(r"\\(?:begin|end)\s*\{\s*answer\s*\}")  # `<answer> 120 \end{answer} </answer>`
 _FINISHED = re.compile(r"[.!?$}\]]\s*[\"']?\s*$")
@@ -341,7 +343,8 @@ def _looks_like_answer(text: str) -> bool:
 def clean(completion: str) -> str:
     """The text answers are looked for in: the tail of a giant completion, special tokens and LaTeX `\\ ` gone."""
     text = _SPECIAL_TOKEN.sub("\n", completion[-MAX_SCAN_CHARS:].replace("\x00", ""))
-    return _CONFIDENCE.sub(" ", _LATEX_SPACE.sub(" ", text))
+    text = _LATEX_SPACE.sub(" ", text)
+    return _CONFIDENCE.sub(" ", text) if _CONFIDENCE_WORD.search(text) else text
 
 
 def extract_answer(completion: str, bare_number: bool = True) -> Extraction | None:

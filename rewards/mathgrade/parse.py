@@ -96,7 +96,7 @@ _REALS = re.compile(r"^\\mathbb\s*\{?\s*R\s*\}?$|^(?i:all\s+real\s+numbers)$")
 _SLASH = re.compile(r"^([-+])?\s*(\d+)\s*/\s*(\d+)$")
 _CHOICE = re.compile(r"^(?:(?:option|choice)\s*)?\(?\s*([A-J])\s*\)?$", re.IGNORECASE)
 _CHOICE_LEAD = re.compile(r"^(?:(?i:option|choice)\s*)?\(\s*([A-Ja-j])\s*\)|^(?i:option|choice)\s+([A-Ja-j])\b"
-                          r"|^([A-J])(?:$|[\s:.)])")
+                          r"|^([A-J])(?:$|[:)]|\.(?![A-Za-z])|\s+(?![a-z'’]))")  # not `I don't know`, `A lot`, `E.g.`
 # another letter after the first: `(A) or (B)`, `A B`, `B and option C`; a lone `I` is a Roman numeral (`(B) I and II`)
 _ANOTHER_CHOICE = re.compile(r"\(\s*[A-Ja-j]\s*\)|(?i:option|choice)\s+[A-Ja-j]\b|(?<![A-Za-z\\])[A-HJ](?![A-Za-z])")
 _MATRIX = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^}]*\})?(.*)\\end\{\1\}$", re.DOTALL)

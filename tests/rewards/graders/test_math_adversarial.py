@@ -305,3 +305,32 @@ def test_marker_spam_earns_nothing(completion):
 def test_an_answer_that_restates_the_question_earns_nothing(prompt, completion, reference, earned):
     result = score(SPEC, Sample(prompt=prompt, completion=completion, reference=reference))
     assert result.reward == earned, result.details
+
+
+@pytest.mark.parametrize("prompt, completion, reference", [
+    # abstaining prose is no choice letter (MMLU-Pro has options A-J)
+    ("", "The answer is I don't know", "I"), ("", "Answer: A priori it cannot be determined.", "A"),
+    ("", "The answer is A lot.", "A"), ("", "The answer is E.g. 5", "E"),
+    # a rounding counts only where one is asked: not for "as a decimal", not for an integer written as a float
+    ("What is the probability of heads? Express your answer as a decimal.", r"\boxed{0.47 \approx 0.5}", "0.5"),
+    ("", r"The answer is $11.96 \approx 12.0$.", "12.0"),
+    # the question's expression re-spelled, a division or a scaling left to do for an integer reference
+    ("What is $2^{10}$?", r"\boxed{2^10}", "1024"), (r"Simplify $\sqrt{8}$.", r"\boxed{\sqrt8}", r"2\sqrt{2}"),
+    (r"What is $1001 \div 7$?", r"\boxed{\frac{1001}{7}}", "143"), ("", r"\boxed{3.91 \times 10^2}", "391"),
+    ("", r"\boxed{\frac{782}{2}}", "391"),
+])
+def test_red_team_answers_that_do_not_do_the_work_earn_nothing(prompt, completion, reference):
+    assert score(SPEC, Sample(prompt=prompt, completion=completion, reference=reference)).reward == 0.0
+
+
+@pytest.mark.parametrize("completion", [
+    " " * 20_000 + " 5", "\n" * 20_000 + " 5", "$" * 50_000 + "5", r"\boxed{5}" + " \n" * 10_000,
+    "I am confident" + " " * 20_000 + "5%", "confidence is " + "$" * 50_000 + "5%", "100% " * 10_000 + " sure",
+])
+def test_long_runs_cost_the_extractor_linear_time(completion):
+    """A guard against backtracking in the extractor's patterns (the confidence pattern once took 158 s on 50k `$`)."""
+    import time
+
+    start = time.process_time()
+    score(SPEC, Sample(completion=completion, reference="5"))
+    assert time.process_time() - start < 2.0

@@ -39,6 +39,10 @@ class ModelConfig(Section):
     system: str | None = None
     lora: LoraConfig | None = None
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
+    freeze: list[Literal["embeddings"]] = Field(default_factory=list, description="Parts that never train: "
+                                                "`embeddings` (the input embeddings; a tied output head with them).")
+    freeze_layers: int = Field(default=0, ge=0, description="Freeze the first N transformer blocks; with LoRA "
+                               "they get no adapters.")
 
 
 class DataConfig(Section):

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from trainer.reporters import ReportTo, check_installed
 
 
 class Section(BaseModel):
@@ -194,7 +196,14 @@ class TrainConfig(Section):
                                    "steps; the schedule still spans `steps`. For time-sliced jobs.")
     log_samples_every: int = 10
     plots: bool = True
+    report_to: list[ReportTo] = Field(default_factory=list, description="Also log the step metrics to these "
+                                      "(trainer.reporters; offline, under output_dir, by default).")
     torch_threads: int | None = None
+
+    @field_validator("report_to")
+    @classmethod
+    def _installed(cls, names: list[ReportTo]) -> list[ReportTo]:
+        return check_installed(names)  # a missing library fails when the config loads, not mid-run
 
 
 class SFTConfig(Section):

@@ -36,8 +36,9 @@ def test_grpo_leaves_frozen_embeddings_and_first_layer_unchanged(warm_model: Pat
                                                                   tmp_path: Path) -> None:
     """Full fine-tuning of the 2-layer model with embeddings and layer 0 frozen: a GRPO run changes every other
     weight and none of those (the output head is tied to the embeddings: one tensor, frozen with them)."""
-    out = train(config(warm_model, reward_url, tmp_path / "grpo", steps=3,
-                       model={"path": str(warm_model), "freeze": ["embeddings"], "freeze_layers": 1}))
+    cfg = config(warm_model, reward_url, tmp_path / "grpo", steps=3)
+    cfg.model = ModelConfig(path=str(warm_model), freeze=["embeddings"], freeze_layers=1)
+    out = train(cfg)
     before, after = weights(warm_model), weights(out / "final")
     assert "lm_head.weight" not in after  # tied: saved once, as the embeddings
     frozen = {n for n in before if n == "model.embed_tokens.weight" or n.startswith("model.layers.0.")}

@@ -64,19 +64,26 @@ def all_problems() -> list[Problem]:
     return [Problem(prompt=f"{a:02d}+{c}=", reference=str(a + c)) for a in range(100) for c in range(10)]
 
 
-def demonstrations(problems: list[Problem], n: int, wrong_fraction: float, seed: int) -> list[Problem]:
-    """`n` SFT rows drawn from `problems`; each answer independently wrong with `wrong_fraction` (off by 1..10).
+def demonstrations(problems: list[Problem], n: int, wrong_fraction: float, seed: int, noise: str = "random"
+                   ) -> list[Problem]:
+    """`n` SFT rows drawn from `problems`, answers wrong with `wrong_fraction`.
 
     Answers are written with three digits (`007`, `105`): a fixed width is easier for a tiny model.
-    The error is drawn per row, so a problem seen several times has different wrong answers and the
-    most likely answer stays the right one.
+    `random` noise: each answer independently off by 1..10, drawn per row, so a problem seen several
+    times has different wrong answers and the most likely answer stays the right one (RL can only
+    sharpen). `carry` noise: a demonstrator who forgets the carry (`18+5=` -> `013`) on that share of
+    the sums that have one; above 0.5 the most likely answer of every such sum is wrong, so greedy
+    decoding after SFT is wrong there and only the verifier's reward can show the right one.
     """
     rng = random.Random(seed)
     rows = []
     for _ in range(n):
         problem = rng.choice(problems)
         answer = int(problem.reference)
-        if rng.random() < wrong_fraction:
+        carry = int(problem.prompt[1]) + int(problem.prompt[3]) >= 10
+        if noise == "carry" and carry and rng.random() < wrong_fraction:
+            answer -= 10
+        elif noise == "random" and rng.random() < wrong_fraction:
             answer += rng.choice([-1, 1]) * rng.randint(1, 10)
         text = f"{answer:03d}" if answer >= 0 else str(answer)
         rows.append(Problem(prompt=problem.prompt, reference=problem.reference, response=text))
@@ -118,7 +125,7 @@ def run_seed(work: Path, seed: int, args: argparse.Namespace, seen: list[Problem
 
     started, cpu = time.perf_counter(), time.process_time()
     work.mkdir(parents=True)
-    demos = demonstrations(seen, args.sft_steps * 128, args.wrong_fraction, seed=2 + seed)
+    demos = demonstrations(seen, args.sft_steps * 128, args.wrong_fraction, seed=2 + seed, noise=args.noise)
     rl_data = work / "rl_prompts.jsonl"
     rl_data.write_text("".join(json.dumps({"prompt": p.prompt, "reference": p.reference}) + "\n" for p in seen))
     base = save_tiny(work / "base", hidden=128, layers=4, heads=4, seed=seed)
@@ -181,10 +188,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="Each shifts the noise, init, SFT, RL and evaluation seeds.")
     parser.add_argument("--sft-steps", type=int, default=900)
-    parser.add_argument("--rl-steps", type=int, default=120)
+    parser.add_argument("--rl-steps", type=int, default=200)
     parser.add_argument("--rl-lr", type=float, default=5e-4)
     parser.add_argument("--group-size", type=int, default=8)
     parser.add_argument("--wrong-fraction", type=float, default=0.3)
+    parser.add_argument("--noise", choices=["random", "carry"], default="random",
+                        help="random: independent errors (RL sharpens); carry: a forgotten carry (RL must fix greedy).")
     parser.add_argument("--ppo", action="store_true", help="Also PPO from each seed's SFT model.")
     args = parser.parse_args()
     pin_kernels()
@@ -200,7 +209,7 @@ def main() -> None:
     params = sum(p.numel() for p in load_policy(ModelConfig(path=str(save_tiny(work / "size"))),
                                                 torch.device("cpu")).parameters())
     print(f"model: {params / 1e6:.2f}M parameters; demonstrations: {args.sft_steps * 128} rows over {len(seen)} "
-          f"problems ({args.wrong_fraction:.0%} wrong); held out: {len(held_out)} problems; seeds {args.seeds}")
+          f"problems ({args.noise} noise, {args.wrong_fraction:.0%}); held out: {len(held_out)} problems; seeds {args.seeds}")
 
     rows: dict[int, dict[str, Any]] = {}
     with launch(["serve", "--workers", "1", "--sandbox-url", "http://127.0.0.1:9"], free_port()) as url:

@@ -147,12 +147,13 @@ def test_the_trainer_profile_runs_the_demo_then_trains_through_the_service_with_
     work = demo["command"][demo["command"].index("--work") + 1]
     source = (REPO / "examples/arithmetic/run.py").read_text()
     assert 'work / "sft"' in source and 'work / "rl_prompts.jsonl"' in source  # what the trainer starts from
+    assert 'work / f"seed{seed}"' in source and "default=[0, 1, 2]" in source  # in the first seed's folder
 
     command = trainer["command"]
     assert command[:2] == ["rlvr", "train"]
     overrides = [command[i + 1] for i, arg in enumerate(command) if arg == "--set"]
     cfg = load_config(TrainConfig, REPO / command[2], overrides)  # the image's WORKDIR is the repo's root
-    assert cfg.model.path == f"{work}/sft" and cfg.data.jsonl == f"{work}/rl_prompts.jsonl"
+    assert cfg.model.path == f"{work}/seed0/sft" and cfg.data.jsonl == f"{work}/seed0/rl_prompts.jsonl"
     assert cfg.reward.urls == ["http://rewards:8000"] and cfg.reward.api_key == "1e5"
     assert trainer["depends_on"] == {"demo": {"condition": "service_completed_successfully"},
                                      "rewards": {"condition": "service_healthy"}}

@@ -223,9 +223,9 @@ def imported_distributions(package: str) -> dict[str, set[str]]:
 
 
 # the extras a package's code may rely on: the sandbox runs alone with its own, the reward service's model
-# graders and serve-model need `models`, the trainer `train`; `rlvr` wires every command, so each command's
-# extra must carry what it imports
-PACKAGE_EXTRAS = {"sandbox": [{"sandbox"}], "rewards": [{"models"}], "trainer": [{"train"}],
+# graders and serve-model need `models`, the trainer `train` (and `report` for `report_to`, which the config checks
+# is installed); `rlvr` wires every command, so each command's extra must carry what it imports
+PACKAGE_EXTRAS = {"sandbox": [{"sandbox"}], "rewards": [{"models"}], "trainer": [{"train", "report"}],
                   "rlvr": [{extra} for extra in set(COMMAND_EXTRAS.values())]}
 
 

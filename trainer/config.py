@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trainer.reporters import ReportTo, check_installed
 
 
 class Section(BaseModel):
@@ -39,6 +41,10 @@ class ModelConfig(Section):
     system: str | None = None
     lora: LoraConfig | None = None
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
+    freeze: list[Literal["embeddings"]] = Field(default_factory=list, description="Parts that never train: "
+                                                "`embeddings` (the input embeddings; a tied output head with them).")
+    freeze_layers: int = Field(default=0, ge=0, description="Freeze the first N transformer blocks; with LoRA "
+                               "they get no adapters.")
 
 
 class DataConfig(Section):
@@ -209,7 +215,14 @@ class TrainConfig(Section):
                                    "steps; the schedule still spans `steps`. For time-sliced jobs.")
     log_samples_every: int = 10
     plots: bool = True
+    report_to: list[ReportTo] = Field(default_factory=list, description="Also log the step metrics to these "
+                                      "(trainer.reporters; offline, under output_dir, by default).")
     torch_threads: int | None = None
+
+    @field_validator("report_to")
+    @classmethod
+    def _installed(cls, names: list[ReportTo]) -> list[ReportTo]:
+        return check_installed(names)  # a missing library fails when the config loads, not mid-run
 
 
 class SFTConfig(Section):

@@ -1,4 +1,5 @@
-"""Run records: one JSON line per step in metrics.jsonl, sample completions, and PNG plots at the end."""
+"""Run records: one JSON line per step in metrics.jsonl (and to the `report_to` tools), sample completions,
+and PNG plots at the end."""
 
 from __future__ import annotations
 
@@ -6,20 +7,31 @@ import json
 from pathlib import Path
 from typing import Any
 
+from trainer.reporters import ReportTo, open_reporters, scalars
+
 PLOTTED = {"reward": "mean reward", "accuracy": "accuracy", "kl": "KL to reference", "response_length": "tokens"}
 
 
 class MetricsLog:
-    """Appends step records and sample completions under the run directory."""
+    """Appends step records and sample completions under the run directory; step records also go to the
+    `report_to` tools (trainer.reporters), which `close` finishes."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, report_to: list[ReportTo] | None = None, config: dict[str, Any] | None = None
+                 ) -> None:
         out.mkdir(parents=True, exist_ok=True)
         self.metrics_path = out / "metrics.jsonl"
         self.samples_path = out / "samples.jsonl"
+        self.reporters = open_reporters(report_to or [], out, config or {})
 
     def log(self, record: dict[str, Any]) -> None:
         with self.metrics_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
+        for reporter in self.reporters:
+            reporter.log(record["step"], scalars(record))
+
+    def close(self) -> None:
+        for reporter in self.reporters:
+            reporter.close()
 
     def log_samples(self, step: int, rows: list[dict[str, Any]]) -> None:
         with self.samples_path.open("a") as f:

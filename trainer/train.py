@@ -134,7 +134,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     check_before_training(problems, cfg.data)  # refuses when the data holds too much of the eval sets
     held_out = HeldOut.of(cfg, backend, tokenizer) if accelerator.is_main_process else None  # before the scorer too
     scorer = Scorer(cfg.reward)  # after the check: a refusal leaves no grading pool behind
-    records = MetricsLog(out) if accelerator.is_main_process else None
+    records = (MetricsLog(out, cfg.report_to, cfg.model_dump(exclude={"reward": {"api_key"}}))
+               if accelerator.is_main_process else None)
     monitors = Monitors(cfg.monitors, cfg.reward, G) if records is not None and cfg.monitors.enabled else None
 
     def score(batch: InFlight) -> Pending:
@@ -295,6 +296,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     finally:
         scorer.close()
         backend.close()
+        if records is not None:
+            records.close()
 
     final = out / "final"
     unwrapped = accelerator.unwrap_model(model)

@@ -110,6 +110,14 @@ class Scoring:
         return sorted(found, key=lambda p: -p.score)
 
 
+def _scoring_for(request: Request, model: str | None) -> Scoring:
+    """The app's Scoring, when the request names no model or this server's."""
+    scoring: Scoring = request.app.state.scoring
+    if model not in (None, scoring.name):
+        raise HTTPException(404, f"model {model!r} is not served here; this server has {scoring.name!r}")
+    return scoring
+
+
 def scoring_router() -> APIRouter:
     """`/predict`, `/pooling` and `/v1/embeddings` over the app's `state.scoring`."""
     router = APIRouter()
@@ -137,9 +145,7 @@ def scoring_router() -> APIRouter:
     @router.post("/pooling")
     async def pooling(body: PoolingRequest, request: Request) -> PoolingResponse:
         """A PRM's probability rows at each step tag, vLLM's STEP pooling shape."""
-        scoring: Scoring = request.app.state.scoring
-        if body.model not in (None, scoring.name):
-            raise HTTPException(404, f"model {body.model!r} is not served here; this server has {scoring.name!r}")
+        scoring = _scoring_for(request, body.model)
         if scoring.pooling is None:
             raise HTTPException(400, f"{scoring.name} is served without a step tag: /pooling serves PRMs")
         rows = await scoring.run(scoring.pooling, body.texts(), scoring.limit(body.truncate_prompt_tokens))
@@ -149,9 +155,7 @@ def scoring_router() -> APIRouter:
     @router.post("/v1/embeddings")
     async def embed(body: EmbeddingRequest, request: Request) -> EmbeddingResponse:
         """Unit-length sentence embeddings, OpenAI's shape: a dot product of two is their cosine similarity."""
-        scoring: Scoring = request.app.state.scoring
-        if body.model not in (None, scoring.name):
-            raise HTTPException(404, f"model {body.model!r} is not served here; this server has {scoring.name!r}")
+        scoring = _scoring_for(request, body.model)
         if scoring.embed is None:
             raise HTTPException(400, f"{scoring.name} is not served as a sentence encoder (--head embed): "
                                      "/v1/embeddings serves embeddings")

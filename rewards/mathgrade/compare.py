@@ -56,12 +56,24 @@ def percent_reading(gold: Num, pred: Num) -> Fraction:
     return pred.value
 
 
+def _terminating(value: Fraction) -> bool:
+    """Whether `value` is a finite decimal (its denominator has no prime but 2 and 5)."""
+    d = value.denominator
+    for prime in (2, 5):
+        while d % prime == 0:
+            d //= prime
+    return d == 1
+
+
 def _numbers_equal(gold: Num, pred: Num, tol: Tolerance) -> bool:
     """Exact rationals: equal, or close for a non-integer reference (see `percent_reading`)."""
     g, p = gold.value, percent_reading(gold, pred)
     if g == p:
         return True
-    if g.denominator == 1:  # an integer reference is never relatively "close enough"; abs_tol is explicit
+    if g.denominator == 1 or _terminating(p) and p.denominator <= g.denominator <= 10**6:
+        # an integer reference, or a decimal answer no finer than a short reference (`123456789.2` for
+        # `123456789.1`), is never relatively "close enough": rel_tol is for long expansions on either side
+        # (`0.30000000000000004`, `1/3` for a stored `0.3333333333333333`); abs_tol is explicit
         return abs(g - p) <= Fraction(tol.abs)
     return _close(g, p, tol)
 

@@ -334,3 +334,15 @@ def test_long_runs_cost_the_extractor_linear_time(completion):
     start = time.process_time()
     score(SPEC, Sample(completion=completion, reference="5"))
     assert time.process_time() - start < 2.0
+
+
+@pytest.mark.parametrize("reference, completion, earned", [
+    # a decimal answer no finer than a short reference is compared exactly: rel_tol cannot pass a wrong last digit
+    ("123456789.1", r"\boxed{123456789.2}", 0.0), ("12345678.91", r"\boxed{12345678.90}", 0.0),
+    ("123456789.1", r"\boxed{1.23456789e8}", 0.0), ("1000000000000.5", r"\boxed{1000000000001.0}", 0.0),
+    # rel_tol still forgives long expansions on either side
+    ("0.3", r"\boxed{0.30000000000000004}", 1.0), ("0.3333333333333333", r"\boxed{\frac{1}{3}}", 1.0),
+    ("0.1000000000001", r"\boxed{0.1}", 1.0),
+])
+def test_relative_tolerance_is_for_long_expansions_only(reference, completion, earned):
+    assert reward(reference, completion) == earned

@@ -275,7 +275,7 @@ def score(spec: MathSpec, sample: Sample) -> Score:
 
 class MathGrader(PooledGrader[MathSpec]):
     spec_type: ClassVar = MathSpec
-    version = "1"
+    version = "2"
     score_fn = score
 
 

@@ -48,7 +48,7 @@ def test_every_kind_declares_its_own_version() -> None:
 
 def test_a_multi_version_names_its_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = parse_spec({"type": "multi", "formula": "acc + fmt", "graders": {"acc": MATH, "fmt": {"type": "format"}}})
-    assert grader_version(spec) == "1(acc=1,fmt=1)"
+    assert grader_version(spec) == f"1(acc={MathGrader.version},fmt=1)"
     monkeypatch.setattr(MathGrader, "version", "2")
     assert grader_version(spec) == "1(acc=2,fmt=1)"
 
@@ -134,7 +134,7 @@ async def test_metrics_show_hits_and_misses() -> None:
         items = [{"completion": r"\boxed{4}", "reference": "4"}] * 3
         for _ in range(2):
             response = await client.post("/v1/score/batch", json={"grader": MATH, "items": items})
-            assert response.status_code == 200 and response.json()["results"][0]["version"] == "1"
+            assert response.status_code == 200 and response.json()["results"][0]["version"] == MathGrader.version
         text = (await client.get("/metrics")).text  # 6 samples: 1 graded, 4 in-batch repeats, 1 from memory
     assert 'rlvr_cache_misses_total{grader="math"} 1.0' in text
     assert 'rlvr_cache_hits_total{grader="math",tier="batch"} 4.0' in text

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rewards.graders.math import MathGrader
 from rewards.rescore import (
     CHANGED,
     ERROR,
@@ -65,14 +66,14 @@ async def test_exactly_the_wrongly_scored_records_are_reported(service: RewardSe
     gained, lost = report.changes
     assert (gained.kind, gained.old_reward, gained.new_reward, gained.answer) == (GAINED, 0.0, 1.0, "1/2")
     assert (lost.kind, lost.old_reward, lost.new_reward, lost.answer) == (LOST, 1.0, 0.0, "7")
-    assert lost.old_version == "0" and lost.new_version == "1"
+    assert lost.old_version == "0" and lost.new_version == MathGrader.version
 
 
 async def test_the_report_shows_the_table_and_examples(service: RewardService, tmp_path: Path) -> None:
     report = await rescore(math(service), write(tmp_path / "s.jsonl", ROWS), keep=1)
     text = render(report, examples=1)
     assert text.startswith("5 records: same 3, 0->1 1, 1->0 1, changed 0, error 0, scored 0")
-    assert "     2  0->1         0      1  0           1           1/2" in text
+    assert f"     2  0->1         0      1  0           {MathGrader.version}           1/2" in text
     assert "... 1 more changes not shown" in text and "line 2 (0->1)" in text and "what is 0.5?" in text
 
 
@@ -82,7 +83,7 @@ async def test_the_trainer_samples_shape(service: RewardService, tmp_path: Path)
             {"step": 20, **rollout("2", "2", None)}]
     report = await rescore(math(service), write(tmp_path / "samples.jsonl", rows))
     assert report.counts[GAINED] == 1 and report.counts[SAME] == 1 and report.counts[SCORED] == 1
-    assert [(c.line, c.old_version, c.new_version) for c in report.changes] == [(1, None, "1")]
+    assert [(c.line, c.old_version, c.new_version) for c in report.changes] == [(1, None, MathGrader.version)]
 
 
 async def test_records_without_a_reference_are_counted_and_warned_about(service: RewardService,

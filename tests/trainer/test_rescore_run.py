@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from rewards.graders.math import MathGrader
 from tests.procs import REPO
 
 MATH = {"type": "math", "timeout_s": 30}  # a generous budget: a timeout on a loaded machine would be a change
@@ -41,7 +42,7 @@ def rescore_run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 WEIGHTED = {"graders": [{"grader": MATH}, {"grader": BOXED, "weight": 0.5}]}
-BOTH = "math@1+format1@1"
+BOTH = f"math@{MathGrader.version}+format1@1"
 
 
 def test_the_weighted_reward_of_the_config_regrades_as_stored_and_a_changed_row_is_reported(tmp_path: Path) -> None:

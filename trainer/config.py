@@ -154,6 +154,9 @@ class OptimConfig(Section):
     max_grad_norm: float = 1.0
     micro_batch: int = 64  # sequences per forward/backward; the rest is gradient accumulation
     updates_per_batch: int = 1  # optimisation passes over each rollout batch (mu)
+    share_prompt: bool = Field(default=True, description="GRPO: run each group's prompt once and reuse its keys and "
+                               "values for the G completions (same log-probs, less work; needs micro_batch a "
+                               "multiple of group_size, else every row runs its prompt).")
 
 
 class MonitorConfig(Section):

@@ -8,6 +8,7 @@ the importance ratio against the behaviour log-probs kept at sampling time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import random
@@ -41,6 +42,18 @@ from trainer.scoring import BatchRewards, Scorer
 log = logging.getLogger("rlvr.trainer")
 
 
+@functools.cache
+def _cache_arguments() -> tuple[str, dict[str, int]]:
+    """The KV cache's argument name (transformers 5 renamed `past_key_values` to `cache`), and the argument that
+    keeps only the last position's logits (`logits_to_keep`, 4.50+)."""
+    import transformers
+    from packaging.version import Version
+    from transformers.modeling_outputs import CausalLMOutputWithPast
+
+    name = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
+    return name, {"logits_to_keep": 1} if Version(transformers.__version__) >= Version("4.50") else {}
+
+
 @dataclass
 class InFlight:
     """A generated batch waiting for its rewards (what a checkpoint keeps of it: the rewards are asked again)."""
@@ -72,18 +85,38 @@ def _completion_part(per_position: torch.Tensor, rows: Rollouts) -> torch.Tensor
     return per_position[:, start:start + length]
 
 
-def _logprobs_and_entropy(logits: torch.Tensor, rows: Rollouts, temperature: float
+def _logprobs_and_entropy(logits: torch.Tensor, rows: Rollouts, temperature: float, predicting: bool = False
                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    logprobs = torch.log_softmax(_completion_part(logits, rows).float() / temperature, -1)
+    """`logits` of every position, or only of those predicting the completion (`predicting`)."""
+    logprobs = torch.log_softmax((logits if predicting else _completion_part(logits, rows)).float() / temperature, -1)
     token_logp = logprobs.gather(-1, rows.completion_ids.unsqueeze(-1)).squeeze(-1)
     with torch.no_grad():
         entropy = -(logprobs.exp() * logprobs).sum(-1)
     return token_logp, entropy
 
 
-def forward(model: nn.Module, rows: Rollouts, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token log-probs and entropies of the completion tokens under a policy."""
-    return _logprobs_and_entropy(model(**_model_inputs(rows)).logits, rows, temperature)
+def forward(model: nn.Module, rows: Rollouts, temperature: float, group_size: int = 1
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token log-probs and entropies of the completion tokens under a policy.
+
+    With `group_size` > 1 (rows in groups sharing one prompt) each prompt is run once and its keys and
+    values are repeated for the group's completions: the same numbers for a fraction of the work.
+    """
+    if group_size == 1:
+        return _logprobs_and_entropy(model(**_model_inputs(rows)).logits, rows, temperature)
+    cache_name, last_logits = _cache_arguments()
+    prompt_mask = rows.prompt_mask[::group_size]
+    prompt = model(input_ids=rows.prompt_ids[::group_size], attention_mask=prompt_mask,
+                   position_ids=(prompt_mask.cumsum(1) - 1).clamp(min=0), use_cache=True, **last_logits)
+    cache = getattr(prompt, cache_name)
+    cache.batch_repeat_interleave(group_size)
+    positions = rows.prompt_mask.sum(1, keepdim=True) + torch.arange(rows.completion_ids.shape[1],
+                                                                     device=rows.prompt_mask.device)
+    completion = model(input_ids=rows.completion_ids, position_ids=positions, use_cache=False,
+                       attention_mask=torch.cat([rows.prompt_mask, rows.completion_mask], 1), **{cache_name: cache})
+    # position i of the completion is predicted by the prompt's last position (i = 0) or the completion's i - 1
+    logits = torch.cat([prompt.logits[:, -1:].repeat_interleave(group_size, 0), completion.logits[:, :-1]], 1)
+    return _logprobs_and_entropy(logits, rows, temperature, predicting=True)
 
 
 def forward_with_values(model: nn.Module, rows: Rollouts, temperature: float
@@ -116,6 +149,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     ppo, G, T = cfg.algorithm == "ppo", cfg.rollout.group_size, cfg.rollout.temperature
+    shared = G if cfg.optim.share_prompt and cfg.optim.micro_batch % G == 0 else 1  # prompts run once per group
 
     tokenizer = load_tokenizer(cfg.model.path)
     policy = load_policy(cfg.model, device)
@@ -171,6 +205,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             gen_seconds = time.perf_counter() - t0
             current = in_flight.popleft()
             item, rewards = current[0], current[1].result()
+            t_update = time.perf_counter()
             rows = item.rollouts
             dropped = torch.tensor(float(rewards is None), device=device)
             any_dropped = accelerator.reduce(dropped, "sum").item() > 0  # a collective: every rank calls it
@@ -190,11 +225,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 ref_logp = None
                 if reference.needed:
                     with reference.model(policy) as ref:
-                        ref_logp = forward(ref, rows, T)[0]
+                        ref_logp = forward(ref, rows, T, shared)[0]
                 old_logp, is_weight = rows.behaviour_logprobs, None
                 mismatch: dict[str, float] = {}
                 if cfg.rollout.backend == "server":  # the server's log-probs are the behaviour; pi_old is ours
-                    old_logp = forward(model, rows, T)[0]
+                    old_logp = forward(model, rows, T, shared)[0]
                     is_weight, mismatch = truncated_is(old_logp, rows.behaviour_logprobs, mask, cfg.rollout.tis_cap)
                 if ppo:
                     old_values = forward_with_values(model, rows, T)[2]
@@ -220,7 +255,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                                                       old_values[part], returns[part], mb_mask, cfg.ppo, n_tokens,
                                                       mb_is)
                         else:
-                            logp, entropy = forward(model, mb, T)
+                            logp, entropy = forward(model, mb, T, shared)
                             loss, mb_stats = grpo_loss(logp, mb_old, mb_ref, advantages[part], mb_mask,
                                                        cfg.grpo, n_seqs, n_tokens, cfg.rollout.max_new_tokens,
                                                        mb_is)
@@ -238,6 +273,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             scheduler.step()
             current, completed = None, step + 1
             t_sync = time.perf_counter()
+            update_seconds = t_sync - t_update
             backend.sync(policy, step + 1)  # an inference server takes the new weights (LoRA: a new adapter)
             accelerator.wait_for_everyone()
             sync_seconds = time.perf_counter() - t_sync
@@ -260,7 +296,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 "processes": accelerator.num_processes, "step_seconds": time.perf_counter() - t0,
                 "tokens_per_s": float(rows.completion_mask.sum()) / max(gen_seconds, 1e-6),
                 **{f"reward/{k}": sum(v) / len(v) for k, v in rewards.by_grader.items()},
-                "sync_seconds": sync_seconds, **mismatch,
+                # where the step's time went: sampling, waiting for rewards, the update, the weight sync
+                "generate_seconds": gen_seconds, "score_wait_seconds": t_update - t0 - gen_seconds,
+                "update_seconds": update_seconds, "sync_seconds": sync_seconds, **mismatch,
             }
             if monitors is not None:  # reward-hacking monitors: their stats, and warnings, join the record
                 record.update(monitors.observe(rewards, lengths.tolist()))

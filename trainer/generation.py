@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import torch
 
 from trainer.config import RolloutConfig
+from trainer.prefix import cache_arguments, repeated_prompt_cache
 
 
 @dataclass
@@ -95,8 +96,14 @@ class TransformersBackend:
         was_training = self.model.training
         self.model.eval()
         policy: Any = self.model  # a transformers (or peft) model: `generate` is not on nn.Module
+        ids, attention = enc["input_ids"], enc["attention_mask"]
+        prefilled = {}
+        if group_size > 1 and ids.shape[1] > 1:  # each prompt but its last token run once, its cache repeated
+            cache, _ = repeated_prompt_cache(policy, ids[:, :-1], attention[:, :-1], group_size)
+            prefilled = {cache_arguments()[0]: cache}
         out = policy.generate(
-            **enc, do_sample=not greedy, num_return_sequences=group_size, max_new_tokens=cfg.max_new_tokens,
+            input_ids=ids.repeat_interleave(group_size, 0), attention_mask=attention.repeat_interleave(group_size, 0),
+            **prefilled, do_sample=not greedy, max_new_tokens=cfg.max_new_tokens,
             stop_strings=cfg.stop or None, tokenizer=tok if cfg.stop else None,
             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
             suppress_tokens=[tok.pad_token_id] if tok.pad_token_id != tok.eos_token_id else None,
@@ -109,8 +116,7 @@ class TransformersBackend:
         behaviour = torch.log_softmax(logits, -1).gather(-1, completion_ids.unsqueeze(-1)).squeeze(-1)
         mask, texts, truncated = self._finish(completion_ids)
         return Rollouts(
-            prompt_ids=enc["input_ids"].repeat_interleave(group_size, 0),
-            prompt_mask=enc["attention_mask"].repeat_interleave(group_size, 0),
+            prompt_ids=ids.repeat_interleave(group_size, 0), prompt_mask=attention.repeat_interleave(group_size, 0),
             completion_ids=completion_ids, completion_mask=mask, behaviour_logprobs=behaviour * mask,
             truncated=truncated, texts=texts,
         )

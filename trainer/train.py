@@ -8,7 +8,6 @@ the importance ratio against the behaviour log-probs kept at sampling time.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import math
 import random
@@ -35,23 +34,13 @@ from trainer.mismatch import truncated_is
 from trainer.models import PolicyWithValue, Reference, load_policy, load_tokenizer
 from trainer.monitors import Monitors
 from trainer.ppo import ppo_advantages, ppo_loss
+from trainer.prefix import cache_arguments, positions, repeated_prompt_cache
 from trainer.problems import Problem
 from trainer.rollout_server import make_backend
 from trainer.scoring import BatchRewards, Scorer
 
 log = logging.getLogger("rlvr.trainer")
 
-
-@functools.cache
-def _cache_arguments() -> tuple[str, dict[str, int]]:
-    """The KV cache's argument name (transformers 5 renamed `past_key_values` to `cache`), and the argument that
-    keeps only the last position's logits (`logits_to_keep`, 4.50+)."""
-    import transformers
-    from packaging.version import Version
-    from transformers.modeling_outputs import CausalLMOutputWithPast
-
-    name = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
-    return name, {"logits_to_keep": 1} if Version(transformers.__version__) >= Version("4.50") else {}
 
 
 @dataclass
@@ -75,8 +64,7 @@ def to_samples(problems: list[Problem], rollouts: Rollouts, group_size: int) -> 
 def _model_inputs(rows: Rollouts) -> dict[str, torch.Tensor]:
     input_ids = torch.cat([rows.prompt_ids, rows.completion_ids], 1)
     attention = torch.cat([rows.prompt_mask, rows.completion_mask], 1)
-    positions = (attention.cumsum(1) - 1).clamp(min=0)  # as generate numbers left-padded prompts
-    return {"input_ids": input_ids, "attention_mask": attention, "position_ids": positions}
+    return {"input_ids": input_ids, "attention_mask": attention, "position_ids": positions(attention)}
 
 
 def _completion_part(per_position: torch.Tensor, rows: Rollouts) -> torch.Tensor:
@@ -104,18 +92,15 @@ def forward(model: nn.Module, rows: Rollouts, temperature: float, group_size: in
     """
     if group_size == 1:
         return _logprobs_and_entropy(model(**_model_inputs(rows)).logits, rows, temperature)
-    cache_name, last_logits = _cache_arguments()
-    prompt_mask = rows.prompt_mask[::group_size]
-    prompt = model(input_ids=rows.prompt_ids[::group_size], attention_mask=prompt_mask,
-                   position_ids=(prompt_mask.cumsum(1) - 1).clamp(min=0), use_cache=True, **last_logits)
-    cache = getattr(prompt, cache_name)
-    cache.batch_repeat_interleave(group_size)
-    positions = rows.prompt_mask.sum(1, keepdim=True) + torch.arange(rows.completion_ids.shape[1],
-                                                                     device=rows.prompt_mask.device)
-    completion = model(input_ids=rows.completion_ids, position_ids=positions, use_cache=False,
-                       attention_mask=torch.cat([rows.prompt_mask, rows.completion_mask], 1), **{cache_name: cache})
+    cache, last = repeated_prompt_cache(model, rows.prompt_ids[::group_size], rows.prompt_mask[::group_size],
+                                        group_size)
+    after_prompt = rows.prompt_mask.sum(1, keepdim=True) + torch.arange(rows.completion_ids.shape[1],
+                                                                        device=rows.prompt_mask.device)
+    completion = model(input_ids=rows.completion_ids, position_ids=after_prompt, use_cache=False,
+                       attention_mask=torch.cat([rows.prompt_mask, rows.completion_mask], 1),
+                       **{cache_arguments()[0]: cache})
     # position i of the completion is predicted by the prompt's last position (i = 0) or the completion's i - 1
-    logits = torch.cat([prompt.logits[:, -1:].repeat_interleave(group_size, 0), completion.logits[:, :-1]], 1)
+    logits = torch.cat([last, completion.logits[:, :-1]], 1)
     return _logprobs_and_entropy(logits, rows, temperature, predicting=True)
 
 

@@ -59,3 +59,22 @@ def test_rows_of_another_group_size_are_not_mixed_up(warm_model: Path) -> None:
         wrong, _ = forward(policy, rows, 1.0, 2 * G)
     mask = rows.completion_mask.bool()
     assert not torch.allclose(right[mask], wrong[mask])
+
+
+@pytest.mark.parametrize("greedy", [False, True], ids=["sampled", "greedy"])
+def test_generation_from_a_repeated_prompt_cache_matches_generating_every_copy(warm_model: Path, greedy: bool
+                                                                               ) -> None:
+    """The transformers backend prefills each prompt once for its G samples: the same tokens and log-probs as
+    prefilling the G copies one by one, at the same seed."""
+    tokenizer = load_tokenizer(str(warm_model))
+    policy = load_policy(ModelConfig(path=str(warm_model)), torch.device("cpu"))
+    backend = TransformersBackend(policy, tokenizer, RolloutConfig(max_new_tokens=6, temperature=0.9))
+    prompts = ["3+4=", "12+9=", "7+1=????"]
+    torch.manual_seed(5)
+    shared = backend.generate(prompts, G, greedy=greedy)
+    torch.manual_seed(5)
+    copies = backend.generate([p for p in prompts for _ in range(G)], 1, greedy=greedy)
+    assert torch.equal(shared.prompt_ids, copies.prompt_ids)
+    assert torch.equal(shared.completion_ids * shared.completion_mask, copies.completion_ids * copies.completion_mask)
+    assert shared.texts == copies.texts and len(set(shared.texts)) > (1 if not greedy else 0)
+    torch.testing.assert_close(shared.behaviour_logprobs, copies.behaviour_logprobs, atol=1e-5, rtol=1e-5)

@@ -82,6 +82,10 @@ class RolloutConfig(Section):
                                    "load-balanced by requests in flight; each gets every weight sync.")
     server_model: str | None = Field(default=None, description="The name the servers serve the base policy as; "
                                      "default: model.path.")
+    server_api: Literal["vllm", "sglang"] = Field(default="vllm", description="The servers' API (backend: "
+                                                  "server): vllm: /v1/completions and /v1/*_lora_adapter (vLLM, "
+                                                  "serve-model); sglang: SGLang's native /generate and "
+                                                  "/*_lora_adapter (SGLang, serve-model).")
     server_timeout_s: float = Field(default=600.0, gt=0, description="One completion request's time limit.")
     server_retry_budget_s: float = Field(default=60.0, ge=0, description="How long a failed request is retried.")
     sync_dir: str | None = Field(default=None, description="Where each update's adapter (or full weights) is "

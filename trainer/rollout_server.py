@@ -1,14 +1,15 @@
 """Rollouts from inference servers over HTTP, and the weight sync after each update.
 
-Any server with vLLM's `/v1/completions` on token ids works: vLLM itself, SGLang's OpenAI route, or
-`rlvr serve-model`. One request per prompt asks for its G completions (`n`); the prompt goes as token ids
-and the completions come back as token ids with the log-prob of each sampled token
-(`return_token_ids`, `logprobs: 0`, `return_tokens_as_token_ids`), so the trainer never re-tokenizes text.
-Requests go to the server with the fewest in flight (ties in turn), each retried through `rewards.retry`.
+The servers speak vLLM's API (`rollout.server_api: vllm`: vLLM, `rlvr serve-model`) or SGLang's native one
+(`sglang`: SGLang, `rlvr serve-model`); `trainer.server_api` holds the two's routes and shapes. One request per
+prompt asks for its G completions; the prompt goes as token ids and the completions come back as token ids
+with the log-prob of each sampled token, so the trainer never re-tokenizes text. Requests go to the server
+with the fewest in flight (ties in turn), each retried through `rewards.retry`.
 
 Weight sync (`sync`, after every optimizer step), on every server:
-- LoRA: the adapter is saved under `sync_dir`, loaded by a new name (`POST /v1/load_lora_adapter`), the
-  next requests name it (`model`), and the previous adapter is unloaded and its files removed.
+- LoRA: the adapter is saved under `sync_dir`, loaded by a new name (vLLM's `POST /v1/load_lora_adapter`,
+  SGLang's `POST /load_lora_adapter`), the next requests name it (`model`; SGLang: `lora_path`), and the previous
+  adapter is unloaded and its files removed.
 - Full fine-tuning: the model is saved under `sync_dir` and reloaded in place
   (`POST /update_weights_from_disk {model_path}`: SGLang's route; serve-model has it too).
 The directory must be one the servers can read at the same path (one machine, or a shared volume).
@@ -27,29 +28,9 @@ import httpx
 import torch
 
 from rewards.retry import Backoff, send
-from rewards.serving.protocol import CompletionChoice, CompletionResponse
 from trainer.config import ModelConfig, RolloutConfig, TrainConfig
 from trainer.generation import GenerationBackend, Rollouts, TransformersBackend, decode_completions
-
-
-class ServerError(RuntimeError):
-    """An inference server refused a request, or answered in a shape without the ids and log-probs."""
-
-
-def choice_tokens(choice: CompletionChoice) -> tuple[list[int], list[float]]:
-    """A choice's completion token ids and their log-probs: ids from `token_ids` (vLLM's `return_token_ids`),
-    else from `logprobs.tokens` written as "token_id:<id>" (`return_tokens_as_token_ids`)."""
-    if choice.logprobs is None:
-        raise ServerError("a choice came back without logprobs: the server ignored `logprobs`")
-    logprobs = choice.logprobs.token_logprobs
-    ids = choice.token_ids
-    if ids is None:
-        if not all(t.startswith("token_id:") for t in choice.logprobs.tokens):
-            raise ServerError("a choice came back without token ids (return_token_ids / return_tokens_as_token_ids)")
-        ids = [int(t.removeprefix("token_id:")) for t in choice.logprobs.tokens]
-    if len(ids) != len(logprobs) or any(lp is None for lp in logprobs):
-        raise ServerError(f"a choice has {len(ids)} token ids but {len(logprobs)} log-probs")
-    return ids, [float(lp) for lp in logprobs if lp is not None]
+from trainer.server_api import API, Completion, RolloutRequest, ServerError
 
 
 class ServerBackend:
@@ -60,6 +41,7 @@ class ServerBackend:
         """`push`: this process saves and loads the weights (the main one; the others only follow the names);
         `device`: where the rollouts' tensors go (the policy's)."""
         self.tokenizer, self.cfg, self.push, self.max_prompt_tokens = tokenizer, cfg, push, max_prompt_tokens
+        self.api = API[cfg.server_api]
         self.device = device or torch.device("cpu")
         self.urls = [u.rstrip("/") for u in cfg.server_urls]
         self.base_name = self.served = base_name  # `served`: what requests ask for, the newest adapter under LoRA
@@ -97,16 +79,14 @@ class ServerBackend:
         return response.json()
 
     # ---- generation ----------------------------------------------------------------------------------------
-    def _complete(self, prompt_ids: list[int], n: int, greedy: bool) -> list[CompletionChoice]:
-        cfg = self.cfg
-        body = {"model": self.served, "prompt": prompt_ids, "n": n, "max_tokens": cfg.max_new_tokens,
-                "temperature": 0.0 if greedy else cfg.temperature, "top_p": 1.0 if greedy else cfg.top_p,
-                "stop": cfg.stop or None, "logprobs": 0, "return_token_ids": True,
-                "return_tokens_as_token_ids": True}
-        choices = CompletionResponse.model_validate(self._post("/v1/completions", body)).choices
-        if len(choices) != n:
-            raise ServerError(f"asked for {n} completions, got {len(choices)}")
-        return sorted(choices, key=lambda c: c.index)
+    def _complete(self, prompt_ids: list[int], n: int, greedy: bool) -> list[Completion]:
+        cfg, lora = self.cfg, self.served != self.base_name
+        req = RolloutRequest(prompt_ids, n, cfg.max_new_tokens, 0.0 if greedy else cfg.temperature,
+                             1.0 if greedy else cfg.top_p, cfg.stop, self.served, self.served if lora else None)
+        completions = self.api.read(self._post(self.api.generate, self.api.body(req)))
+        if len(completions) != n:
+            raise ServerError(f"asked for {n} completions, got {len(completions)}")
+        return completions
 
     def generate(self, prompts: list[str], group_size: int, greedy: bool = False) -> Rollouts:
         tok = self.tokenizer
@@ -114,22 +94,21 @@ class ServerBackend:
                   add_special_tokens=False)
         ids = [row[mask.bool()].tolist() for row, mask in zip(enc["input_ids"], enc["attention_mask"], strict=True)]
         answers = [self.pool.submit(self._complete, p, group_size, greedy) for p in ids]
-        choices = [c for answer in answers for c in answer.result()]
-        tokens = [choice_tokens(c) for c in choices]
-        width = max([1, *(len(t) for t, _ in tokens)])
-        completion_ids = torch.full((len(choices), width), tok.pad_token_id, dtype=torch.long)
-        behaviour = torch.zeros(len(choices), width)
-        mask = torch.zeros(len(choices), width, dtype=torch.long)
-        for row, (t, lp) in enumerate(tokens):
-            completion_ids[row, :len(t)] = torch.tensor(t, dtype=torch.long)
-            behaviour[row, :len(t)] = torch.tensor(lp)
-            mask[row, :len(t)] = 1
+        completions = [c for answer in answers for c in answer.result()]
+        width = max([1, *(len(c.token_ids) for c in completions)])
+        completion_ids = torch.full((len(completions), width), tok.pad_token_id, dtype=torch.long)
+        behaviour = torch.zeros(len(completions), width)
+        mask = torch.zeros(len(completions), width, dtype=torch.long)
+        for row, c in enumerate(completions):
+            completion_ids[row, :len(c.token_ids)] = torch.tensor(c.token_ids, dtype=torch.long)
+            behaviour[row, :len(c.token_ids)] = torch.tensor(c.logprobs)
+            mask[row, :len(c.token_ids)] = 1
         texts, _ = decode_completions(tok, completion_ids, mask, self.cfg.stop)
         return Rollouts(
             prompt_ids=enc["input_ids"].repeat_interleave(group_size, 0),
             prompt_mask=enc["attention_mask"].repeat_interleave(group_size, 0),
             completion_ids=completion_ids, completion_mask=mask, behaviour_logprobs=behaviour,
-            truncated=torch.tensor([c.finish_reason == "length" for c in choices]), texts=texts,
+            truncated=torch.tensor([c.truncated for c in completions]), texts=texts,
         ).to(self.device)
 
     # ---- weight sync ---------------------------------------------------------------------------------------
@@ -145,9 +124,9 @@ class ServerBackend:
             save.save_pretrained(path)
             for url in self.urls:
                 if lora:
-                    self._post("/v1/load_lora_adapter", {"lora_name": name, "lora_path": str(path)}, url)
+                    self._post(self.api.load_lora, {"lora_name": name, "lora_path": str(path)}, url)
                     if self.served != self.base_name:
-                        self._post("/v1/unload_lora_adapter", {"lora_name": self.served}, url)
+                        self._post(self.api.unload_lora, {"lora_name": self.served}, url)
                 else:
                     self._post("/update_weights_from_disk", {"model_path": str(path)}, url)
             if self.saved is not None:

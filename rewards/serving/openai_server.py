@@ -1,8 +1,8 @@
 """`rlvr serve-model`: a transformers model behind an HTTP API, for users without vLLM or TEI.
 
 Routes: POST /v1/chat/completions and /v1/completions (OpenAI's shapes, causal LMs; /v1/completions also
-takes a prompt of token ids and answers with token ids and log-probs, as vLLM does), POST /predict (TEI's
-shape, reward models), POST /pooling (vLLM's STEP pooling, PRMs), POST /v1/embeddings (OpenAI's shape, sentence
+takes a prompt of token ids and answers with token ids and log-probs, as vLLM does), POST /generate (SGLang's
+native shape on token ids, read as the same token-id request), POST /predict (TEI's shape, reward models), POST /pooling (vLLM's STEP pooling, PRMs), POST /v1/embeddings (OpenAI's shape, sentence
 encoders), runtime LoRA adapters and weight reloads (`weights`), GET /v1/models, GET /healthz.
 Concurrent requests are batched dynamically into shared forward passes on one model thread; the
 model is loaded before the server listens, so a model that cannot load stops the command at once.
@@ -10,6 +10,7 @@ model is loaded before the server listens, so a model that cannot load stops the
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -27,6 +28,7 @@ from rewards.models.forward import DEFAULT_STEP_TAGS, Generation, GenerationRequ
 from rewards.models.loader import Head, LoadedModel
 from rewards.models.text import chat_prompt
 from rewards.models.tokens import TokenGeneration, TokenRequest, generate_tokens
+from rewards.serving.protocol import GenerateRequest
 from rewards.serving.scoring import Scoring, last_token_id, scoring_router
 from rewards.serving.weights import ServedWeights, weights_router
 
@@ -133,6 +135,40 @@ def _token_choice(i: int, g: TokenGeneration, tokenizer: Any, body: CompletionRe
     return choice
 
 
+def _as_completion(body: GenerateRequest, prompt: list[int]) -> CompletionRequest:
+    """SGLang's `/generate` for one prompt, read as the token-id completion request this server serves
+    (`lora_path` names the adapter as `model` does)."""
+    sp = body.sampling_params
+    return CompletionRequest(model=body.lora_path, prompt=prompt, max_tokens=sp.max_new_tokens,
+                             temperature=sp.temperature, top_p=sp.top_p, n=sp.n, stop=sp.stop,
+                             stop_token_ids=sp.stop_token_ids or [], logprobs=body.top_logprobs_num)
+
+
+def _generate_output(g: TokenGeneration, req: CompletionRequest, body: GenerateRequest, rid: str, tokenizer: Any
+                     ) -> dict[str, Any]:
+    """One completion in SGLang's output shape: `output_ids`, and in `meta_info` the finish reason and (with
+    `return_logprob`) each token's `[logprob, token_id, text]`."""
+    def entry(token: int, logprob: float) -> list[Any]:
+        return [logprob, token, str(tokenizer.decode([token])) if body.return_text_in_logprobs else None]
+
+    ends = {tokenizer.eos_token_id, *req.stop_token_ids}
+    if g.finish_reason == "length":
+        finish: dict[str, Any] = {"type": "length", "length": len(g.token_ids)}
+    elif g.token_ids and g.token_ids[-1] in ends:
+        finish = {"type": "stop", "matched": g.token_ids[-1]}
+    else:  # a stop string (the first in the text), or the end of the model's own sequence
+        text = tokenizer.decode(g.token_ids, skip_special_tokens=True)
+        finish = {"type": "stop", "matched": min((s for s in req.stops() if s and s in text), key=text.index,
+                                                 default=None)}
+    meta: dict[str, Any] = {"id": rid, "finish_reason": finish, "prompt_tokens": g.prompt_tokens,
+                            "completion_tokens": len(g.token_ids), "cached_tokens": 0}
+    if body.return_logprob:
+        meta["output_token_logprobs"] = [entry(t, lp) for t, lp in zip(g.token_ids, g.logprobs, strict=True)]
+        if body.top_logprobs_num:
+            meta["output_top_logprobs"] = [[entry(t, lp) for t, lp in top.items()] for top in g.top]
+    return {"text": g.text, "output_ids": g.token_ids, "meta_info": meta}
+
+
 def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
@@ -169,7 +205,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
         if body.model in (None, settings.name):
             return None
         if body.model not in adapters.paths:
-            raise HTTPException(404, f"model {body.model!r} is not served here; this server has {settings.name!r}"
+            raise HTTPException(404, f"{body.model!r} is not served here: this server has {settings.name!r}"
                                      + (f" and the adapters {sorted(adapters.paths)}" if adapters.paths else ""))
         return body.model
 
@@ -241,6 +277,25 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
         outs = await submit(on_tokens, name, req, body.n)
         return envelope("text_completion", [_token_choice(i, g, lm.tokenizer, body) for i, g in enumerate(outs)],
                         _usage(len(body.prompt), sum(len(g.token_ids) for g in outs)), body.model)
+
+    @app.post("/generate")
+    async def sglang_generate(body: GenerateRequest) -> dict[str, Any] | list[dict[str, Any]]:
+        """SGLang's `/generate` on token ids: one output dict for one prompt and n = 1, else a list, prompt by
+        prompt with each prompt's n outputs together (as SGLang orders them)."""
+        try:
+            prompts, batch = body.prompts()
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        reads = [_as_completion(body, prompt) for prompt in prompts]
+        name, reqs = adapter(reads[0]), [token_request(r, prompt) for r, prompt in zip(reads, prompts, strict=True)]
+        outs = await asyncio.gather(*(submit(on_tokens, name, req, r.n) for req, r in zip(reqs, reads, strict=True)))
+        rid = body.rid or uuid.uuid4().hex
+        items = [_generate_output(g, r, body, f"{rid}_{i * r.n + j}", lm.tokenizer)
+                 for i, (gens, r) in enumerate(zip(outs, reads, strict=True)) for j, g in enumerate(gens)]
+        if not batch and len(items) == 1:
+            items[0]["meta_info"]["id"] = rid
+            return items[0]
+        return items
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:

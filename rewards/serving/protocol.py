@@ -136,14 +136,15 @@ class CompletionResponse(BaseModel):
 
 
 class LoadLoraAdapterRequest(BaseModel):
-    """`POST /v1/load_lora_adapter` (vLLM; SGLang's `/load_lora_adapter` takes the same two fields)."""
+    """`POST /v1/load_lora_adapter` (vLLM) and `POST /load_lora_adapter` (SGLang's `LoadLoRAAdapterReqInput`, in
+    `sglang/srt/managers/io_struct.py`): the same two fields."""
 
     lora_name: str = Field(min_length=1, description="The name requests choose the adapter by (`model`).")
     lora_path: str = Field(min_length=1, description="The adapter directory, on the server's filesystem.")
 
 
 class UnloadLoraAdapterRequest(BaseModel):
-    """`POST /v1/unload_lora_adapter` (vLLM; SGLang's `/unload_lora_adapter`)."""
+    """`POST /v1/unload_lora_adapter` (vLLM) and `POST /unload_lora_adapter` (SGLang's `UnloadLoRAAdapterReqInput`)."""
 
     lora_name: str = Field(min_length=1)
 
@@ -152,3 +153,82 @@ class UpdateWeightsFromDiskRequest(BaseModel):
     """`POST /update_weights_from_disk` (SGLang): reload the base weights from a checkpoint directory."""
 
     model_path: str = Field(min_length=1)
+
+
+# ---- SGLang's native /generate on token ids (`GenerateReqInput`, `SamplingParams`, and the output dicts its
+# ---- `TokenizerManager` answers with), the subset an RL trainer uses ------------------------------------------
+
+class GenerateSamplingParams(BaseModel):
+    """`sampling_params` (SGLang's `sglang/srt/sampling/sampling_params.py`): the fields served here; any other
+    (top_k, min_p, penalties, grammars ...) is refused rather than ignored. A per-request seed is SGLang's
+    `sampling_seed`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int | None = Field(default=None, ge=1, description="Default: the server's limit.")
+    temperature: float = Field(default=1.0, ge=0, le=2, description="0: greedy.")
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    stop: str | list[str] | None = None
+    stop_token_ids: list[int] | None = None
+    n: int = Field(default=1, ge=1, le=64, description="Completions per prompt (SGLang's parallel sampling).")
+
+
+class GenerateRequest(BaseModel):
+    """`POST /generate` (SGLang's `GenerateReqInput`, `sglang/srt/managers/io_struct.py`). One prompt as token ids
+    is answered with one output dict, or with a list of `n` when `sampling_params.n > 1`; a batch of prompts with
+    a list, prompt by prompt, each prompt's `n` outputs together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_ids: list[int] | list[list[int]] | None = Field(default=None, description="One prompt or a batch.")
+    text: str | list[str] | None = Field(default=None, description="Refused here: send token ids.")
+    sampling_params: GenerateSamplingParams = Field(default_factory=GenerateSamplingParams)
+    return_logprob: bool = Field(default=False, description="meta_info.output_token_logprobs: [logprob, id, text].")
+    top_logprobs_num: int = Field(default=0, ge=0, le=20, description="meta_info.output_top_logprobs per token.")
+    return_text_in_logprobs: bool = Field(default=False, description="Fill the text of each logprob entry.")
+    lora_path: str | None = Field(default=None, description="The adapter to sample with, by its loaded name.")
+    rid: str | None = None
+    stream: Literal[False] = Field(default=False, description="Streaming is not supported.")
+
+    def prompts(self) -> tuple[list[list[int]], bool]:
+        """The prompts as token-id lists, and whether the request was a batch; ValueError without token ids."""
+        if self.text is not None:
+            raise ValueError("this server's /generate takes token ids: send the prompt as `input_ids`, not `text`")
+        if not self.input_ids:
+            raise ValueError("`input_ids` is missing or empty: send the prompt's token ids")
+        if all(isinstance(t, int) for t in self.input_ids):
+            return [[t for t in self.input_ids if isinstance(t, int)]], False
+        return [p for p in self.input_ids if isinstance(p, list)], True
+
+
+class GenerateFinishReason(BaseModel):
+    """`meta_info.finish_reason`: {"type": "length", "length": n}, {"type": "stop", "matched": id or text}, or
+    {"type": "abort", "message": ...}."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str
+    matched: int | str | list[int] | None = None
+    length: int | None = None
+    message: str | None = None
+
+
+class GenerateMetaInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # SGLang adds e2e_latency, cached_tokens, weight_version ...
+
+    id: str | None = None
+    finish_reason: GenerateFinishReason | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    output_token_logprobs: list[tuple[float, int, str | None]] | None = Field(
+        default=None, description="Per generated token: [logprob, token_id, text or null] (`return_logprob`).")
+
+
+class GenerateOutput(BaseModel):
+    """One completion of `/generate`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str | None = None  # absent when SGLang runs with --skip-tokenizer-init
+    output_ids: list[int]
+    meta_info: GenerateMetaInfo

@@ -1,7 +1,9 @@
 """The model server's weight-update routes, for an RL trainer that syncs its policy after each update.
 
 - `POST /v1/load_lora_adapter {lora_name, lora_path}` and `POST /v1/unload_lora_adapter {lora_name}`: vLLM's
-  runtime LoRA routes; requests choose an adapter by `model: <lora_name>`.
+  runtime LoRA routes; requests choose an adapter by `model: <lora_name>`. The same handlers answer SGLang's
+  `/load_lora_adapter` and `/unload_lora_adapter` (same fields, no `/v1`), whose `/generate` requests choose an
+  adapter by `lora_path: <lora_name>`.
 - `POST /update_weights_from_disk {model_path}`: SGLang's route, the base weights reloaded in place.
 
 They load files named by the request, so they are off unless the server was started with `--weight-updates`
@@ -52,14 +54,16 @@ def weights_router() -> APIRouter:
         return served
 
     @router.post("/v1/load_lora_adapter")
+    @router.post("/load_lora_adapter")
     async def load_lora_adapter(body: LoadLoraAdapterRequest, request: Request) -> dict[str, Any]:
         await weights(request).change(weights(request).adapters.load, body.lora_name, body.lora_path)
-        return {"status": "ok", "lora_name": body.lora_name}
+        return {"success": True, "status": "ok", "lora_name": body.lora_name}
 
     @router.post("/v1/unload_lora_adapter")
+    @router.post("/unload_lora_adapter")
     async def unload_lora_adapter(body: UnloadLoraAdapterRequest, request: Request) -> dict[str, Any]:
         await weights(request).change(weights(request).adapters.unload, body.lora_name)
-        return {"status": "ok", "lora_name": body.lora_name}
+        return {"success": True, "status": "ok", "lora_name": body.lora_name}
 
     @router.post("/update_weights_from_disk")
     async def update_weights_from_disk(body: UpdateWeightsFromDiskRequest, request: Request) -> dict[str, Any]:

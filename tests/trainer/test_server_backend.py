@@ -1,6 +1,6 @@
 """Rollouts from `rlvr serve-model` over HTTP, weight sync after each update (LoRA adapters, full reloads from
 disk) and the truncated importance sampling of the server/trainer mismatch, end to end on CPU: real servers on
-loopback, a real GRPO loop."""
+loopback, a real GRPO loop; through vLLM's API and SGLang's (`rollout.server_api`)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,24 @@ def completion(url: str, **body: Any) -> httpx.Response:
     return httpx.post(f"{url}/v1/completions", json={"model": "policy", "max_tokens": 4, **body}, timeout=60)
 
 
+def generate(url: str, **body: Any) -> httpx.Response:
+    """SGLang's /generate."""
+    return httpx.post(f"{url}/generate", json=body, timeout=60)
+
+
+def first_token(url: str, api: str, prompt: list[int], name: str) -> tuple[int, float]:
+    """One sampled token after `prompt` and its log-prob (T = 1), from the base (`policy`) or an adapter."""
+    if api == "vllm":
+        choice = completion(url, prompt=prompt, model=name, temperature=1.0, logprobs=0, return_token_ids=True,
+                            max_tokens=1).json()["choices"][0]
+        return choice["token_ids"][0], choice["logprobs"]["token_logprobs"][0]
+    lora = {} if name == "policy" else {"lora_path": name}
+    output = generate(url, input_ids=prompt, sampling_params={"max_new_tokens": 1}, return_logprob=True,
+                      **lora).json()
+    logprob, token, _ = output["meta_info"]["output_token_logprobs"][0]
+    return token, logprob
+
+
 def local_logprobs(model: Any, prompt: list[int], tokens: list[int], temperature: float = 1.0) -> torch.Tensor:
     """The trainer's computation: log_softmax(logits / T) of each completion token, from one forward pass."""
     with torch.no_grad():
@@ -85,6 +103,41 @@ def test_token_prompts_get_ids_and_logprobs_of_the_sampled_tokens(lora_server: s
         assert c["finish_reason"] == ("stop" if ids[-1] == tokenizer.eos_token_id or len(ids) < 4 else "length")
 
 
+def test_sglang_generate_answers_with_ids_and_logprobs(lora_server: str, warm_model: Path) -> None:
+    tokenizer = load_tokenizer(str(warm_model))
+    prompt, other = (tokenizer.encode(p, add_special_tokens=False) for p in ("3+4=", "12+1="))
+    model = AutoModelForCausalLM.from_pretrained(warm_model).eval()
+
+    one = generate(lora_server, input_ids=prompt, sampling_params={"max_new_tokens": 4, "temperature": 0.7},
+                   return_logprob=True)
+    assert one.status_code == 200, one.text
+    assert isinstance(one.json(), dict)  # one prompt, n = 1: one output, as SGLang answers
+    many = generate(lora_server, input_ids=prompt, sampling_params={"max_new_tokens": 4, "temperature": 0.7, "n": 3},
+                    return_logprob=True, top_logprobs_num=2)
+    assert many.status_code == 200, many.text
+    outputs = [one.json(), *many.json()]
+    assert len(outputs) == 4
+    for out in outputs:
+        ids, meta = out["output_ids"], out["meta_info"]
+        assert 1 <= len(ids) <= 4 and meta["completion_tokens"] == len(ids) and meta["prompt_tokens"] == len(prompt)
+        assert [t for _, t, _ in meta["output_token_logprobs"]] == ids
+        mine = local_logprobs(model, prompt, ids, temperature=0.7)
+        assert torch.allclose(torch.tensor([lp for lp, _, _ in meta["output_token_logprobs"]]), mine, atol=TOLERANCE)
+        finish = meta["finish_reason"]
+        assert finish["type"] == ("length" if len(ids) == 4 and ids[-1] != tokenizer.eos_token_id else "stop")
+        assert finish.get("length", len(ids)) == len(ids)
+    assert all(len(top) == 2 for out in many.json() for top in out["meta_info"]["output_top_logprobs"])
+
+    # a batch: prompt by prompt, each prompt's n outputs together; greedy, so a prompt's copies agree
+    batch = generate(lora_server, input_ids=[prompt, other], sampling_params={"max_new_tokens": 3, "n": 2,
+                                                                              "temperature": 0})
+    assert batch.status_code == 200, batch.text
+    rows = batch.json()
+    assert [r["meta_info"]["prompt_tokens"] for r in rows] == [len(prompt)] * 2 + [len(other)] * 2
+    assert rows[0]["output_ids"] == rows[1]["output_ids"] and rows[2]["output_ids"] == rows[3]["output_ids"]
+    assert "output_token_logprobs" not in rows[0]["meta_info"]  # not asked for
+
+
 def test_bad_requests_get_4xx_with_the_reason(lora_server: str, tmp_path: Path) -> None:
     cases = [
         (completion(lora_server, prompt=[10**6]), 400, "outside the vocabulary"),
@@ -99,6 +152,18 @@ def test_bad_requests_get_4xx_with_the_reason(lora_server: str, tmp_path: Path) 
         (httpx.post(f"{lora_server}/v1/unload_lora_adapter", json={"lora_name": "never-loaded"}), 404, "no adapter"),
         (httpx.post(f"{lora_server}/update_weights_from_disk", json={"model_path": str(tmp_path)}), 400,
          "cannot load weights"),
+        # SGLang's shapes
+        (generate(lora_server, input_ids=[10**6]), 400, "outside the vocabulary"),
+        (generate(lora_server, input_ids=[]), 400, "input_ids"),
+        (generate(lora_server, text="3+4="), 400, "send the prompt as `input_ids`"),
+        (generate(lora_server, input_ids=[[5], []]), 400, "no token ids"),
+        (generate(lora_server, input_ids=[5] * 200, sampling_params={"max_new_tokens": 16}), 400, "context"),
+        (generate(lora_server, input_ids=[5], lora_path="nope"), 404, "not served here"),
+        (generate(lora_server, input_ids=[5], sampling_params={"top_k": 5}), 422, "top_k"),
+        (generate(lora_server, input_ids=[5], stream=True), 422, "stream"),
+        (httpx.post(f"{lora_server}/load_lora_adapter", json={"lora_name": "a", "lora_path": str(tmp_path)}),
+         400, "adapter_config.json"),
+        (httpx.post(f"{lora_server}/unload_lora_adapter", json={"lora_name": "never-loaded"}), 404, "no adapter"),
     ]
     for response, status, reason in cases:
         assert response.status_code == status, response.text
@@ -107,19 +172,21 @@ def test_bad_requests_get_4xx_with_the_reason(lora_server: str, tmp_path: Path) 
 
 def test_weight_updates_are_off_unless_asked_for(warm_model: Path) -> None:
     with serve(warm_model) as url:
-        response = httpx.post(f"{url}/v1/load_lora_adapter", json={"lora_name": "a", "lora_path": "/x"})
-    assert response.status_code == 403 and "--weight-updates" in response.text
+        responses = [httpx.post(f"{url}{route}", json={"lora_name": "a", "lora_path": "/x"})
+                     for route in ("/v1/load_lora_adapter", "/load_lora_adapter")]
+    assert all(r.status_code == 403 and "--weight-updates" in r.text for r in responses)
 
 
+@pytest.mark.parametrize("api", ["vllm", "sglang"])
 def test_grpo_through_the_server_syncs_a_new_adapter_each_step(
-        lora_server: str, reward_url: str, warm_model: Path, tmp_path: Path) -> None:
-    before = httpx.get(f"{lora_server}/healthz").json()["adapters_loaded_total"]
-    out = train(config(warm_model, lora_server, reward_url, tmp_path / "run"))
+        api: str, lora_server: str, reward_url: str, warm_model: Path, tmp_path: Path) -> None:
+    before = httpx.get(f"{lora_server}/healthz").json()
+    out = train(config(warm_model, lora_server, reward_url, tmp_path / "run", rollout={"server_api": api}))
     records = read_metrics(out / "metrics.jsonl")
     assert len(records) == 3
     health = httpx.get(f"{lora_server}/healthz").json()
-    assert health["adapters_loaded_total"] - before == 3  # one adapter per update
-    [adapter] = health["adapters"]  # the old ones were unloaded
+    assert health["adapters_loaded_total"] - before["adapters_loaded_total"] == 3  # one adapter per update
+    [adapter] = set(health["adapters"]) - set(before["adapters"])  # this run's old ones were unloaded
     assert adapter.endswith("-step3")
     assert [p.name for p in (out / "sync").iterdir()] == ["step3"]  # and their files removed
     for record in records:
@@ -137,17 +204,18 @@ def test_grpo_through_the_server_syncs_a_new_adapter_each_step(
     prompt = tokenizer.encode("2+5=", add_special_tokens=False)
     gaps = {}
     for name in (adapter, "policy"):
-        scored = completion(lora_server, prompt=prompt, model=name, temperature=1.0, logprobs=0, return_token_ids=True,
-                            max_tokens=1).json()["choices"][0]
-        gaps[name] = abs(scored["logprobs"]["token_logprobs"][0] - local_logprobs(policy, prompt,
-                                                                                  scored["token_ids"])[0].item())
+        token, logprob = first_token(lora_server, api, prompt, name)
+        gaps[name] = abs(logprob - local_logprobs(policy, prompt, [token])[0].item())
     assert gaps[adapter] < TOLERANCE < 10 * TOLERANCE < gaps["policy"], gaps
 
 
-def test_full_fine_tuning_reloads_the_weights_from_disk(reward_url: str, warm_model: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("api", ["vllm", "sglang"])
+def test_full_fine_tuning_reloads_the_weights_from_disk(api: str, reward_url: str, warm_model: Path,
+                                                        tmp_path: Path) -> None:
     with serve(warm_model, "--weight-updates") as url:
         cfg = config(warm_model, url, reward_url, tmp_path / "full", steps=2, optim={"lr": 1e-3},
-                     model={"path": str(warm_model), "lora": None}, max_off_policy_steps=1)
+                     model={"path": str(warm_model), "lora": None}, max_off_policy_steps=1,
+                     rollout={"server_api": api})
         records = read_metrics(train(cfg) / "metrics.jsonl")
         health = httpx.get(f"{url}/healthz").json()
     assert health["weight_reloads"] == 2 and health["adapters"] == []
@@ -158,9 +226,11 @@ def test_full_fine_tuning_reloads_the_weights_from_disk(reward_url: str, warm_mo
     assert records[1]["mismatch/abs_logp_diff"] > records[0]["mismatch/abs_logp_diff"]
 
 
-def test_requests_spread_over_servers_and_fail_over(lora_server: str, warm_model: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("api", ["vllm", "sglang"])
+def test_requests_spread_over_servers_and_fail_over(api: str, lora_server: str, warm_model: Path,
+                                                    tmp_path: Path) -> None:
     cfg = config(warm_model, lora_server, lora_server, tmp_path).rollout.model_copy(
-        update={"server_urls": ["http://127.0.0.1:9", lora_server], "server_retry_budget_s": 10})
+        update={"server_urls": ["http://127.0.0.1:9", lora_server], "server_retry_budget_s": 10, "server_api": api})
     backend = ServerBackend(load_tokenizer(str(warm_model)), cfg, "policy", tmp_path / "sync")
     try:
         rollouts = backend.generate(["1+1=", "2+2=", "3+3="], group_size=4)

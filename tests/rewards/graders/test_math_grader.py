@@ -1,6 +1,7 @@
 """The math grader end to end: completions in, rewards and details out; reward hacking; hostile input;
 the worker pool's timeout on pathological samples; and the HTTP route."""
 
+import asyncio
 
 import httpx
 import pytest
@@ -206,14 +207,18 @@ async def test_pool_times_out_pathological_samples_and_keeps_serving():
     await pool.start()
     try:
         grader = MathGrader(MathSpec(timeout_s=0.5), context=_context(pool))
+        # honest samples share the pool with a generous budget: a loaded machine must not time them out
+        generous = MathGrader(MathSpec(timeout_s=30), context=_context(pool))
         slow = [Sample(completion=_slow_completion(), reference="1")] * 2
         honest = [Sample(completion=rf"\boxed{{{k}}}", reference=str(k)) for k in range(6)]
-        scores = await grader.grade(slow + honest)
+        slow_scores, honest_scores = await asyncio.gather(grader.grade(slow), generous.grade(honest))
+        scores = slow_scores + honest_scores
         assert [s.reward for s in scores] == [0.0, 0.0] + [1.0] * 6
         assert all(s.details.get("timeout") is True for s in scores[:2])
         assert all(s.error is None for s in scores)
-        again = await grader.grade([Sample(completion=r"\boxed{\sqrt{2}}", reference="sqrt(2)")] + slow[:1])
-        assert [s.reward for s in again] == [1.0, 0.0]
+        again = await asyncio.gather(generous.grade([Sample(completion=r"\boxed{\sqrt{2}}", reference="sqrt(2)")]),
+                                     grader.grade(slow[:1]))
+        assert [s.reward for scored in again for s in scored] == [1.0, 0.0]
         assert pool.timeouts == 3
         for completion in PATHOLOGICAL:
             (result,) = await grader.grade([Sample(completion=completion, reference="1")])

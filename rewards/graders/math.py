@@ -275,7 +275,7 @@ def score(spec: MathSpec, sample: Sample) -> Score:
 
 class MathGrader(PooledGrader[MathSpec]):
     spec_type: ClassVar = MathSpec
-    version = "2"
+    version = "3"
     score_fn = score
 
 

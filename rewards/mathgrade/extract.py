@@ -54,7 +54,7 @@ _NEGATION = re.compile(  # a box right after a negation, a strike-out or a first
     r"|\brather\s+than|\binstead\s+of|\\cancel\s*\{|\\sout\s*\{|~~|\bthought|\binitially)"
     r"[^.;!?\n]{0,12}$"
 )
-_PROSE = re.compile(r"[^\W\d_]{3,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
+_PROSE = re.compile(r"[^\W\d_]{2,}(?:[\s,]+[^\W\d_'’]+){2,}[\s,.;:!?]*")  # no digits, no math: words, any script
 _PLACEHOLDER = re.compile(r"(?i)[\s<>.]*(?:(?:insert\s+)?(?:the\s+|your\s+)?(?:final\s+)?answer(?:\s+here)?)?[\s<>.]*")
 _CLOSE_TAG = re.compile(r"</\s*answer|<\s*end_?answer\s*>", re.IGNORECASE)
 _QUOTED = re.compile(r"""[`"']{1,2}((?:[^"'`\\]|\\.)*)[`"']{1,2}\s*[}\]`,.]*\s*$""")  # `"answer": "369"}`
@@ -85,6 +85,7 @@ _FINISHED = re.compile(r"[.!?$}\]]\s*[\"']?\s*$")
 _NEXT_TURN = re.compile(r"\n\s*(?:User|Human|Assistant|Question|Q)\s*:")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>\n]{0,60}>")  # `<span class="answer">71</span>`
 _TAG = re.compile(r"</?\s*answer\s*>", re.IGNORECASE)
+_OTHER_CLOSE = re.compile(r"</[a-zA-Z][^<>\n]{0,40}>")  # another element's closing tag: `</end think>`, `</think>`
 _LATEX_SPACE = re.compile(r"(?<!\\)\\ ")  # `The\ answer\ is\ (B)` inside math
 _TRAILING_MATH = re.compile(r"\d|\$|\\\(|\\\[")
 _MATH_DELIM = re.compile(r"\\\$|\$\$|\$|\\\[|\\\]|\\\(|\\\)")
@@ -286,7 +287,7 @@ def _answer_tags(text: str, boxes: _Boxes) -> list[Extraction]:
     opened = text.rfind("<answer>")
     if opened > close:  # an open tag after the last closed one
         start, rest = opened, text[opened + len("<answer>") :]
-        turn = _NEXT_TURN.search(rest)
+        turn = _NEXT_TURN.search(rest) or _OTHER_CLOSE.search(rest)  # `\nUser:`, or `</end think>` ends it too
         content = rest[: turn.start()] if turn else rest
         if turn is None and not _FINISHED.search(content):
             content = ""  # cut off inside the tag: no answer yet

@@ -51,6 +51,8 @@ _QUALIFIED = re.compile(  # words that bound, scale or doubt the value next to t
 _NUMERAL = re.compile(r"\d+(?:\.\d+)?")
 _DEGREE_OR_TRIG = re.compile(r"\\circ|°|degree|\\(?:sin|cos|tan|cot|sec|csc)\b")
 _HEDGE = re.compile(r"(?i)\bor\b|\bunless\b|\beither\b")
+_NOT_PLAIN = re.compile(r"[\\^{}=+*/<>×÷]")  # a sentence of prose and plain numbers has none of these
+_RESULT = re.compile(r"=\s*\\?\$?\s*(\d[\d,]*(?:\.\d+)?)(?![\d.]*\s*[-+*/×^])")  # `= 1400`, `= $308`; not `= 3 * 4`
 _REMARK = re.compile(  # a unit or a remark in text, no value and no joiner in it, with the unit's power
     r"\\(?:text|textnormal|textrm|mathrm|mbox)\s*\{(?![^{}]*(?:\d|\b(?:or|and)\b))[^{}]*\}(?:\^\{?\d\}?)?"
 )
@@ -293,10 +295,29 @@ def _number_phrases(tokens: list[str]) -> list[str]:
 def last_statement(text: str) -> tuple[bool, str | None]:
     """For completions that mark no answer: whether any sentence holds math, and the value that the last such
     sentence states (`Since $x = 5$, the total is 12.` -> 12), or None when it states no single one."""
-    for sentence in reversed(_sentences(text.strip()[-4000:])):
+    tail = text.strip()[-4000:]
+    for sentence in reversed(_sentences(tail)):
         if _HAS_VALUE.search(sentence):
-            return True, prose_value(sentence)
+            value = prose_value(sentence)
+            return True, value if value is not None else _restated_result(sentence, tail[: tail.rfind(sentence)])
     return False, None
+
+
+def _restated_result(sentence: str, before: str) -> str | None:
+    """The value of a closing sentence with several numbers when exactly one is the result of the last computation
+    before it and every other one was already written before that (`... = 1400 bananas.` then `So the zookeeper
+    orders 1400 bananas to last for 2 months.` states 1400); a sentence that adds a new number states no single value
+    (`So 1400 a month makes 2800 bananas.`), nor does a hedged or bounded one, nor one with math beyond plain numbers
+    (`and their product is also $1 + e^{i}$`: a step of a derivation, not its conclusion)."""
+    results = _RESULT.findall(before)
+    if not results or _NOT_PLAIN.search(sentence) or _HEDGE.search(sentence) or _QUALIFIED.search(normalize(sentence).text):
+        return None
+    result, given = results[-1].replace(",", ""), set(_NUMERAL.findall(before.replace(",", "")))
+    numbers = _NUMERAL.findall(sentence.replace(",", ""))
+    others = [n for n in numbers if n != result]
+    if len(numbers) < 2 or result not in numbers or not all(n in given for n in others):
+        return None
+    return result
 
 
 def number_word(token: str) -> str | None:

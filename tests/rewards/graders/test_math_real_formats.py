@@ -231,3 +231,37 @@ def test_a_rounding_counts_only_where_the_prompt_asks_for_one():
     exact = Sample(prompt="Find the area of the region.", completion=completion, reference="2.3")
     assert score(SPEC, asked).reward == 1.0 and score(SPEC, asked).details["stage"] == "rounding"
     assert score(SPEC, exact).reward == 0.0
+
+
+ZOO = ("Monkeys need 200 bananas a month, so for 2 months they need 200 * 2 = 400 bananas. Gorillas need 400 * 2 = 800.\n"
+       "Baboons need 100 * 2 = 200. In total: 400 + 800 + 200 = 1400 bananas.\n\n")
+
+
+@pytest.mark.parametrize("reference, completion, expected", [
+    # a closing sentence that restates the last computed result beside numbers given earlier states that result
+    ("1400", ZOO + "Therefore, the zookeeper needs to order 1400 bananas to last for 2 months.", 1.0),
+    ("2", ZOO + "Therefore, the zookeeper needs to order 1400 bananas to last for 2 months.", 0.0),
+    # a new number in the sentence is a further step: no single value; so are hedges, bounds and derivation steps
+    ("1400", ZOO + "So 1400 bananas a month makes 2800 bananas for 2 months.", 0.0),
+    ("1400", ZOO + "So the zookeeper orders 1400 or 1200 bananas for 2 months.", 0.0),
+    ("1400", ZOO + "So the zookeeper orders at least 1400 bananas for 2 months.", 0.0),
+    ("1", r"Their product is $(1 + w)(1 + w^2) = 2 - 1 = 1.$" "\n"
+          r"Similarly, the conjugate of $1 + w^2$ is $1 + w,$ and their product is also $1.$", 0.0),
+    # an open <answer> ends at another element's closing tag: prose after it is not the answer
+    ("300", "Clothes cost 20% of $500 = $100, leaving $400.\n<answer> She spent 25% of the remaining $400 on CDs, "
+            "$400 * 25% = $100. Therefore, Julie had $400 - $100 = $300 left.\n</end think>\nBy the end of this "
+            "discussion, Julie has subtracted the amounts spent from her initial $500.", 1.0),
+    ("500", "Clothes cost 20% of $500 = $100, leaving $400.\n<answer> She spent 25% of the remaining $400 on CDs, "
+            "$400 * 25% = $100. Therefore, Julie had $400 - $100 = $300 left.\n</end think>\nBy the end of this "
+            "discussion, Julie has subtracted the amounts spent from her initial $500.", 0.0),
+    # "answer:" followed by a sentence of words only (`To find ...`) is a lead-in, not the answer
+    ("308", "The kitten broke 4 vases.\nanswer: To find the total cost, we add them all together. The spay cost is "
+            "$200. The vaccines cost $20 * 3 = $60. The vases cost $12 * 4 = $48. Adding these, the total cost so "
+            "far is $200 + $60 + $48 = $308.\n<end think>", 1.0),
+    ("60", "The kitten broke 4 vases.\nanswer: To find the total cost, we add them all together. The spay cost is "
+           "$200. The vaccines cost $20 * 3 = $60. The vases cost $12 * 4 = $48. Adding these, the total cost so "
+           "far is $200 + $60 + $48 = $308.\n<end think>", 0.0),
+])
+def test_closing_sentences_and_open_tags_of_base_model_runs(reference, completion, expected):
+    """Shapes from R1-Zero runs of a base model (Qwen2.5-Math-1.5B on GSM8K)."""
+    assert reward(reference, completion) == expected

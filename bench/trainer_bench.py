@@ -30,12 +30,13 @@ import torch
 from sandbox.local import child_service, free_port
 from trainer.config import TrainConfig
 from trainer.metrics import read_metrics
-from trainer.tasks import arithmetic
+from trainer.tasks import TASKS
 from trainer.tiny import save_tiny
 
 PHASES = {"generate_seconds": "sample", "score_wait_seconds": "wait for rewards", "update_seconds": "update",
           "sync_seconds": "weight sync"}
 WARM = slice(2, None)  # the first steps pay for imports and warm-up on both sides
+TASK_ARGS: dict[str, dict[str, Any]] = {"arithmetic": {"digits": 2}, "word": {}}  # 6- and ~180-token prompts
 LORA: dict[str, Any] = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
 
 
@@ -46,7 +47,7 @@ def run_ours(model: str, url: str, out: Path, args: argparse.Namespace, rollout:
 
     cfg = TrainConfig.model_validate({
         "model": {"path": model, **({"lora": LORA} if args.vllm else {})},
-        "data": {"task": "arithmetic", "task_args": {"digits": 2}, "size": 2000},
+        "data": {"task": args.task, "task_args": TASK_ARGS[args.task], "size": 2000},
         "rollout": {"prompts_per_step": args.prompts, "group_size": args.group, "max_new_tokens": args.max_new_tokens,
                     "temperature": 1.0, **(rollout or {})},
         "reward": {"urls": [url], "graders": [{"grader": {"type": "math", "timeout_s": 30}}]},
@@ -77,7 +78,7 @@ def run_trl(model: str, url: str, out: Path, args: argparse.Namespace, vllm_url:
         def on_step_end(self, *a: Any, **k: Any) -> None:
             self.marks.append(time.perf_counter())
 
-    problems = arithmetic(2000, seed=0, digits=2)
+    problems = TASKS[args.task](2000, seed=0, **TASK_ARGS[args.task])
     data = Dataset.from_list([{"prompt": p.prompt, "reference": p.reference} for p in problems])
     tokenizer = AutoTokenizer.from_pretrained(model)
     tokenizer.padding_side = "left"
@@ -114,7 +115,7 @@ def vllm_server(module: str, model: str, gpu: str, *flags: str, health: str = "/
 
 def cpu_rows(work: Path, url: str, args: argparse.Namespace) -> dict[str, tuple[list[float], list[dict[str, Any]]]]:
     """TRL and rlvr sampling with `generate`, and rlvr through `rlvr serve-model`, on the tiny model."""
-    model = str(save_tiny(work / "model", hidden=128, layers=4, heads=4))
+    model = str(save_tiny(work / "model", hidden=128, layers=4, heads=4, max_len=256))
     rows: dict[str, tuple[list[float], list[dict[str, Any]]]] = {}
     rows["TRL GRPOTrainer (generate)"] = run_trl(model, url, work / "trl", args), []
     records = run_ours(model, url, work / "ours", args)
@@ -150,6 +151,8 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--task", choices=sorted(TASK_ARGS), default="arithmetic",
+                        help="arithmetic: 6-token prompts (`49+97=`); word: GSM8K-sized word problems, ~180 tokens.")
     parser.add_argument("--vllm", metavar="MODEL", help="GPU machine: compare with TRL using vLLM on both sides.")
     parser.add_argument("--vllm-gpu", default="1", help="CUDA_VISIBLE_DEVICES of the vLLM servers (--vllm).")
     parser.add_argument("--train-gpu", default="0", help="CUDA_VISIBLE_DEVICES of the trainers (--vllm).")
@@ -163,7 +166,7 @@ def main() -> None:
     medians = {name: statistics.median(times[WARM]) for name, (times, _) in rows.items()}
     trl_name, ours_name, *_ = rows
     ratio = medians[ours_name] / medians[trl_name]
-    print(f"\nGRPO step, {args.prompts} prompts x G={args.group}, max {args.max_new_tokens} new tokens, "
+    print(f"\nGRPO step, {args.task} prompts, {args.prompts} prompts x G={args.group}, max {args.max_new_tokens} new tokens, "
           f"{args.steps} steps (median of steps 3..{args.steps})")
     print(f"{'trainer':<32}{'s/step (median)':>18}{'min':>8}{'max':>8}{'vs TRL':>9}")
     for name, (times, _) in rows.items():
@@ -184,7 +187,7 @@ def main() -> None:
                       "server_ratio": round(medians[server_name] / medians[trl_name], 3),
                       "profile": {name: {PHASES[k]: round(v, 4) for k, v in phases.items()}
                                   for name, phases in profile.items()},
-                      "gpu_vllm": bool(args.vllm), "steps": args.steps, "prompts": args.prompts,
+                      "gpu_vllm": bool(args.vllm), "task": args.task, "steps": args.steps, "prompts": args.prompts,
                       "group": args.group, "max_new_tokens": args.max_new_tokens}))
 
 

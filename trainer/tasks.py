@@ -1,4 +1,4 @@
-"""Procedural tasks with exact answers, so a run needs no downloads: arithmetic and linear equations."""
+"""Procedural tasks with exact answers, so a run needs no downloads: arithmetic, linear equations, word problems."""
 
 from __future__ import annotations
 
@@ -32,7 +32,26 @@ def linear(n: int, seed: int = 0, max_coefficient: int = 9, max_solution: int = 
     return problems
 
 
-TASKS: dict[str, Callable[..., list[Problem]]] = {"arithmetic": arithmetic, "linear": linear}
+_NAMES = ("Ana", "Ben", "Chloe", "Dmitri", "Esther", "Farid", "Grace", "Hiro")
+_THINGS = ("apples", "stickers", "marbles", "books", "pencils", "shells")
+
+
+def word(n: int, seed: int = 0) -> list[Problem]:
+    """GSM8K-sized word problems (two or three steps, about 200 characters): the reference is the integer result.
+    Prompts as long as real ones, for measuring what a trainer spends on prompt tokens."""
+    rng = random.Random(seed)
+    problems = []
+    for _ in range(n):
+        name, thing = rng.choice(_NAMES), rng.choice(_THINGS)
+        start, bags, per_bag, given = rng.randint(5, 60), rng.randint(2, 9), rng.randint(3, 15), rng.randint(1, 20)
+        prompt = (f"{name} has {start} {thing}. At the market, {name} buys {bags} bags with {per_bag} {thing} in "
+                  f"each bag, then gives {given} {thing} to a friend who helped carry them home. "
+                  f"How many {thing} does {name} have now?")
+        problems.append(Problem(prompt=prompt, reference=str(start + bags * per_bag - given)))
+    return problems
+
+
+TASKS: dict[str, Callable[..., list[Problem]]] = {"arithmetic": arithmetic, "linear": linear, "word": word}
 
 
 def demonstrations(problems: list[Problem], wrong_fraction: float, seed: int = 0) -> list[dict[str, str]]:

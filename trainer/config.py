@@ -50,7 +50,7 @@ class ModelConfig(Section):
 class DataConfig(Section):
     """Where prompts come from: exactly one of a procedural `task`, a `jsonl` file or a `datasets` `dataset`."""
 
-    task: Literal["arithmetic", "linear"] | None = None
+    task: Literal["arithmetic", "linear", "word"] | None = None
     task_args: dict[str, Any] = Field(default_factory=dict)
     size: int = 5000
     jsonl: str | None = None

@@ -5,6 +5,9 @@ Any server with vLLM's `/v1/completions` on token ids works: vLLM itself, SGLang
 and the completions come back as token ids with the log-prob of each sampled token
 (`return_token_ids`, `logprobs: 0`, `return_tokens_as_token_ids`), so the trainer never re-tokenizes text.
 Requests go to the server with the fewest in flight (ties in turn), each retried through `rewards.retry`.
+With `rollout.seed_requests`, each request carries vLLM's `seed` (serve-model honours it the same way), derived
+from the run's seed, the rank, the number of the `generate` call and the prompt's position: the same run
+samples the same completions on any machine, whatever the server batches them with.
 
 Weight sync (`sync`, after every optimizer step), on every server:
 - LoRA: the adapter is saved under `sync_dir`, loaded by a new name (`POST /v1/load_lora_adapter`), the
@@ -56,9 +59,11 @@ class ServerBackend:
     """Sampling on inference servers; `sync` pushes the policy's weights to them after each update."""
 
     def __init__(self, tokenizer: Any, cfg: RolloutConfig, base_name: str, sync_dir: Path, push: bool = True,
-                 device: torch.device | None = None, max_prompt_tokens: int = 1024) -> None:
+                 device: torch.device | None = None, max_prompt_tokens: int = 1024,
+                 seeds: tuple[int, ...] | None = None) -> None:
         """`push`: this process saves and loads the weights (the main one; the others only follow the names);
-        `device`: where the rollouts' tensors go (the policy's)."""
+        `device`: where the rollouts' tensors go (the policy's); `seeds`: what the requests' seeds are derived
+        from (the run's seed and the rank; None: requests are not seeded)."""
         self.tokenizer, self.cfg, self.push, self.max_prompt_tokens = tokenizer, cfg, push, max_prompt_tokens
         self.device = device or torch.device("cpu")
         self.urls = [u.rstrip("/") for u in cfg.server_urls]
@@ -66,6 +71,7 @@ class ServerBackend:
         self.sync_dir = sync_dir.resolve()
         self.prefix = "rlvr-" + hashlib.sha1(str(self.sync_dir).encode()).hexdigest()[:8]  # one run's adapters
         self.version = 0
+        self.seeds, self.calls = seeds, 0  # `calls`: generate calls so far, a part of each request's seed
         self.saved: Path | None = None  # the weights the servers hold now (removed once replaced)
         self.client = httpx.Client(timeout=httpx.Timeout(cfg.server_timeout_s, connect=10.0))
         self.backoff = Backoff(budget_s=cfg.server_retry_budget_s)
@@ -97,12 +103,14 @@ class ServerBackend:
         return response.json()
 
     # ---- generation ----------------------------------------------------------------------------------------
-    def _complete(self, prompt_ids: list[int], n: int, greedy: bool) -> list[CompletionChoice]:
+    def _complete(self, prompt_ids: list[int], n: int, greedy: bool, seed: int | None) -> list[CompletionChoice]:
         cfg = self.cfg
         body = {"model": self.served, "prompt": prompt_ids, "n": n, "max_tokens": cfg.max_new_tokens,
                 "temperature": 0.0 if greedy else cfg.temperature, "top_p": 1.0 if greedy else cfg.top_p,
                 "stop": cfg.stop or None, "logprobs": 0, "return_token_ids": True,
                 "return_tokens_as_token_ids": True}
+        if seed is not None:
+            body["seed"] = seed
         choices = CompletionResponse.model_validate(self._post("/v1/completions", body)).choices
         if len(choices) != n:
             raise ServerError(f"asked for {n} completions, got {len(choices)}")
@@ -113,7 +121,9 @@ class ServerBackend:
         enc = tok(prompts, return_tensors="pt", padding=True, truncation=True, max_length=self.max_prompt_tokens,
                   add_special_tokens=False)
         ids = [row[mask.bool()].tolist() for row, mask in zip(enc["input_ids"], enc["attention_mask"], strict=True)]
-        answers = [self.pool.submit(self._complete, p, group_size, greedy) for p in ids]
+        seeds = [request_seed(*self.seeds, self.calls, i) if self.seeds is not None else None for i in range(len(ids))]
+        self.calls += 1
+        answers = [self.pool.submit(self._complete, p, group_size, greedy, s) for p, s in zip(ids, seeds, strict=True)]
         choices = [c for answer in answers for c in answer.result()]
         tokens = [choice_tokens(c) for c in choices]
         width = max([1, *(len(t) for t, _ in tokens)])
@@ -160,16 +170,26 @@ class ServerBackend:
         self.client.close()
 
 
+def request_seed(*parts: int) -> int:
+    """A request's seed (0 .. 2**63 - 1) from the integers that place it: a hash, so nearby runs, calls and
+    positions get unrelated seeds."""
+    digest = hashlib.sha256(",".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
 def server_backend(rollout: RolloutConfig, model: ModelConfig, tokenizer: Any, output_dir: Path,
-                   device: torch.device, push: bool = True) -> ServerBackend:
-    """The servers of `rollout`, serving `model`'s base as `rollout.server_model` (default: its path)."""
+                   device: torch.device, push: bool = True, seed: int = 0, rank: int = 0) -> ServerBackend:
+    """The servers of `rollout`, serving `model`'s base as `rollout.server_model` (default: its path); requests
+    seeded from the run's `seed` and `rank` when `rollout.seed_requests`."""
     sync_dir = Path(rollout.sync_dir or output_dir / "sync")
-    return ServerBackend(tokenizer, rollout, rollout.server_model or model.path, sync_dir, push, device)
+    return ServerBackend(tokenizer, rollout, rollout.server_model or model.path, sync_dir, push, device,
+                         seeds=(seed, rank) if rollout.seed_requests else None)
 
 
-def make_backend(cfg: TrainConfig, policy: torch.nn.Module, tokenizer: Any, push: bool) -> GenerationBackend:
+def make_backend(cfg: TrainConfig, policy: torch.nn.Module, tokenizer: Any, push: bool, rank: int = 0
+                 ) -> GenerationBackend:
     """The rollout backend `cfg.rollout.backend` names."""
     if cfg.rollout.backend == "transformers":
         return TransformersBackend(policy, tokenizer, cfg.rollout)
     return server_backend(cfg.rollout, cfg.model, tokenizer, Path(cfg.output_dir), next(policy.parameters()).device,
-                          push)
+                          push, cfg.seed, rank)

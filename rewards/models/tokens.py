@@ -8,7 +8,7 @@ with `log_softmax(logits / T)`, so the two differ only by kernel and batching no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rewards.models.forward import cut_at_stops
@@ -25,6 +25,7 @@ class TokenRequest:
     stop: tuple[str, ...] = ()
     stop_token_ids: tuple[int, ...] = ()
     top_logprobs: int = 0  # also return this many most likely tokens per position
+    seed: int | None = None  # vLLM's per-request seed: such a request is run by `generate_seeded`
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ def generate_tokens(model: Any, tokenizer: Any, requests: list[TokenRequest]) ->
     settings share one `generate` call."""
     import torch
 
+    if any(r.seed is not None for r in requests):
+        raise ValueError("a seeded request is generated alone: generate_seeded")
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault((r.max_new_tokens, r.temperature, r.top_p, r.stop, r.stop_token_ids, r.top_logprobs),
@@ -89,3 +92,17 @@ def generate_tokens(model: Any, tokenizer: Any, requests: list[TokenRequest]) ->
             out[i] = TokenGeneration(tokens, text, sampled[row, :n].tolist(), top, "stop" if stopped else "length",
                                      len(prompts[row]))
     return [g for g in out if g is not None]
+
+
+def generate_seeded(model: Any, tokenizer: Any, request: TokenRequest, n: int) -> list[TokenGeneration]:
+    """`n` samples of one seeded request (vLLM's `seed`), in a `generate` call of their own with torch's RNG
+    seeded by it: they depend only on the request, not on what else the server is serving or has served. The
+    RNG's state outside is restored afterwards, so unseeded requests keep their own stream."""
+    import torch
+
+    if request.seed is None:
+        raise ValueError("generate_seeded needs a request with a seed")
+    device = next(model.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(request.seed)
+        return generate_tokens(model, tokenizer, [replace(request, seed=None)] * n)

@@ -150,8 +150,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
         DynamicBatcher.on_thread(per_adapter(adapters, lambda model, reqs: generate_tokens(model, lm.tokenizer, reqs)),
                                  executor, settings.batch_size, settings.batch_wait_ms)
     seeded: DynamicBatcher[tuple[str | None, tuple[TokenRequest, int]], list[TokenGeneration] | WeightUpdateError] = \
-        DynamicBatcher.on_thread(per_adapter(adapters, lambda model, reqs: [generate_seeded(model, lm.tokenizer, r, n)
-                                                                            for r, n in reqs]),
+        DynamicBatcher.on_thread(per_adapter(adapters, lambda model, reqs: generate_seeded(model, lm.tokenizer, reqs)),
                                  executor, settings.batch_size, settings.batch_wait_ms)
     scoring = Scoring(lm, settings.name, executor, settings.max_length, settings.batch_size, settings.batch_wait_ms,
                       settings.step_read(lm), embed=settings.head == "embed")
@@ -247,7 +246,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
                        for i, g in enumerate(gens)]
             return envelope("text_completion", choices, text_usage(gens))
         name, req = adapter(body), token_request(body, body.prompt)
-        # a seeded request's n samples are one item, generated alone: batching with others would change them
+        # a seeded request's n samples are one item: its rows share a generator of their own (generate_seeded)
         outs = (await submit(seeded, name, (req, body.n), 1))[0] if req.seed is not None else \
             await submit(on_tokens, name, req, body.n)
         return envelope("text_completion", [_token_choice(i, g, lm.tokenizer, body) for i, g in enumerate(outs)],

@@ -138,10 +138,13 @@ def model_server(model_dir: Path, backend: str) -> contextlib.AbstractContextMan
 
 def server_metrics(metrics: Path) -> dict[str, float]:
     """What the server backend adds to a run's records: the mean |server - trainer| log-prob of the sampled
-    tokens (its mean and largest step), the share of tokens TIS capped, and the weight sync's seconds per step."""
+    tokens (over all steps, over the on-policy ones: the kernels' share alone, and its largest step), the share
+    of tokens TIS capped, and the weight sync's seconds per step."""
     records = read_metrics(metrics)
     diffs = [r["mismatch/abs_logp_diff"] for r in records]
+    same = [r["mismatch/abs_logp_diff"] for r in records if r["policy_lag"] == 0]  # sampled by the same weights
     return {"abs_logp_diff": sum(diffs) / len(diffs), "abs_logp_diff_max": max(diffs),
+            "abs_logp_diff_on_policy": sum(same) / max(len(same), 1),
             "tis_clipped": sum(r["mismatch/tis_clipped"] for r in records) / len(records),
             "sync_s": sum(r["sync_seconds"] for r in records) / len(records)}
 
@@ -222,9 +225,10 @@ def print_table(rows: dict[int, dict[str, Any]], algorithms: list[str], backend:
               f"{'met' if not missed else 'MISSED: ' + '; '.join(missed)}")
     for seed, row in rows.items() if backend == "server" else []:
         for a in algorithms:
-            print(f"seed {seed} {a.upper()}: mean |server - trainer log p| {row[f'{a}_abs_logp_diff']:.2e} per token "
-                  f"(largest step {row[f'{a}_abs_logp_diff_max']:.2e}), TIS capped {row[f'{a}_tis_clipped']:.2%} of "
-                  f"tokens; weight sync {row[f'{a}_sync_s'] * 1000:.0f} ms per step")
+            print(f"seed {seed} {a.upper()}: mean |server - trainer log p| per token {row[f'{a}_abs_logp_diff']:.2e} "
+                  f"(largest step {row[f'{a}_abs_logp_diff_max']:.2e}; steps sampled by the same weights "
+                  f"{row[f'{a}_abs_logp_diff_on_policy']:.2e}), TIS capped {row[f'{a}_tis_clipped']:.2%} of tokens; "
+                  f"weight sync {row[f'{a}_sync_s'] * 1000:.0f} ms per step")
 
 
 def main() -> None:

@@ -184,7 +184,7 @@ def run_seed(work: Path, seed: int, args: argparse.Namespace, seen: list[Problem
         row[f"{algorithm}_grader_timeouts"] = sum(r.get("grader_timeouts") or 0
                                                   for r in read_metrics(out / "metrics.jsonl"))
         if args.backend == "server":
-            row.update({f"{algorithm}_{k}": round(v, 6) for k, v in server_metrics(out / "metrics.jsonl").items()})
+            row.update({f"{algorithm}_{k}": float(f"{v:.4g}") for k, v in server_metrics(out / "metrics.jsonl").items()})
         if algorithm == "grpo":  # CPU time of this process and serve-model's (not the grader's): the wall time on
             # an idle machine
             row["wall_s"], row["cpu_s"] = round(time.perf_counter() - started, 1), round(cpu_seconds() - cpu, 1)

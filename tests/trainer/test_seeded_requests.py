@@ -67,6 +67,12 @@ def test_a_seeded_request_samples_the_same_alone_and_batched(server: str, model:
     assert samples(complete(server, prompt, n=8, seed=1234)) == alone  # and after the RNG served others
 
 
+def test_a_seeded_request_keeps_to_top_p(server: str) -> None:
+    greedy = [ids for ids, _ in samples(complete(server, [40, 41, 42], temperature=0.0))]
+    nucleus = [ids for ids, _ in samples(complete(server, [40, 41, 42], n=4, seed=3, top_p=1e-6))]
+    assert nucleus == greedy * 4  # a nucleus of one token: the most likely one, each time
+
+
 @pytest.mark.parametrize("seed", [-1, 1.5, "7", True, 2**63])
 def test_a_bad_seed_gets_a_4xx(server: str, seed: Any) -> None:
     response = complete(server, [5, 6], seed=seed)

@@ -90,6 +90,9 @@ class RolloutConfig(Section):
     server_retry_budget_s: float = Field(default=60.0, ge=0, description="How long a failed request is retried.")
     sync_dir: str | None = Field(default=None, description="Where each update's adapter (or full weights) is "
                                  "saved for the servers to load: a path they can read; default output_dir/sync.")
+    seed_requests: bool = Field(default=True, description="backend: server: each request carries a `seed` "
+                                "(vLLM's; serve-model's too) derived from the run's seed, the generate call and "
+                                "the prompt's position, so the samples do not depend on the server's batching.")
     tis_cap: float | None = Field(default=2.0, gt=0, description="Truncated importance sampling (backend: "
                                   "server): each token's loss is weighted by min(pi_trainer / pi_server, "
                                   "tis_cap); null: no correction.")

@@ -5,6 +5,9 @@ The servers speak vLLM's API (`rollout.server_api: vllm`: vLLM, `rlvr serve-mode
 prompt asks for its G completions; the prompt goes as token ids and the completions come back as token ids
 with the log-prob of each sampled token, so the trainer never re-tokenizes text. Requests go to the server
 with the fewest in flight (ties in turn), each retried through `rewards.retry`.
+With `rollout.seed_requests`, each request carries a seed (vLLM's `seed`, SGLang's `sampling_params.sampling_seed`;
+serve-model honours both), derived from the run's seed, the rank, the number of the `generate` call and the
+prompt's position: the same run samples the same completions whatever the server batches them with.
 
 Weight sync (`sync`, after every optimizer step), on every server:
 - LoRA: the adapter is saved under `sync_dir`, loaded by a new name (vLLM's `POST /v1/load_lora_adapter`,
@@ -37,9 +40,11 @@ class ServerBackend:
     """Sampling on inference servers; `sync` pushes the policy's weights to them after each update."""
 
     def __init__(self, tokenizer: Any, cfg: RolloutConfig, base_name: str, sync_dir: Path, push: bool = True,
-                 device: torch.device | None = None, max_prompt_tokens: int = 1024) -> None:
+                 device: torch.device | None = None, max_prompt_tokens: int = 1024,
+                 seeds: tuple[int, ...] | None = None) -> None:
         """`push`: this process saves and loads the weights (the main one; the others only follow the names);
-        `device`: where the rollouts' tensors go (the policy's)."""
+        `device`: where the rollouts' tensors go (the policy's); `seeds`: what the requests' seeds are derived
+        from (the run's seed and the rank; None: requests are not seeded)."""
         self.tokenizer, self.cfg, self.push, self.max_prompt_tokens = tokenizer, cfg, push, max_prompt_tokens
         self.api = API[cfg.server_api]
         self.device = device or torch.device("cpu")
@@ -48,6 +53,7 @@ class ServerBackend:
         self.sync_dir = sync_dir.resolve()
         self.prefix = "rlvr-" + hashlib.sha1(str(self.sync_dir).encode()).hexdigest()[:8]  # one run's adapters
         self.version = 0
+        self.seeds, self.calls = seeds, 0  # `calls`: generate calls so far, a part of each request's seed
         self.saved: Path | None = None  # the weights the servers hold now (removed once replaced)
         self.client = httpx.Client(timeout=httpx.Timeout(cfg.server_timeout_s, connect=10.0))
         self.backoff = Backoff(budget_s=cfg.server_retry_budget_s)
@@ -79,10 +85,10 @@ class ServerBackend:
         return response.json()
 
     # ---- generation ----------------------------------------------------------------------------------------
-    def _complete(self, prompt_ids: list[int], n: int, greedy: bool) -> list[Completion]:
+    def _complete(self, prompt_ids: list[int], n: int, greedy: bool, seed: int | None) -> list[Completion]:
         cfg, lora = self.cfg, self.served != self.base_name
         req = RolloutRequest(prompt_ids, n, cfg.max_new_tokens, 0.0 if greedy else cfg.temperature,
-                             1.0 if greedy else cfg.top_p, cfg.stop, self.served, self.served if lora else None)
+                             1.0 if greedy else cfg.top_p, cfg.stop, self.served, self.served if lora else None, seed)
         completions = self.api.read(self._post(self.api.generate, self.api.body(req)))
         if len(completions) != n:
             raise ServerError(f"asked for {n} completions, got {len(completions)}")
@@ -93,7 +99,9 @@ class ServerBackend:
         enc = tok(prompts, return_tensors="pt", padding=True, truncation=True, max_length=self.max_prompt_tokens,
                   add_special_tokens=False)
         ids = [row[mask.bool()].tolist() for row, mask in zip(enc["input_ids"], enc["attention_mask"], strict=True)]
-        answers = [self.pool.submit(self._complete, p, group_size, greedy) for p in ids]
+        seeds = [request_seed(*self.seeds, self.calls, i) if self.seeds is not None else None for i in range(len(ids))]
+        self.calls += 1
+        answers = [self.pool.submit(self._complete, p, group_size, greedy, s) for p, s in zip(ids, seeds, strict=True)]
         completions = [c for answer in answers for c in answer.result()]
         width = max([1, *(len(c.token_ids) for c in completions)])
         completion_ids = torch.full((len(completions), width), tok.pad_token_id, dtype=torch.long)
@@ -139,16 +147,26 @@ class ServerBackend:
         self.client.close()
 
 
+def request_seed(*parts: int) -> int:
+    """A request's seed (0 .. 2**63 - 1) from the integers that place it: a hash, so nearby runs, calls and
+    positions get unrelated seeds."""
+    digest = hashlib.sha256(",".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
 def server_backend(rollout: RolloutConfig, model: ModelConfig, tokenizer: Any, output_dir: Path,
-                   device: torch.device, push: bool = True) -> ServerBackend:
-    """The servers of `rollout`, serving `model`'s base as `rollout.server_model` (default: its path)."""
+                   device: torch.device, push: bool = True, seed: int = 0, rank: int = 0) -> ServerBackend:
+    """The servers of `rollout`, serving `model`'s base as `rollout.server_model` (default: its path); requests
+    seeded from the run's `seed` and `rank` when `rollout.seed_requests`."""
     sync_dir = Path(rollout.sync_dir or output_dir / "sync")
-    return ServerBackend(tokenizer, rollout, rollout.server_model or model.path, sync_dir, push, device)
+    return ServerBackend(tokenizer, rollout, rollout.server_model or model.path, sync_dir, push, device,
+                         seeds=(seed, rank) if rollout.seed_requests else None)
 
 
-def make_backend(cfg: TrainConfig, policy: torch.nn.Module, tokenizer: Any, push: bool) -> GenerationBackend:
+def make_backend(cfg: TrainConfig, policy: torch.nn.Module, tokenizer: Any, push: bool, rank: int = 0
+                 ) -> GenerationBackend:
     """The rollout backend `cfg.rollout.backend` names."""
     if cfg.rollout.backend == "transformers":
         return TransformersBackend(policy, tokenizer, cfg.rollout)
     return server_backend(cfg.rollout, cfg.model, tokenizer, Path(cfg.output_dir), next(policy.parameters()).device,
-                          push)
+                          push, cfg.seed, rank)

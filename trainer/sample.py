@@ -22,7 +22,7 @@ def rejection_sample(cfg: SampleConfig, batch_prompts: int = 32) -> dict[str, in
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = load_tokenizer(cfg.model.path)
     backend: GenerationBackend = (  # a server samples from the weights it serves: no local copy, no sync
-        server_backend(cfg.rollout, cfg.model, tokenizer, Path(cfg.output).parent, device)
+        server_backend(cfg.rollout, cfg.model, tokenizer, Path(cfg.output).parent, device, seed=cfg.seed)
         if cfg.rollout.backend == "server" else TransformersBackend(load_policy(cfg.model, device), tokenizer,
                                                                      cfg.rollout))
     problems = load_problems(cfg.data, seed=cfg.seed)

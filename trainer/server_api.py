@@ -39,6 +39,7 @@ class RolloutRequest:
     stop: list[str]
     model: str  # the served base name, or the newest adapter's
     adapter: str | None  # the newest adapter's name under LoRA, else None
+    seed: int | None = None  # the request's own sampling seed (rollout.seed_requests)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class ServerApi:
 def vllm_body(req: RolloutRequest) -> dict[str, Any]:
     return {"model": req.model, "prompt": req.prompt_ids, "n": req.n, "max_tokens": req.max_new_tokens,
             "temperature": req.temperature, "top_p": req.top_p, "stop": req.stop or None, "logprobs": 0,
-            "return_token_ids": True, "return_tokens_as_token_ids": True}
+            "return_token_ids": True, "return_tokens_as_token_ids": True,
+            **({"seed": req.seed} if req.seed is not None else {})}
 
 
 def choice_tokens(choice: CompletionChoice) -> tuple[list[int], list[float]]:
@@ -92,7 +94,8 @@ def vllm_read(answer: Any) -> list[Completion]:
 
 def sglang_body(req: RolloutRequest) -> dict[str, Any]:
     sampling = {"n": req.n, "max_new_tokens": req.max_new_tokens, "temperature": req.temperature,
-                "top_p": req.top_p, "stop": req.stop or None}  # a per-request seed: SGLang's `sampling_seed`
+                "top_p": req.top_p, "stop": req.stop or None,
+                **({"sampling_seed": req.seed} if req.seed is not None else {})}
     body: dict[str, Any] = {"input_ids": req.prompt_ids, "sampling_params": sampling, "return_logprob": True}
     if req.adapter is not None:
         body["lora_path"] = req.adapter

@@ -148,7 +148,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     optimizer = torch.optim.AdamW(groups, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.optim.warmup_steps, cfg.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
-    backend = make_backend(cfg, policy, tokenizer, push=accelerator.is_main_process)
+    backend = make_backend(cfg, policy, tokenizer, push=accelerator.is_main_process, rank=rank)
     problems = load_problems(cfg.data, seed=cfg.seed)
     check_before_training(problems, cfg.data)  # refuses when the data holds too much of the eval sets
     held_out = HeldOut.of(cfg, backend, tokenizer) if accelerator.is_main_process else None  # before the scorer too

@@ -6,6 +6,9 @@ the math grader of a real reward service (`rlvr serve`, over HTTP). Accuracy on 
 (never in the SFT or RL data) is measured after each, sampled at temperature 1 (4 samples per
 problem) and greedy. Each seed reseeds everything (noise, init, SFT, RL, evaluation). Run:
 `python -m examples.arithmetic.run` (3 seeds; see the README for the time it takes on 2 cores).
+`--backend server`: GRPO's rollouts come from `rlvr serve-model`, started per seed on the SFT model and given
+the weights after each update (`/update_weights_from_disk`), its log-probs corrected by TIS: the end-to-end run
+of the trainer's server backend (results in `results_server.json`).
 
 The same table on any machine: the process re-executes itself with the thread counts and the CPU kernels
 pinned (OpenMP and MKL at 2 threads, MKL's AVX2 code path in its strict reproducible mode, ATen's AVX2
@@ -15,6 +18,7 @@ kernels) before torch loads, and runs with torch's deterministic algorithms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -47,6 +51,7 @@ THREADS = 1
 # AVX2 (MKL's conditional numerical reproducibility; ATen's kernels otherwise follow the CPU, e.g. AVX-512).
 PINNED = {"OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS), "OMP_WAIT_POLICY": "PASSIVE",
           "MKL_CBWR": "AVX2,STRICT", "ATEN_CPU_CAPABILITY": "avx2", "PYTHONHASHSEED": "0"}
+SERVED = "policy"  # the name serve-model serves the SFT model as (backend server)
 TARGETS = {"sft_sampled": "SFT alone <= 75% sampled", "grpo_sampled": "after GRPO >= 95% sampled",
            "grpo_greedy": "greedy after GRPO >= after SFT", "wall": "SFT + GRPO + evaluations <= 10 min"}
 
@@ -102,13 +107,15 @@ def evaluate(model_dir: Path, held_out: list[Problem], scorer: Scorer, seed: int
 
 
 def rl_config(algorithm: str, model_dir: Path, data: Path, url: str, out: Path, args: argparse.Namespace,
-              seed: int) -> TrainConfig:
+              seed: int, server: str | None = None) -> TrainConfig:
+    """The RL run's settings; `server`: rollouts from that serve-model (the same settings otherwise)."""
+    served = {"backend": "server", "server_urls": [server], "server_model": SERVED} if server else {}
     return TrainConfig.model_validate({
         "algorithm": algorithm,
         "model": {"path": str(model_dir)},
         "data": {"jsonl": str(data)},
         "rollout": {"prompts_per_step": 32, "group_size": args.group_size, "max_new_tokens": MAX_NEW_TOKENS,
-                    "temperature": 1.0},
+                    "temperature": 1.0, **served},
         "reward": {"urls": [url], "graders": [MATH]},
         # a KL to the SFT model keeps what SFT generalised to the held-out sums (seed 2 lost it without)
         "grpo": {"loss_type": "dapo", "beta": 0.05},
@@ -119,12 +126,41 @@ def rl_config(algorithm: str, model_dir: Path, data: Path, url: str, out: Path, 
     })
 
 
+def model_server(model_dir: Path, backend: str) -> contextlib.AbstractContextManager[str | None]:
+    """`rlvr serve-model` on `model_dir` with weight updates on and this process's pinned numerics (one thread,
+    `PINNED`), for the server backend; nothing for the transformers one."""
+    if backend != "server":
+        return contextlib.nullcontext()
+    args = ["serve-model", str(model_dir), "--name", SERVED, "--weight-updates", "--threads", str(THREADS),
+            "--max-new-tokens", str(MAX_NEW_TOKENS), "--batch-size", "32", "--batch-wait-ms", "50"]
+    return launch(args, free_port(), env=PINNED)
+
+
+def server_metrics(metrics: Path) -> dict[str, float]:
+    """What the server backend adds to a run's records: the mean |server - trainer| log-prob of the sampled
+    tokens (over all steps, over the on-policy ones: the kernels' share alone, and its largest step), the share
+    of tokens TIS capped, and the weight sync's seconds per step."""
+    records = read_metrics(metrics)
+    diffs = [r["mismatch/abs_logp_diff"] for r in records]
+    same = [r["mismatch/abs_logp_diff"] for r in records if r["policy_lag"] == 0]  # sampled by the same weights
+    return {"abs_logp_diff": sum(diffs) / len(diffs), "abs_logp_diff_max": max(diffs),
+            "abs_logp_diff_on_policy": sum(same) / max(len(same), 1),
+            "tis_clipped": sum(r["mismatch/tis_clipped"] for r in records) / len(records),
+            "sync_s": sum(r["sync_seconds"] for r in records) / len(records)}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (serve-model, once stopped)."""
+    times = os.times()
+    return time.process_time() + times.children_user + times.children_system
+
+
 def run_seed(work: Path, seed: int, args: argparse.Namespace, seen: list[Problem], held_out: list[Problem],
              url: str, scorer: Scorer) -> dict[str, Any]:
     """SFT, then GRPO (and PPO) from it, with their evaluations: one seed's row of the table."""
     from trainer.train import train
 
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), cpu_seconds()
     work.mkdir(parents=True)
     demos = demonstrations(seen, args.sft_steps * 128, args.wrong_fraction, seed=2 + seed, noise=args.noise)
     rl_data = work / "rl_prompts.jsonl"
@@ -141,13 +177,17 @@ def run_seed(work: Path, seed: int, args: argparse.Namespace, seen: list[Problem
     for algorithm in ("grpo", "ppo") if args.ppo else ("grpo",):
         t = time.perf_counter()
         out = work / algorithm
-        train(rl_config(algorithm, sft_dir, rl_data, url, out, args, seed))
+        with model_server(sft_dir, args.backend) as server:  # a fresh one per algorithm: it starts from SFT
+            train(rl_config(algorithm, sft_dir, rl_data, url, out, args, seed, server))
         row[f"{algorithm}_s"] = round(time.perf_counter() - t, 1)
         row.update({f"{algorithm}_{k}": v for k, v in evaluate(out / "final", held_out, scorer, seed).items()})
         row[f"{algorithm}_grader_timeouts"] = sum(r.get("grader_timeouts") or 0
                                                   for r in read_metrics(out / "metrics.jsonl"))
-        if algorithm == "grpo":  # CPU time of this process (not the grader's): the wall time on an idle machine
-            row["wall_s"], row["cpu_s"] = round(time.perf_counter() - started, 1), round(time.process_time() - cpu, 1)
+        if args.backend == "server":
+            row.update({f"{algorithm}_{k}": float(f"{v:.4g}") for k, v in server_metrics(out / "metrics.jsonl").items()})
+        if algorithm == "grpo":  # CPU time of this process and serve-model's (not the grader's): the wall time on
+            # an idle machine
+            row["wall_s"], row["cpu_s"] = round(time.perf_counter() - started, 1), round(cpu_seconds() - cpu, 1)
     row["met"] = {"sft_sampled": row["sft_sampled"] <= 0.75, "grpo_sampled": row["grpo_sampled"] >= 0.95,
                   "grpo_greedy": row["grpo_greedy"] >= row["sft_greedy"], "wall": row["wall_s"] <= 600}
     return row
@@ -172,15 +212,23 @@ def plot_curves(runs: dict[str, Path], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def print_table(rows: dict[int, dict[str, Any]], algorithms: list[str]) -> None:
+def print_table(rows: dict[int, dict[str, Any]], algorithms: list[str], backend: str) -> None:
+    print(f"\nrollouts: {backend} backend" + (" (rlvr serve-model, weights synced from disk each step, TIS)"
+                                              if backend == "server" else " (generate on the policy)"))
     header = f"{'seed':<6}{'SFT sampled / greedy':>22}" + "".join(f"{a.upper() + ' sampled / greedy':>24}"
                                                                   for a in algorithms)
-    print(f"\n{header}{'SFT+GRPO wall / CPU':>22}  targets")
+    print(f"{header}{'SFT+GRPO wall / CPU':>22}  targets")
     for seed, row in rows.items():
         cells = "".join(f"{row[f'{a}_sampled']:>15.1%} / {row[f'{a}_greedy']:.1%}" for a in ["sft", *algorithms])
         missed = [TARGETS[k] for k, ok in row["met"].items() if not ok]
         print(f"{seed:<6}{cells}{row['wall_s']:>14.0f}s / {row['cpu_s']:.0f}s  "
               f"{'met' if not missed else 'MISSED: ' + '; '.join(missed)}")
+    for seed, row in rows.items() if backend == "server" else []:
+        for a in algorithms:
+            print(f"seed {seed} {a.upper()}: mean |server - trainer log p| per token {row[f'{a}_abs_logp_diff']:.2e} "
+                  f"(largest step {row[f'{a}_abs_logp_diff_max']:.2e}; steps sampled by the same weights "
+                  f"{row[f'{a}_abs_logp_diff_on_policy']:.2e}), TIS capped {row[f'{a}_tis_clipped']:.2%} of tokens; "
+                  f"weight sync {row[f'{a}_sync_s'] * 1000:.0f} ms per step")
 
 
 def main() -> None:
@@ -196,6 +244,9 @@ def main() -> None:
     parser.add_argument("--noise", choices=["random", "carry"], default="random",
                         help="random: independent errors (RL sharpens); carry: a forgotten carry (RL must fix greedy).")
     parser.add_argument("--ppo", action="store_true", help="Also PPO from each seed's SFT model.")
+    parser.add_argument("--backend", choices=["transformers", "server"], default="transformers",
+                        help="RL's rollouts: generate on the policy, or rlvr serve-model started on the SFT model "
+                             "(weights synced from disk after each update; results_server.json).")
     args = parser.parse_args()
     pin_kernels()
     torch.set_num_threads(THREADS)
@@ -223,14 +274,15 @@ def main() -> None:
             scorer.close()
     total = time.perf_counter() - started
     algorithms = ["grpo", "ppo"] if args.ppo else ["grpo"]
-    print_table(rows, algorithms)
+    suffix = "_server" if args.backend == "server" else ""  # the transformers run's files stay
+    print_table(rows, algorithms, args.backend)
     print(f"wall time, all {len(rows)} seeds: {total / 60:.1f} min; grader timeouts during RL: "
           f"{sum(row[f'{a}_grader_timeouts'] for row in rows.values() for a in algorithms):g}")
     plot_curves({f"{a.upper()} seed {s}": work / f"seed{s}" / a for s in rows for a in algorithms},
-                HERE / "reward_curve.png")
+                HERE / f"reward_curve{suffix}.png")
     summary = {"params": params, "held_out": len(held_out), "wall_s": round(total, 1),
                "settings": {k: v for k, v in vars(args).items() if k != "work"}, "seeds": rows}
-    (HERE / "results.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (HERE / f"results{suffix}.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -309,7 +309,7 @@ def _restated_result(sentence: str, before: str) -> str | None:
     orders 1400 bananas to last for 2 months.` states 1400); a sentence that adds a new number states no single value
     (`So 1400 a month makes 2800 bananas.`), nor does a hedged or bounded one, nor one with math beyond plain numbers
     (`and their product is also $1 + e^{i}$`: a step of a derivation, not its conclusion)."""
-    results = _RESULT.findall(before)
+    results: list[str] = _RESULT.findall(before)
     if not results or _NOT_PLAIN.search(sentence) or _HEDGE.search(sentence) or _QUALIFIED.search(normalize(sentence).text):
         return None
     result, given = results[-1].replace(",", ""), set(_NUMERAL.findall(before.replace(",", "")))

@@ -27,7 +27,7 @@ from rewards.models.batcher import DynamicBatcher
 from rewards.models.forward import DEFAULT_STEP_TAGS, Generation, GenerationRequest, StepRead, generate
 from rewards.models.loader import Head, LoadedModel
 from rewards.models.text import chat_prompt
-from rewards.models.tokens import TokenGeneration, TokenRequest, generate_tokens
+from rewards.models.tokens import TokenGeneration, TokenRequest, generate_seeded, generate_tokens
 from rewards.serving.protocol import GenerateRequest
 from rewards.serving.scoring import Scoring, last_token_id, scoring_router
 from rewards.serving.weights import ServedWeights, weights_router
@@ -69,7 +69,7 @@ class Message(BaseModel):
 
 
 class Sampling(BaseModel):
-    model_config = ConfigDict(extra="allow")  # unsupported OpenAI fields (seed, logprobs, ...) are ignored
+    model_config = ConfigDict(extra="allow")  # unsupported OpenAI fields (chat's seed, ...) are ignored
 
     model: str | None = None
     max_tokens: int | None = Field(default=None, ge=1)
@@ -95,6 +95,8 @@ class CompletionRequest(Sampling):
     return_tokens_as_token_ids: bool = Field(default=False, description="vLLM's: logprobs.tokens as 'token_id:<id>'.")
     return_token_ids: bool = Field(default=False, description="vLLM's: each choice carries its `token_ids`.")
     stop_token_ids: list[int] = Field(default_factory=list, description="vLLM's: ids that end a completion too.")
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1, strict=True, description="vLLM's: the request's "
+                             "samples depend only on it, the prompt and the settings (token-id prompts).")
 
 
 Item = TypeVar("Item")
@@ -141,7 +143,8 @@ def _as_completion(body: GenerateRequest, prompt: list[int]) -> CompletionReques
     sp = body.sampling_params
     return CompletionRequest(model=body.lora_path, prompt=prompt, max_tokens=sp.max_new_tokens,
                              temperature=sp.temperature, top_p=sp.top_p, n=sp.n, stop=sp.stop,
-                             stop_token_ids=sp.stop_token_ids or [], logprobs=body.top_logprobs_num)
+                             stop_token_ids=sp.stop_token_ids or [], logprobs=body.top_logprobs_num,
+                             seed=sp.sampling_seed)
 
 
 def _generate_output(g: TokenGeneration, req: CompletionRequest, body: GenerateRequest, rid: str, tokenizer: Any
@@ -183,6 +186,9 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
     on_tokens: DynamicBatcher[tuple[str | None, TokenRequest], TokenGeneration | WeightUpdateError] = \
         DynamicBatcher.on_thread(per_adapter(adapters, lambda model, reqs: generate_tokens(model, lm.tokenizer, reqs)),
                                  executor, settings.batch_size, settings.batch_wait_ms)
+    seeded: DynamicBatcher[tuple[str | None, tuple[TokenRequest, int]], list[TokenGeneration] | WeightUpdateError] = \
+        DynamicBatcher.on_thread(per_adapter(adapters, lambda model, reqs: generate_seeded(model, lm.tokenizer, reqs)),
+                                 executor, settings.batch_size, settings.batch_wait_ms)
     scoring = Scoring(lm, settings.name, executor, settings.max_length, settings.batch_size, settings.batch_wait_ms,
                       settings.step_read(lm), embed=settings.head == "embed")
 
@@ -191,6 +197,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
         yield
         await generation.aclose()
         await on_tokens.aclose()
+        await seeded.aclose()
         await scoring.aclose()
         executor.shutdown(wait=False, cancel_futures=True)
 
@@ -244,7 +251,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
             raise HTTPException(400, f"{len(prompt)} prompt tokens + max_tokens {wanted} exceed the model's context "
                                      f"of {limit} tokens")
         return TokenRequest(tuple(prompt), wanted, body.temperature, body.top_p, body.stops(),
-                            tuple(body.stop_token_ids), body.logprobs or 0)
+                            tuple(body.stop_token_ids), body.logprobs or 0, body.seed)
 
     def envelope(kind: str, choices: list[dict[str, Any]], usage: dict[str, int], model: str | None = None
                  ) -> dict[str, Any]:
@@ -266,15 +273,24 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
                    for i, g in enumerate(gens)]
         return envelope("chat.completion", choices, text_usage(gens))
 
+    async def sample(name: str | None, req: TokenRequest, n: int) -> list[TokenGeneration]:
+        """`n` completions of one token-id prompt; a seeded request's n samples are one item, its rows sharing a
+        generator of their own (generate_seeded)."""
+        if req.seed is not None:
+            return (await submit(seeded, name, (req, n), 1))[0]
+        return await submit(on_tokens, name, req, n)
+
     @app.post("/v1/completions")
     async def completions(body: CompletionRequest, request: Request) -> dict[str, Any]:
         if isinstance(body.prompt, str):
+            if body.seed is not None:
+                raise HTTPException(400, "seed is honoured for prompts of token ids only")
             gens = await run(body, body.prompt)
             choices = [{"index": i, "text": g.text, "finish_reason": g.finish_reason, "logprobs": None}
                        for i, g in enumerate(gens)]
             return envelope("text_completion", choices, text_usage(gens))
         name, req = adapter(body), token_request(body, body.prompt)
-        outs = await submit(on_tokens, name, req, body.n)
+        outs = await sample(name, req, body.n)
         return envelope("text_completion", [_token_choice(i, g, lm.tokenizer, body) for i, g in enumerate(outs)],
                         _usage(len(body.prompt), sum(len(g.token_ids) for g in outs)), body.model)
 
@@ -288,7 +304,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
             raise HTTPException(400, str(exc)) from exc
         reads = [_as_completion(body, prompt) for prompt in prompts]
         name, reqs = adapter(reads[0]), [token_request(r, prompt) for r, prompt in zip(reads, prompts, strict=True)]
-        outs = await asyncio.gather(*(submit(on_tokens, name, req, r.n) for req, r in zip(reqs, reads, strict=True)))
+        outs = await asyncio.gather(*(sample(name, req, r.n) for req, r in zip(reqs, reads, strict=True)))
         rid = body.rid or uuid.uuid4().hex
         items = [_generate_output(g, r, body, f"{rid}_{i * r.n + j}", lm.tokenizer)
                  for i, (gens, r) in enumerate(zip(outs, reads, strict=True)) for j, g in enumerate(gens)]
@@ -306,7 +322,7 @@ def create_model_app(settings: ServeModelSettings, lm: LoadedModel) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         """Liveness, and the forward passes run so far (batching shows as fewer passes than requests)."""
-        passes = generation.batches + on_tokens.batches + scoring.batches
+        passes = generation.batches + on_tokens.batches + seeded.batches + scoring.batches
         return {"status": "ok", "model": settings.name, "head": settings.head, "forward_passes": passes,
                 "adapters": sorted(adapters.paths), "adapters_loaded_total": adapters.loaded_total,
                 "weight_reloads": adapters.reloads}

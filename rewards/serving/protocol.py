@@ -160,8 +160,7 @@ class UpdateWeightsFromDiskRequest(BaseModel):
 
 class GenerateSamplingParams(BaseModel):
     """`sampling_params` (SGLang's `sglang/srt/sampling/sampling_params.py`): the fields served here; any other
-    (top_k, min_p, penalties, grammars ...) is refused rather than ignored. A per-request seed is SGLang's
-    `sampling_seed`."""
+    (top_k, min_p, penalties, grammars ...) is refused rather than ignored."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -171,6 +170,8 @@ class GenerateSamplingParams(BaseModel):
     stop: str | list[str] | None = None
     stop_token_ids: list[int] | None = None
     n: int = Field(default=1, ge=1, le=64, description="Completions per prompt (SGLang's parallel sampling).")
+    sampling_seed: int | None = Field(default=None, ge=0, le=2**63 - 1, strict=True,
+                                      description="The request's own sampling seed (as vLLM's `seed`).")
 
 
 class GenerateRequest(BaseModel):

@@ -42,7 +42,6 @@ from trainer.scoring import BatchRewards, Scorer
 log = logging.getLogger("rlvr.trainer")
 
 
-
 @dataclass
 class InFlight:
     """A generated batch waiting for its rewards (what a checkpoint keeps of it: the rewards are asked again)."""
@@ -73,10 +72,10 @@ def _completion_part(per_position: torch.Tensor, rows: Rollouts) -> torch.Tensor
     return per_position[:, start:start + length]
 
 
-def _logprobs_and_entropy(logits: torch.Tensor, rows: Rollouts, temperature: float, predicting: bool = False
+def _logprobs_and_entropy(logits: torch.Tensor, rows: Rollouts, temperature: float
                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`logits` of every position, or only of those predicting the completion (`predicting`)."""
-    logprobs = torch.log_softmax((logits if predicting else _completion_part(logits, rows)).float() / temperature, -1)
+    """From the logits of the positions that predict the completion tokens."""
+    logprobs = torch.log_softmax(logits.float() / temperature, -1)
     token_logp = logprobs.gather(-1, rows.completion_ids.unsqueeze(-1)).squeeze(-1)
     with torch.no_grad():
         entropy = -(logprobs.exp() * logprobs).sum(-1)
@@ -91,7 +90,7 @@ def forward(model: nn.Module, rows: Rollouts, temperature: float, group_size: in
     values are repeated for the group's completions: the same numbers for a fraction of the work.
     """
     if group_size == 1:
-        return _logprobs_and_entropy(model(**_model_inputs(rows)).logits, rows, temperature)
+        return _logprobs_and_entropy(_completion_part(model(**_model_inputs(rows)).logits, rows), rows, temperature)
     cache, last = repeated_prompt_cache(model, rows.prompt_ids[::group_size], rows.prompt_mask[::group_size],
                                         group_size)
     after_prompt = rows.prompt_mask.sum(1, keepdim=True) + torch.arange(rows.completion_ids.shape[1],
@@ -101,14 +100,14 @@ def forward(model: nn.Module, rows: Rollouts, temperature: float, group_size: in
                        **{cache_arguments()[0]: cache})
     # position i of the completion is predicted by the prompt's last position (i = 0) or the completion's i - 1
     logits = torch.cat([last, completion.logits[:, :-1]], 1)
-    return _logprobs_and_entropy(logits, rows, temperature, predicting=True)
+    return _logprobs_and_entropy(logits, rows, temperature)
 
 
 def forward_with_values(model: nn.Module, rows: Rollouts, temperature: float
                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-token log-probs, entropies and values of the completion tokens under a `PolicyWithValue` (PPO)."""
     logits, values = model(**_model_inputs(rows))
-    return *_logprobs_and_entropy(logits, rows, temperature), _completion_part(values, rows)
+    return *_logprobs_and_entropy(_completion_part(logits, rows), rows, temperature), _completion_part(values, rows)
 
 
 def select(rows: Rollouts, index: slice) -> Rollouts:

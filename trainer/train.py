@@ -61,8 +61,9 @@ def to_samples(problems: list[Problem], rollouts: Rollouts, group_size: int) -> 
 
 
 def _model_inputs(rows: Rollouts) -> dict[str, torch.Tensor]:
-    input_ids = torch.cat([rows.prompt_ids, rows.completion_ids], 1)
-    attention = torch.cat([rows.prompt_mask, rows.completion_mask], 1)
+    """Prompt and completion, without the completion's last token: what follows it is never scored."""
+    input_ids = torch.cat([rows.prompt_ids, rows.completion_ids[:, :-1]], 1)
+    attention = torch.cat([rows.prompt_mask, rows.completion_mask[:, :-1]], 1)
     return {"input_ids": input_ids, "attention_mask": attention, "position_ids": positions(attention)}
 
 
@@ -93,14 +94,16 @@ def forward(model: nn.Module, rows: Rollouts, temperature: float, group_size: in
         return _logprobs_and_entropy(_completion_part(model(**_model_inputs(rows)).logits, rows), rows, temperature)
     cache, last = repeated_prompt_cache(model, rows.prompt_ids[::group_size], rows.prompt_mask[::group_size],
                                         group_size)
-    after_prompt = rows.prompt_mask.sum(1, keepdim=True) + torch.arange(rows.completion_ids.shape[1],
-                                                                        device=rows.prompt_mask.device)
-    completion = model(input_ids=rows.completion_ids, position_ids=after_prompt, use_cache=False,
-                       attention_mask=torch.cat([rows.prompt_mask, rows.completion_mask], 1),
+    # position i of the completion is predicted by the prompt's last position (i = 0) or the completion's i - 1,
+    # so the completion's last token is never fed
+    fed = rows.completion_ids.shape[1] - 1
+    if fed == 0:
+        return _logprobs_and_entropy(last, rows, temperature)
+    after_prompt = rows.prompt_mask.sum(1, keepdim=True) + torch.arange(fed, device=rows.prompt_mask.device)
+    completion = model(input_ids=rows.completion_ids[:, :fed], position_ids=after_prompt, use_cache=False,
+                       attention_mask=torch.cat([rows.prompt_mask, rows.completion_mask[:, :fed]], 1),
                        **{cache_arguments()[0]: cache})
-    # position i of the completion is predicted by the prompt's last position (i = 0) or the completion's i - 1
-    logits = torch.cat([last, completion.logits[:, :-1]], 1)
-    return _logprobs_and_entropy(logits, rows, temperature)
+    return _logprobs_and_entropy(torch.cat([last, completion.logits], 1), rows, temperature)
 
 
 def forward_with_values(model: nn.Module, rows: Rollouts, temperature: float

@@ -1,17 +1,19 @@
 """The demonstration: RL with a verifier takes a tiny model beyond its noisy demonstrations, on 3 seeds.
 
 A 1M-parameter byte-level model is SFT'd on sums `ab+c=` (a two-digit number plus a one-digit one)
-in which 30% of the answers are wrong, then trained with GRPO (and, with `--ppo`, PPO) on rewards from
-the math grader of a real reward service (`rlvr serve`, over HTTP). Accuracy on 500 held-out sums
-(never in the SFT or RL data) is measured after each, sampled at temperature 1 (4 samples per
-problem) and greedy. Each seed reseeds everything (noise, init, SFT, RL, evaluation). Run:
+written by a demonstrator who forgets the carry on 70% of the sums that have one (`18+5=` -> `013`), so
+SFT's most likely answer to those sums is wrong; then it is trained with GRPO (and, with `--ppo`, PPO) on
+rewards from the math grader of a real reward service (`rlvr serve`, over HTTP), the only place the right
+answer shows. `--noise random --wrong-fraction 0.3` is the sharpening-only task (independent errors).
+Accuracy on 200 held-out sums (never in the SFT or RL data) is measured after each, sampled at temperature 1
+(4 samples per problem) and greedy. Each seed reseeds everything (noise, init, SFT, RL, evaluation). Run:
 `python -m examples.arithmetic.run` (3 seeds; see the README for the time it takes on 2 cores).
 `--backend server`: GRPO's rollouts come from `rlvr serve-model`, started per seed on the SFT model and given
 the weights after each update (`/update_weights_from_disk`), its log-probs corrected by TIS: the end-to-end run
 of the trainer's server backend (results in `results_server.json`).
 
 The same table on any machine: the process re-executes itself with the thread counts and the CPU kernels
-pinned (OpenMP and MKL at 2 threads, MKL's AVX2 code path in its strict reproducible mode, ATen's AVX2
+pinned (OpenMP and MKL at 1 thread, MKL's AVX2 code path in its strict reproducible mode, ATen's AVX2
 kernels) before torch loads, and runs with torch's deterministic algorithms.
 """
 
@@ -51,6 +53,8 @@ THREADS = 1
 # AVX2 (MKL's conditional numerical reproducibility; ATen's kernels otherwise follow the CPU, e.g. AVX-512).
 PINNED = {"OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS), "OMP_WAIT_POLICY": "PASSIVE",
           "MKL_CBWR": "AVX2,STRICT", "ATEN_CPU_CAPABILITY": "avx2", "PYTHONHASHSEED": "0"}
+# 200 of the 1000 sums: the other 800 are the SFT and RL data (500 seen left seed 2 at 95.1% sampled after GRPO)
+HELD_OUT = 200
 SERVED = "policy"  # the name serve-model serves the SFT model as (backend server)
 TARGETS = {"sft_sampled": "SFT alone <= 75% sampled", "grpo_sampled": "after GRPO >= 95% sampled",
            "grpo_greedy": "greedy after GRPO >= after SFT", "wall": "SFT + GRPO + evaluations <= 10 min"}
@@ -236,13 +240,14 @@ def main() -> None:
     parser.add_argument("--work", default="runs/arithmetic", help="Where models and logs go (a folder per seed).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="Each shifts the noise, init, SFT, RL and evaluation seeds.")
-    parser.add_argument("--sft-steps", type=int, default=900)
+    parser.add_argument("--sft-steps", type=int, default=1200)
     parser.add_argument("--rl-steps", type=int, default=200)
     parser.add_argument("--rl-lr", type=float, default=5e-4)
     parser.add_argument("--group-size", type=int, default=8)
-    parser.add_argument("--wrong-fraction", type=float, default=0.3)
-    parser.add_argument("--noise", choices=["random", "carry"], default="random",
-                        help="random: independent errors (RL sharpens); carry: a forgotten carry (RL must fix greedy).")
+    parser.add_argument("--wrong-fraction", type=float, default=0.7,
+                        help="carry: share of the sums with a carry demonstrated without it; random: share of rows.")
+    parser.add_argument("--noise", choices=["carry", "random"], default="carry",
+                        help="carry: a forgotten carry (RL must fix greedy); random: independent errors (RL sharpens).")
     parser.add_argument("--ppo", action="store_true", help="Also PPO from each seed's SFT model.")
     parser.add_argument("--backend", choices=["transformers", "server"], default="transformers",
                         help="RL's rollouts: generate on the policy, or rlvr serve-model started on the SFT model "
@@ -257,7 +262,7 @@ def main() -> None:
 
     problems = all_problems()
     random.Random(12345).shuffle(problems)
-    held_out, seen = problems[:500], problems[500:]
+    held_out, seen = problems[:HELD_OUT], problems[HELD_OUT:]
     params = sum(p.numel() for p in load_policy(ModelConfig(path=str(save_tiny(work / "size"))),
                                                 torch.device("cpu")).parameters())
     print(f"model: {params / 1e6:.2f}M parameters; demonstrations: {args.sft_steps * 128} rows over {len(seen)} "
